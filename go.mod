@@ -1,0 +1,3 @@
+module presign.dev
+
+go 1.26
