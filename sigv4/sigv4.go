@@ -128,7 +128,7 @@ func NewSigner(creds Credentials, region, service string) *Signer {
 func (s *Signer) Presign(r *Request) string {
 	sc := getScratch()
 	defer putScratch(sc)
-	sc.out = s.AppendPresign(sc.out[:0], r)
+	sc.out = s.appendPresign(sc, sc.out[:0], r)
 	return string(sc.out)
 }
 
@@ -136,6 +136,10 @@ func (s *Signer) Presign(r *Request) string {
 func (s *Signer) AppendPresign(dst []byte, r *Request) []byte {
 	sc := getScratch()
 	defer putScratch(sc)
+	return s.appendPresign(sc, dst, r)
+}
+
+func (s *Signer) appendPresign(sc *scratch, dst []byte, r *Request) []byte {
 	sc.build(s, r)
 	sig := s.sign(sc, sc.creq)
 
@@ -195,9 +199,8 @@ func (s *Signer) appendStringToSign(dst []byte, date *[16]byte, sum *[sha256.Siz
 func (s *Signer) sign(sc *scratch, creq []byte) [2 * sha256.Size]byte {
 	sc.sha.Reset()
 	sc.sha.Write(creq)
-	var sum [sha256.Size]byte
-	sc.sha.Sum(sum[:0])
-	sc.sts = s.appendStringToSign(sc.sts[:0], &sc.date, &sum)
+	sc.sha.Sum(sc.sum[:0])
+	sc.sts = s.appendStringToSign(sc.sts[:0], &sc.date, &sc.sum)
 	return s.hmacHex(sc, &sc.date, sc.sts)
 }
 
@@ -212,10 +215,9 @@ func (s *Signer) hmacHex(sc *scratch, date *[16]byte, msg []byte) [2 * sha256.Si
 		sc.mac.Reset()
 	}
 	sc.mac.Write(msg)
-	var mac [sha256.Size]byte
-	sc.mac.Sum(mac[:0])
+	sc.mac.Sum(sc.sum[:0])
 	var out [2 * sha256.Size]byte
-	hex.Encode(out[:], mac[:])
+	hex.Encode(out[:], sc.sum[:])
 	return out
 }
 
@@ -256,6 +258,8 @@ type scratch struct {
 	creq   []byte
 	sts    []byte
 	out    []byte
+	offs   []int // starts of the names in lower
+	sum    [sha256.Size]byte
 	sha    hash.Hash
 	mac    hash.Hash
 	macKey *signingKey
@@ -277,6 +281,7 @@ var scratchPool = sync.Pool{New: func() any {
 		creq:  make([]byte, 0, 1024),
 		sts:   make([]byte, 0, 160),
 		out:   make([]byte, 0, 1024),
+		offs:  make([]int, 0, 16),
 		sha:   sha256.New(),
 	}
 }}
@@ -323,7 +328,7 @@ func (sc *scratch) buildHeaders(r *Request) {
 	sc.lower = sc.lower[:0]
 	// Lower-case every name into one buffer first: appending may move it, so
 	// the strings are taken only once it is complete.
-	offs := make([]int, 0, 8)
+	offs := sc.offs[:0]
 	for _, h := range r.Headers {
 		offs = append(offs, len(sc.lower))
 		for i := 0; i < len(h.Name); i++ {
@@ -341,6 +346,7 @@ func (sc *scratch) buildHeaders(r *Request) {
 		}
 		sc.hdr = append(sc.hdr, Header{Name: unsafeString(sc.lower[offs[i]:end]), Value: h.Value})
 	}
+	sc.offs = offs
 	// Insertion sort: few headers, and stable so repeated names keep their order.
 	for i := 1; i < len(sc.hdr); i++ {
 		for j := i; j > 0 && sc.hdr[j].Name < sc.hdr[j-1].Name; j-- {
