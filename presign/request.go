@@ -1,0 +1,80 @@
+package presign
+
+import (
+	"time"
+)
+
+// Op is what a grant lets the client do.
+type Op string
+
+const (
+	OpGet    Op = "get"    // download (GET)
+	OpHead   Op = "head"   // read metadata (HEAD)
+	OpPut    Op = "put"    // upload with a presigned PUT
+	OpPost   Op = "post"   // browser form upload (POST policy)
+	OpDelete Op = "delete" // delete (DELETE)
+)
+
+// Ops lists every Op.
+var Ops = []Op{OpGet, OpHead, OpPut, OpPost, OpDelete}
+
+// IsUpload reports whether op writes an object.
+func (op Op) IsUpload() bool { return op == OpPut || op == OpPost }
+
+// Request asks for one grant. The zero value of each optional field means
+// "not given".
+type Request struct {
+	Op      Op
+	Backend string // "" is the default backend
+	Bucket  string // "" is the backend's bucket
+	Key     string
+	// Filename: for downloads, the name offered in
+	// Content-Disposition: attachment (RFC 6266, non-ASCII safe).
+	Filename string
+	// Uploads only: signed, so the store refuses any other value.
+	ContentType    string
+	ContentLength  *int64
+	ContentMD5     string            // base64 of the 16-byte MD5 of the body
+	ChecksumSHA256 string            // base64 of the 32-byte SHA-256 of the body
+	Metadata       map[string]string // x-amz-meta-<name>: value
+	// ExpiresIn is the requested lifetime; 0 means the default. It is clamped
+	// to the caps, never extended.
+	ExpiresIn time.Duration
+}
+
+// Grant is a presigned request: what the client sends, and until when.
+type Grant struct {
+	Method string
+	URL    string
+	// Headers the client must send with exactly these values (they are
+	// signed). Browsers set Content-Length themselves from the body.
+	Headers map[string]string
+	// Fields are the form fields of a POST upload, sent before the file part.
+	Fields    map[string]string
+	Bucket    string
+	Key       string
+	ExpiresAt time.Time
+}
+
+// Principal is the authenticated caller, as the transport established it.
+type Principal struct {
+	// Kind is how the caller was identified: "api_key", "jwt", "anonymous",
+	// or "open" when the service runs without authentication.
+	Kind string
+	// Name is the API key's name or the JWT subject; "" for anonymous callers.
+	Name string
+}
+
+// Decision is an Authorizer's answer for an allowed request: the limits that
+// the grant must carry. Zero fields add no limit beyond the issuer's own.
+type Decision struct {
+	Rule string // which rule allowed it, for the audit log
+	// MaxSize caps an upload's size in bytes. With MaxSize set, a PUT must
+	// declare content_length so that the store can enforce it.
+	MaxSize int64
+	// MaxExpires caps the grant's lifetime.
+	MaxExpires time.Duration
+	// NoOverwrite signs If-None-Match: * on PUT, so the store refuses to
+	// replace an existing object.
+	NoOverwrite bool
+}

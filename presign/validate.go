@@ -1,0 +1,119 @@
+package presign
+
+import (
+	"encoding/base64"
+	"mime"
+	"strings"
+	"unicode/utf8"
+)
+
+// MaxKeyLength is S3's limit on an object key, in bytes of UTF-8.
+const MaxKeyLength = 1024
+
+// MaxObjectSize is the largest single PUT S3 accepts (5 GiB).
+const MaxObjectSize = 5 << 30
+
+// MaxMetadataSize is S3's limit on user metadata (names and values), in bytes.
+const MaxMetadataSize = 2048
+
+// ValidateKey returns an *Error with CodeInvalidArgument unless key is a
+// usable object key: 1..1024 bytes of valid UTF-8, no control characters,
+// and no "." or ".." path segment (which some stores and proxies resolve,
+// making the key mean another object). Empty segments ("a//b") are allowed:
+// S3 keeps them, though some stores refuse them.
+func ValidateKey(key string) error {
+	switch {
+	case key == "":
+		return Errorf(CodeInvalidArgument, "key is required")
+	case len(key) > MaxKeyLength:
+		return Errorf(CodeInvalidArgument, "key is %d bytes long; the limit is %d", len(key), MaxKeyLength)
+	case !utf8.ValidString(key):
+		return Errorf(CodeInvalidArgument, "key is not valid UTF-8")
+	}
+	for i, r := range key {
+		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) {
+			return Errorf(CodeInvalidArgument, "key has a control character at byte %d", i)
+		}
+	}
+	for _, seg := range strings.Split(key, "/") {
+		if seg == "." || seg == ".." {
+			return Errorf(CodeInvalidArgument, "key has a %q path segment", seg)
+		}
+	}
+	return nil
+}
+
+// validateFilename accepts a client file name: valid UTF-8, at most 255
+// bytes, no control characters.
+func validateFilename(name string) error {
+	if len(name) > 255 {
+		return Errorf(CodeInvalidArgument, "filename is longer than 255 bytes")
+	}
+	if !utf8.ValidString(name) {
+		return Errorf(CodeInvalidArgument, "filename is not valid UTF-8")
+	}
+	for _, r := range name {
+		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) {
+			return Errorf(CodeInvalidArgument, "filename has a control character")
+		}
+	}
+	return nil
+}
+
+// validateContentType accepts a media type with optional parameters, in
+// printable ASCII (it becomes a signed header).
+func validateContentType(ct string) error {
+	if len(ct) > 255 || !headerSafe(ct) {
+		return Errorf(CodeInvalidArgument, "content_type must be printable ASCII of at most 255 bytes without leading or trailing spaces")
+	}
+	if _, _, err := mime.ParseMediaType(ct); err != nil || !strings.Contains(ct, "/") {
+		return Errorf(CodeInvalidArgument, "content_type %q is not a media type like image/png", ct)
+	}
+	return nil
+}
+
+// validateDigest accepts the base64 (standard, padded) encoding of exactly n bytes.
+func validateDigest(field, v string, n int) error {
+	b, err := base64.StdEncoding.Strict().DecodeString(v)
+	if err != nil || len(b) != n {
+		return Errorf(CodeInvalidArgument, "%s must be the base64 of a %d-byte digest", field, n)
+	}
+	return nil
+}
+
+// validateMetadata accepts x-amz-meta-* pairs: names of lower-case letters,
+// digits, '-' and '_'; values printable ASCII; S3's 2 KiB total.
+func validateMetadata(md map[string]string) error {
+	total := 0
+	for name, v := range md {
+		if name == "" || len(name) > 128 {
+			return Errorf(CodeInvalidArgument, "metadata names must be 1 to 128 characters")
+		}
+		for i := 0; i < len(name); i++ {
+			c := name[i]
+			if !('a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-' || c == '_') {
+				return Errorf(CodeInvalidArgument, "metadata name %q may hold only a-z, 0-9, '-' and '_'", name)
+			}
+		}
+		if !headerSafe(v) {
+			return Errorf(CodeInvalidArgument, "metadata %q must be printable ASCII without leading or trailing spaces", name)
+		}
+		total += len(name) + len(v)
+	}
+	if total > MaxMetadataSize {
+		return Errorf(CodeTooLarge, "metadata is %d bytes; the limit is %d", total, MaxMetadataSize)
+	}
+	return nil
+}
+
+// headerSafe reports whether v can be a signed header value that every
+// client sends and every store canonicalizes alike: printable ASCII, no
+// leading, trailing or doubled spaces.
+func headerSafe(v string) bool {
+	for i := 0; i < len(v); i++ {
+		if c := v[i]; c < 0x20 || c >= 0x7f {
+			return false
+		}
+	}
+	return !strings.HasPrefix(v, " ") && !strings.HasSuffix(v, " ") && !strings.Contains(v, "  ")
+}
