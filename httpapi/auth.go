@@ -1,0 +1,68 @@
+package httpapi
+
+import (
+	"crypto/sha256"
+	"crypto/subtle"
+	"net/http"
+	"strings"
+
+	"presign.dev/presign"
+)
+
+// Authenticator establishes who is calling. It returns an *presign.Error
+// with CodeUnauthenticated when the credential is missing or not valid.
+// Package httpapi ships API keys and the open mode; the policy engine adds
+// JWTs behind the same interface.
+type Authenticator interface {
+	Authenticate(r *http.Request) (presign.Principal, error)
+}
+
+// APIKey is an accepted key: its name (for rules and logs) and the SHA-256
+// of its value. The value itself is never kept.
+type APIKey struct {
+	Name string
+	Hash [sha256.Size]byte
+}
+
+// APIKeys authenticates "Authorization: Bearer <key>" against a set of keys
+// by SHA-256 digest, compared in constant time against every key.
+type APIKeys []APIKey
+
+func (keys APIKeys) Authenticate(r *http.Request) (presign.Principal, error) {
+	token, err := bearer(r)
+	if err != nil {
+		return presign.Principal{}, err
+	}
+	sum := sha256.Sum256([]byte(token))
+	match := -1
+	for i := range keys {
+		if subtle.ConstantTimeCompare(sum[:], keys[i].Hash[:]) == 1 {
+			match = i
+		}
+	}
+	if match < 0 {
+		return presign.Principal{}, presign.Errorf(presign.CodeUnauthenticated, "the API key is not valid")
+	}
+	return presign.Principal{Kind: "api_key", Name: keys[match].Name}, nil
+}
+
+// Open lets everyone in: PRESIGN_AUTH=none, the tutorials' mode.
+type Open struct{}
+
+func (Open) Authenticate(*http.Request) (presign.Principal, error) {
+	return presign.Principal{Kind: "open"}, nil
+}
+
+// bearer returns the token of "Authorization: Bearer <token>".
+func bearer(r *http.Request) (string, error) {
+	h := r.Header.Get("Authorization")
+	if h == "" {
+		return "", presign.Errorf(presign.CodeUnauthenticated, "authentication required: send Authorization: Bearer <API key>")
+	}
+	scheme, token, ok := strings.Cut(h, " ")
+	token = strings.TrimSpace(token)
+	if !ok || !strings.EqualFold(scheme, "Bearer") || token == "" {
+		return "", presign.Errorf(presign.CodeUnauthenticated, "the Authorization header must be \"Bearer <API key>\"")
+	}
+	return token, nil
+}

@@ -1,0 +1,477 @@
+// Package httpapi is presign's HTTP transport: the tutorial-compatible
+// routes, the JSON API, health, OpenAPI and metrics, over any
+// [presign.Issuer]-like value. It decodes, authenticates, calls Issue and
+// encodes; every decision is the library's.
+//
+// The same http.Handler serves `presign serve`, the Lambda function and the
+// Cloud Function.
+package httpapi
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"sort"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"presign.dev/presign"
+)
+
+// Issuer is what the handler needs from the library; *presign.Issuer is one.
+type Issuer interface {
+	Issue(ctx context.Context, p presign.Principal, r presign.Request) (presign.Grant, error)
+}
+
+// Observer receives one observation per request, for metrics.
+type Observer interface {
+	ObserveRequest(route string, status int, elapsed time.Duration)
+}
+
+// MaxBodyBytes is the largest request body accepted.
+const MaxBodyBytes = 64 << 10
+
+// Options configure the handler. Issuer and Auth are required.
+type Options struct {
+	Issuer Issuer
+	Auth   Authenticator
+	// CORSOrigins may call the API from a browser; "*" allows any origin
+	// (credentials are bearer tokens, never cookies, so none are allowed).
+	CORSOrigins []string
+	Logger      *slog.Logger // nil discards
+	Observer    Observer     // nil observes nothing
+	// Metrics, when non-nil, is served at GET /metrics.
+	Metrics http.Handler
+	// NewRequestID returns a fresh request ID; nil means 16 random hex digits.
+	NewRequestID func() string
+}
+
+// handlerFunc serves one route; a returned error is written by the caller
+// in the route's error style.
+type handlerFunc func(w http.ResponseWriter, r *http.Request, p presign.Principal) error
+
+type route struct {
+	name        string
+	methods     map[string]handlerFunc
+	public      bool // no authentication (health, docs, metrics)
+	plainErrors bool // the tutorial's text/plain errors
+}
+
+// Handler is the HTTP API.
+type Handler struct {
+	opts    Options
+	routes  map[string]*route
+	origins map[string]bool
+	anyOrig bool
+}
+
+// New returns the handler of o.
+func New(o Options) *Handler {
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.NewRequestID == nil {
+		o.NewRequestID = randomID
+	}
+	h := &Handler{opts: o, origins: map[string]bool{}}
+	for _, origin := range o.CORSOrigins {
+		if origin == "*" {
+			h.anyOrig = true
+		}
+		h.origins[origin] = true
+	}
+	tutorial := &route{name: "tutorial", plainErrors: true, methods: map[string]handlerFunc{http.MethodGet: h.tutorialGet}}
+	h.routes = map[string]*route{
+		"/":                 tutorial,
+		"/presign":          tutorial,
+		"/get-upload-url":   {name: "get-upload-url", methods: map[string]handlerFunc{http.MethodPost: h.getUploadURL}},
+		"/get-download-url": {name: "get-download-url", methods: map[string]handlerFunc{http.MethodPost: h.getDownloadURL}},
+		"/v1/presign":       {name: "v1-presign", methods: map[string]handlerFunc{http.MethodPost: h.presign}},
+		"/healthz":          {name: "healthz", public: true, methods: map[string]handlerFunc{http.MethodGet: h.healthz}},
+		"/openapi.json":     {name: "openapi", public: true, methods: map[string]handlerFunc{http.MethodGet: serveOpenAPI}},
+	}
+	if o.Metrics != nil {
+		h.routes["/metrics"] = &route{name: "metrics", public: true, methods: map[string]handlerFunc{
+			http.MethodGet: func(w http.ResponseWriter, r *http.Request, _ presign.Principal) error {
+				o.Metrics.ServeHTTP(w, r)
+				return nil
+			}}}
+	}
+	return h
+}
+
+// Routes lists the served "METHOD /path" pairs, sorted.
+func (h *Handler) Routes() []string {
+	var out []string
+	for path, rt := range h.routes {
+		for m := range rt.methods {
+			out = append(out, m+" "+path)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	id := h.opts.NewRequestID()
+	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+	rec.Header().Set("X-Request-Id", id)
+	rt := h.routes[r.URL.Path]
+	name := "unknown"
+	if rt != nil {
+		name = rt.name
+	}
+	var principal presign.Principal
+	defer func() {
+		if v := recover(); v != nil {
+			h.opts.Logger.Error("panic", "request_id", id, "route", name, "panic", fmt.Sprint(v))
+			if !rec.wrote {
+				h.writeError(rec, r, rt, id, fmt.Errorf("panic: %v", v))
+			}
+		}
+		elapsed := time.Since(start)
+		if h.opts.Observer != nil {
+			h.opts.Observer.ObserveRequest(name, rec.status, elapsed)
+		}
+		// The path only: queries may carry keys, and signed URLs never go to logs.
+		h.opts.Logger.Info("request", "request_id", id, "method", r.Method, "path", r.URL.Path, "route", name,
+			"status", rec.status, "duration_ms", float64(elapsed.Microseconds())/1000,
+			"principal_kind", principal.Kind, "principal", principal.Name)
+	}()
+
+	if h.cors(rec, r) {
+		return // preflight answered
+	}
+	if rt == nil {
+		h.writeError(rec, r, nil, id, presign.Errorf(presign.CodeNotFound, "no route %s", r.URL.Path))
+		return
+	}
+	fn := rt.methods[r.Method]
+	if fn == nil {
+		allowed := make([]string, 0, len(rt.methods))
+		for m := range rt.methods {
+			allowed = append(allowed, m)
+		}
+		sort.Strings(allowed)
+		rec.Header().Set("Allow", strings.Join(allowed, ", "))
+		h.writeStatusError(rec, rt, http.StatusMethodNotAllowed, presign.CodeInvalidArgument,
+			fmt.Sprintf("%s %s is not allowed; use %s", r.Method, r.URL.Path, strings.Join(allowed, " or ")))
+		return
+	}
+	if !rt.public {
+		p, err := h.opts.Auth.Authenticate(r)
+		if err != nil {
+			h.writeError(rec, r, rt, id, err)
+			return
+		}
+		principal = p
+	}
+	if err := fn(rec, r, principal); err != nil {
+		h.writeError(rec, r, rt, id, err)
+	}
+}
+
+// writeError writes err in the route's style. Internal errors are logged
+// with the request ID and reach the client only as "internal error".
+func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, rt *route, id string, err error) {
+	code := presign.ErrorCode(err)
+	msg := presign.ErrorMessage(err)
+	if code == presign.CodeInternal || code == presign.CodeUnavailable {
+		h.opts.Logger.Error("request failed", "request_id", id, "path", r.URL.Path, "error", err.Error())
+		msg = fmt.Sprintf("%s (request id %s)", msg, id)
+	}
+	h.writeStatusError(w, rt, Status(err), code, msg)
+}
+
+func (h *Handler) writeStatusError(w http.ResponseWriter, rt *route, status int, code presign.Code, msg string) {
+	if rt != nil && rt.plainErrors {
+		writeText(w, status, msg)
+		return
+	}
+	writeJSON(w, status, errorBody{Error: errorDetail{Code: code, Message: msg}})
+}
+
+// cors sets the CORS headers of an allowed origin and answers preflights.
+// It reports whether the request was a preflight and is answered.
+func (h *Handler) cors(w http.ResponseWriter, r *http.Request) bool {
+	if len(h.origins) == 0 {
+		return false
+	}
+	w.Header().Add("Vary", "Origin")
+	origin := r.Header.Get("Origin")
+	if origin == "" || !(h.anyOrig || h.origins[origin]) {
+		return false
+	}
+	if h.anyOrig {
+		w.Header().Set("Access-Control-Allow-Origin", "*")
+	} else {
+		w.Header().Set("Access-Control-Allow-Origin", origin)
+	}
+	w.Header().Set("Access-Control-Expose-Headers", "X-Request-Id")
+	if r.Method != http.MethodOptions || r.Header.Get("Access-Control-Request-Method") == "" {
+		return false
+	}
+	w.Header().Set("Access-Control-Allow-Methods", "GET, POST, OPTIONS")
+	w.Header().Set("Access-Control-Allow-Headers", "Authorization, Content-Type")
+	w.Header().Set("Access-Control-Max-Age", "600")
+	w.WriteHeader(http.StatusNoContent)
+	return true
+}
+
+// The tutorial's messages, kept word for word.
+const (
+	msgMissingKey    = "Request is missing 'key' query parameter"
+	msgMissingMethod = "Request is missing 'method' query parameter"
+	msgInvalidMethod = "The request 'method' query parameter is invalid"
+)
+
+// tutorialMethods maps the tutorial's method parameter to an op. POST is a
+// presigned PUT, exactly as the Storj tutorial does.
+var tutorialMethods = map[string]presign.Op{
+	"GET": presign.OpGet, "POST": presign.OpPut, "PUT": presign.OpPut, "HEAD": presign.OpHead, "DELETE": presign.OpDelete,
+}
+
+// tutorialGet serves GET /?key=K&method=M with the URL as text/plain.
+func (h *Handler) tutorialGet(w http.ResponseWriter, r *http.Request, p presign.Principal) error {
+	q := r.URL.Query()
+	key, method := q.Get("key"), q.Get("method")
+	switch {
+	case key == "":
+		return presign.Errorf(presign.CodeInvalidArgument, msgMissingKey)
+	case method == "":
+		return presign.Errorf(presign.CodeInvalidArgument, msgMissingMethod)
+	}
+	op, ok := tutorialMethods[strings.ToUpper(method)]
+	if !ok {
+		return presign.Errorf(presign.CodeInvalidArgument, msgInvalidMethod)
+	}
+	g, err := h.opts.Issuer.Issue(r.Context(), p, presign.Request{Op: op, Key: key})
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	writeText(w, http.StatusOK, g.URL)
+	return nil
+}
+
+// filenameBody is the Chalice tutorial's request.
+type filenameBody struct {
+	Filename string `json:"filename"`
+}
+
+func decodeFilename(w http.ResponseWriter, r *http.Request) (string, error) {
+	var body filenameBody
+	if err := decodeJSON(w, r, &body); err != nil {
+		return "", err
+	}
+	if body.Filename == "" {
+		return "", presign.Errorf(presign.CodeInvalidArgument, "filename is required")
+	}
+	return body.Filename, nil
+}
+
+// getUploadURL serves POST /get-upload-url: a presigned POST form, shaped as
+// boto3's generate_presigned_post returns it.
+func (h *Handler) getUploadURL(w http.ResponseWriter, r *http.Request, p presign.Principal) error {
+	name, err := decodeFilename(w, r)
+	if err != nil {
+		return err
+	}
+	g, err := h.opts.Issuer.Issue(r.Context(), p, presign.Request{Op: presign.OpPost, Key: name})
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	writeJSON(w, http.StatusOK, struct {
+		URL    string            `json:"url"`
+		Fields map[string]string `json:"fields"`
+	}{g.URL, g.Fields})
+	return nil
+}
+
+// getDownloadURL serves POST /get-download-url: the GET URL as a JSON string.
+func (h *Handler) getDownloadURL(w http.ResponseWriter, r *http.Request, p presign.Principal) error {
+	name, err := decodeFilename(w, r)
+	if err != nil {
+		return err
+	}
+	g, err := h.opts.Issuer.Issue(r.Context(), p, presign.Request{Op: presign.OpGet, Key: name})
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	writeJSON(w, http.StatusOK, g.URL)
+	return nil
+}
+
+// PresignRequest is the body of POST /v1/presign.
+type PresignRequest struct {
+	Op             presign.Op        `json:"op"`
+	Key            string            `json:"key,omitempty"`
+	Bucket         string            `json:"bucket,omitempty"`
+	Backend        string            `json:"backend,omitempty"`
+	Filename       string            `json:"filename,omitempty"`
+	ContentType    string            `json:"content_type,omitempty"`
+	ContentLength  *int64            `json:"content_length,omitempty"`
+	ContentMD5     string            `json:"content_md5,omitempty"`
+	ChecksumSHA256 string            `json:"checksum_sha256,omitempty"`
+	Metadata       map[string]string `json:"metadata,omitempty"`
+	ExpiresIn      *int64            `json:"expires_in,omitempty"` // seconds
+}
+
+// PresignResponse is the 200 body of POST /v1/presign.
+type PresignResponse struct {
+	Method    string            `json:"method"`
+	URL       string            `json:"url"`
+	Headers   map[string]string `json:"headers"`
+	Fields    map[string]string `json:"fields"`
+	Key       string            `json:"key"`
+	Bucket    string            `json:"bucket"`
+	ExpiresAt time.Time         `json:"expires_at"`
+}
+
+// maxExpiresSeconds bounds expires_in before it becomes a Duration (no
+// overflow); the issuer applies the real caps.
+const maxExpiresSeconds = 10 * 365 * 24 * 3600
+
+func (h *Handler) presign(w http.ResponseWriter, r *http.Request, p presign.Principal) error {
+	var body PresignRequest
+	if err := decodeJSON(w, r, &body); err != nil {
+		return err
+	}
+	req := presign.Request{
+		Op: body.Op, Key: body.Key, Bucket: body.Bucket, Backend: body.Backend, Filename: body.Filename,
+		ContentType: body.ContentType, ContentLength: body.ContentLength, ContentMD5: body.ContentMD5,
+		ChecksumSHA256: body.ChecksumSHA256, Metadata: body.Metadata,
+	}
+	if body.ExpiresIn != nil {
+		s := *body.ExpiresIn
+		if s <= 0 || s > maxExpiresSeconds {
+			return presign.Errorf(presign.CodeInvalidArgument, "expires_in must be a positive number of seconds, at most 604800")
+		}
+		req.ExpiresIn = time.Duration(s) * time.Second
+	}
+	g, err := h.opts.Issuer.Issue(r.Context(), p, req)
+	if err != nil {
+		return err
+	}
+	resp := PresignResponse{Method: g.Method, URL: g.URL, Headers: g.Headers, Fields: g.Fields, Key: g.Key, Bucket: g.Bucket, ExpiresAt: g.ExpiresAt}
+	if resp.Headers == nil {
+		resp.Headers = map[string]string{}
+	}
+	if resp.Fields == nil {
+		resp.Fields = map[string]string{}
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	writeJSON(w, http.StatusOK, resp)
+	return nil
+}
+
+func (h *Handler) healthz(w http.ResponseWriter, _ *http.Request, _ presign.Principal) error {
+	writeText(w, http.StatusOK, "ok")
+	return nil
+}
+
+// decodeJSON decodes exactly one JSON object of at most MaxBodyBytes into v,
+// refusing unknown fields, wrong types, invalid UTF-8 and trailing data, each
+// with a message that says what is wrong.
+func decodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
+	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return presign.Errorf(presign.CodeTooLarge, "request body is over %d bytes", MaxBodyBytes)
+		}
+		return presign.Errorf(presign.CodeInvalidArgument, "reading the request body failed")
+	}
+	if len(strings.TrimSpace(string(data))) == 0 {
+		return presign.Errorf(presign.CodeInvalidArgument, "request body is empty; send a JSON object")
+	}
+	if !utf8.Valid(data) {
+		return presign.Errorf(presign.CodeInvalidArgument, "request body is not valid UTF-8")
+	}
+	dec := json.NewDecoder(strings.NewReader(string(data)))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var syntax *json.SyntaxError
+		var typ *json.UnmarshalTypeError
+		switch {
+		case errors.As(err, &syntax):
+			return presign.Errorf(presign.CodeInvalidArgument, "request body is not valid JSON (at byte %d)", syntax.Offset)
+		case errors.As(err, &typ):
+			if typ.Field == "" {
+				return presign.Errorf(presign.CodeInvalidArgument, "request body must be a JSON object")
+			}
+			return presign.Errorf(presign.CodeInvalidArgument, "field %q must be of type %s", typ.Field, jsonType(typ))
+		case strings.HasPrefix(err.Error(), "json: unknown field "):
+			return presign.Errorf(presign.CodeInvalidArgument, "unknown field %s", strings.TrimPrefix(err.Error(), "json: unknown field "))
+		case errors.Is(err, io.ErrUnexpectedEOF):
+			return presign.Errorf(presign.CodeInvalidArgument, "request body is truncated JSON")
+		}
+		return presign.Errorf(presign.CodeInvalidArgument, "request body is not a valid JSON object")
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return presign.Errorf(presign.CodeInvalidArgument, "request body must hold one JSON object and nothing after it")
+	}
+	return nil
+}
+
+func jsonType(e *json.UnmarshalTypeError) string {
+	switch e.Type.Kind().String() {
+	case "string":
+		return "string"
+	case "int64", "int", "ptr":
+		return "integer"
+	case "map":
+		return "object of strings"
+	}
+	return e.Type.String()
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(v)
+}
+
+func writeText(w http.ResponseWriter, status int, s string) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	_, _ = io.WriteString(w, s)
+}
+
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+	wrote  bool
+}
+
+func (s *statusRecorder) WriteHeader(code int) {
+	if !s.wrote {
+		s.status, s.wrote = code, true
+	}
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *statusRecorder) Write(b []byte) (int, error) {
+	s.wrote = true
+	return s.ResponseWriter.Write(b)
+}
+
+func randomID() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
