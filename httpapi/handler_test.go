@@ -209,7 +209,7 @@ func TestRoutes(t *testing.T) {
 		{name: "openapi without credential", method: "GET", target: "/openapi.json", noAuth: true, wantStatus: 200, wantType: "application/json"},
 
 		{name: "CORS preflight from an allowed origin", method: "OPTIONS", target: "/v1/presign", noAuth: true,
-			header: map[string]string{"Origin": "https://app.example.com", "Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "authorization,content-type"},
+			header:     map[string]string{"Origin": "https://app.example.com", "Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "authorization,content-type"},
 			wantStatus: 204, check: func(t *testing.T, rec *httptest.ResponseRecorder) {
 				h := rec.Header()
 				if h.Get("Access-Control-Allow-Origin") != "https://app.example.com" || !strings.Contains(h.Get("Access-Control-Allow-Headers"), "Authorization") ||

@@ -71,7 +71,7 @@ func newBackend(b Backend) (*backend, error) {
 	}
 	if b.Bucket == "" {
 		errs = append(errs, "bucket is required")
-	} else if err := validateBucket(b.Bucket); err != nil {
+	} else if err := ValidateBucket(b.Bucket); err != nil {
 		errs = append(errs, err.Error())
 	}
 	switch b.PathStyle {
@@ -116,9 +116,9 @@ func isAWSHost(host string) bool {
 	return strings.HasSuffix(h, ".amazonaws.com")
 }
 
-// validateBucket applies S3's bucket naming rules: 3..63 characters of a-z,
+// ValidateBucket applies S3's bucket naming rules: 3..63 characters of a-z,
 // 0-9, '.' and '-', starting and ending with a letter or digit.
-func validateBucket(b string) error {
+func ValidateBucket(b string) error {
 	if len(b) < 3 || len(b) > 63 {
 		return fmt.Errorf("bucket %q must be 3 to 63 characters", b)
 	}

@@ -358,7 +358,8 @@ func (sc *scratch) buildHeaders(r *Request) {
 	for _, h := range sc.hdr[1:] {
 		last := &out[len(out)-1]
 		if h.Name == last.Name {
-			last.Value = last.Value + "," + h.Value
+			// Each value is canonicalized on its own, then joined.
+			last.Value = string(appendTrimmedValue([]byte(nil), last.Value)) + "," + string(appendTrimmedValue(nil, h.Value))
 			continue
 		}
 		out = append(out, h)
