@@ -363,6 +363,14 @@ func (h *Handler) presign(w http.ResponseWriter, r *http.Request, p presign.Prin
 	if err != nil {
 		return err
 	}
+	w.Header().Set("Cache-Control", "no-store")
+	writeJSON(w, http.StatusOK, GrantResponse(g))
+	return nil
+}
+
+// GrantResponse returns the wire form of g; headers and fields are always
+// objects, empty when there are none.
+func GrantResponse(g presign.Grant) PresignResponse {
 	resp := PresignResponse{Method: g.Method, URL: g.URL, Headers: g.Headers, Fields: g.Fields, Key: g.Key, Bucket: g.Bucket, ExpiresAt: g.ExpiresAt}
 	if resp.Headers == nil {
 		resp.Headers = map[string]string{}
@@ -370,9 +378,7 @@ func (h *Handler) presign(w http.ResponseWriter, r *http.Request, p presign.Prin
 	if resp.Fields == nil {
 		resp.Fields = map[string]string{}
 	}
-	w.Header().Set("Cache-Control", "no-store")
-	writeJSON(w, http.StatusOK, resp)
-	return nil
+	return resp
 }
 
 func (h *Handler) healthz(w http.ResponseWriter, _ *http.Request, _ presign.Principal) error {

@@ -1,0 +1,148 @@
+// Command presign issues short-lived presigned URLs for S3-compatible object
+// storage: an HTTP server (serve), a zero-config local stack on an embedded
+// store (dev), a local signer (url) and version.
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"runtime"
+	"runtime/debug"
+	"strings"
+	"syscall"
+
+	"presign.dev/internal/config"
+)
+
+// version is set at build time with -ldflags "-X main.version=v1.2.3".
+var version = "dev"
+
+const usage = `presign issues short-lived presigned URLs for S3-compatible object storage.
+
+Usage:
+  presign serve [--addr ADDR]             run the HTTP API (config from the environment)
+  presign dev [--addr 127.0.0.1:8080] [--s3-addr 127.0.0.1:9000] [--data DIR]
+                                          run a local stack on an embedded S3 store
+  presign url [flags] KEY                 sign one URL locally and print it
+  presign version                         print version, commit and Go version
+
+Run "presign COMMAND --help" for a command's flags. Configuration variables
+(PRESIGN_S3_BUCKET, AWS_ACCESS_KEY_ID, PRESIGN_API_KEYS, ...) are listed in the README.
+`
+
+// cli is one invocation: its I/O, environment and randomness are inputs so
+// tests can drive it.
+type cli struct {
+	stdout, stderr io.Writer
+	lookup         config.Lookup
+	random         io.Reader
+	// ready, when set, is called once the command serves, with its API URL.
+	ready func(apiURL string)
+}
+
+// usageError is a mistake on the command line: exit status 2.
+type usageError struct{ msg string }
+
+func (e usageError) Error() string { return e.msg }
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+	defer stop()
+	c := &cli{stdout: os.Stdout, stderr: os.Stderr, lookup: os.LookupEnv, random: rand.Reader}
+	err := c.run(ctx, os.Args[1:])
+	switch {
+	case err == nil, errors.Is(err, flag.ErrHelp):
+	case errors.As(err, new(usageError)):
+		fmt.Fprintf(os.Stderr, "presign: %v\n\n%s", err, usage)
+		os.Exit(2)
+	default:
+		fmt.Fprintf(os.Stderr, "presign: %v\n", err)
+		os.Exit(1)
+	}
+}
+
+func (c *cli) run(ctx context.Context, args []string) error {
+	if len(args) == 0 {
+		return usageError{"a command is required"}
+	}
+	switch cmd, rest := args[0], args[1:]; cmd {
+	case "serve":
+		return c.serve(ctx, rest)
+	case "dev":
+		return c.dev(ctx, rest)
+	case "url":
+		return c.url(rest)
+	case "version", "--version", "-version":
+		fmt.Fprintln(c.stdout, versionLine())
+		return nil
+	case "help", "--help", "-help", "-h":
+		fmt.Fprint(c.stdout, usage)
+		return nil
+	default:
+		return usageError{fmt.Sprintf("unknown command %q", cmd)}
+	}
+}
+
+// newFlagSet returns a flag set whose -help prints a usage line and the flags.
+func (c *cli) newFlagSet(name, synopsis string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(c.stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(c.stderr, "Usage: presign %s\n\nFlags:\n", synopsis)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+// parse parses args, allowing flags after positional arguments
+// ("presign url KEY -o json").
+func parse(fs *flag.FlagSet, args []string) ([]string, error) {
+	var positional []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return nil, err
+			}
+			return nil, usageError{err.Error()}
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			return positional, nil
+		}
+		positional = append(positional, args[0])
+		args = args[1:]
+	}
+}
+
+func versionLine() string {
+	commit := "unknown"
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		for _, s := range bi.Settings {
+			if s.Key == "vcs.revision" {
+				commit = s.Value
+			}
+		}
+	}
+	return fmt.Sprintf("presign %s (commit %s, %s %s/%s)", version, commit, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+}
+
+// newLogger returns the process logger: format json or text, to w.
+func newLogger(w io.Writer, format string, level slog.Level) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: level}
+	if format == "text" {
+		return slog.New(slog.NewTextHandler(w, opts))
+	}
+	return slog.New(slog.NewJSONHandler(w, opts))
+}
+
+// configError formats every configuration problem on its own line.
+func configError(err error) error {
+	return fmt.Errorf("invalid configuration:\n  %s", strings.ReplaceAll(err.Error(), "\n", "\n  "))
+}

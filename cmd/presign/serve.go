@@ -1,0 +1,104 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"presign.dev/httpapi"
+	"presign.dev/internal/config"
+	"presign.dev/internal/metrics"
+	"presign.dev/presign"
+)
+
+// shutdownTimeout bounds how long in-flight requests may take to finish
+// after SIGTERM; Cloud Run allows 10 s before it kills the container.
+const shutdownTimeout = 8 * time.Second
+
+func (c *cli) serve(ctx context.Context, args []string) error {
+	fs := c.newFlagSet("serve", "serve [--addr ADDR]")
+	addr := fs.String("addr", "", "listen address (default $PRESIGN_ADDR, else :$PORT, else :8080)")
+	if _, err := parse(fs, args); err != nil {
+		return err
+	}
+	cfg, err := config.FromEnv(c.lookup)
+	if err == nil {
+		err = cfg.RequireAuth()
+	}
+	if err != nil {
+		return configError(err)
+	}
+	if *addr != "" {
+		cfg.Addr = *addr
+	}
+	logger := newLogger(c.stdout, cfg.LogFormat, cfg.LogLevel)
+	iss, err := presign.New(cfg.IssuerConfig())
+	if err != nil {
+		return configError(err)
+	}
+	m := metrics.New()
+	h := httpapi.New(httpapi.Options{
+		Issuer: iss, Auth: authenticator(cfg, logger), CORSOrigins: cfg.CORSOrigins,
+		Logger: logger, Observer: m, Metrics: m.Handler(),
+	})
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return err
+	}
+	logger.Info("presign serving", "addr", ln.Addr().String(), "bucket", cfg.Backend.Bucket,
+		"endpoint", cfg.Backend.Endpoint, "region", cfg.Backend.Region, "api_keys", len(cfg.APIKeys))
+	return c.serveUntilDone(ctx, ln, h, logger)
+}
+
+// authenticator returns the configured authentication; the open mode is
+// logged as a warning.
+func authenticator(cfg config.Config, logger *slog.Logger) httpapi.Authenticator {
+	if cfg.AuthNone {
+		logger.Warn("PRESIGN_AUTH=none: anyone who can reach this service gets presigned URLs")
+		return httpapi.Open{}
+	}
+	keys := make(httpapi.APIKeys, len(cfg.APIKeys))
+	for i, k := range cfg.APIKeys {
+		keys[i] = httpapi.APIKey{Name: k.Name, Hash: k.Hash}
+	}
+	return keys
+}
+
+// serveUntilDone serves h on ln until ctx ends, then shuts down gracefully:
+// the listener closes at once, in-flight requests finish (for up to
+// shutdownTimeout).
+func (c *cli) serveUntilDone(ctx context.Context, ln net.Listener, h http.Handler, logger *slog.Logger) error {
+	srv := &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	if c.ready != nil {
+		c.ready("http://" + ln.Addr().String())
+	}
+	select {
+	case err := <-served:
+		return err
+	case <-ctx.Done():
+	}
+	logger.Info("shutting down", "timeout", shutdownTimeout.String())
+	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-served; !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}

@@ -1,0 +1,59 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"presign.dev/httpapi"
+	"presign.dev/internal/config"
+	"presign.dev/presign"
+)
+
+func (c *cli) url(args []string) error {
+	fs := c.newFlagSet("url", "url [flags] KEY")
+	op := fs.String("op", "get", "operation: get, head, put, post or delete")
+	expires := fs.Duration("expires", 0, "lifetime (default $PRESIGN_EXPIRES, capped by $PRESIGN_MAX_EXPIRES)")
+	contentType := fs.String("content-type", "", "uploads: the Content-Type to sign")
+	contentLength := fs.Int64("content-length", -1, "uploads: the exact size in bytes to sign")
+	filename := fs.String("filename", "", "get: the download name for Content-Disposition")
+	output := fs.String("o", "url", "output: url, or json for the full grant (method, url, headers, fields)")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return usageError{"url takes exactly one KEY"}
+	}
+	if *output != "url" && *output != "json" {
+		return usageError{fmt.Sprintf("-o %q: use url or json", *output)}
+	}
+	cfg, err := config.FromEnv(c.lookup)
+	if err != nil {
+		return configError(err)
+	}
+	iss, err := presign.New(cfg.IssuerConfig())
+	if err != nil {
+		return configError(err)
+	}
+	req := presign.Request{Op: presign.Op(*op), Key: pos[0], ContentType: *contentType, Filename: *filename, ExpiresIn: *expires}
+	if *contentLength >= 0 {
+		req.ContentLength = contentLength
+	}
+	if req.ExpiresIn%time.Second != 0 {
+		return usageError{"-expires must be whole seconds"}
+	}
+	g, err := iss.Issue(context.Background(), presign.Principal{Kind: "cli"}, req)
+	if err != nil {
+		return fmt.Errorf("%s", presign.ErrorMessage(err))
+	}
+	if *output == "url" {
+		fmt.Fprintln(c.stdout, g.URL)
+		return nil
+	}
+	enc := json.NewEncoder(c.stdout)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	return enc.Encode(httpapi.GrantResponse(g))
+}
