@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"os/signal"
 	"runtime"
@@ -45,6 +46,8 @@ type cli struct {
 	random         io.Reader
 	// ready, when set, is called once the command serves, with its API URL.
 	ready func(apiURL string)
+	// wrap, when set, wraps the served handler (tests observe requests in flight).
+	wrap func(http.Handler) http.Handler
 }
 
 // usageError is a mistake on the command line: exit status 2.

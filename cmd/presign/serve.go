@@ -72,6 +72,9 @@ func authenticator(cfg config.Config, logger *slog.Logger) httpapi.Authenticator
 // the listener closes at once, in-flight requests finish (for up to
 // shutdownTimeout).
 func (c *cli) serveUntilDone(ctx context.Context, ln net.Listener, h http.Handler, logger *slog.Logger) error {
+	if c.wrap != nil {
+		h = c.wrap(h)
+	}
 	srv := &http.Server{
 		Handler:           h,
 		ReadHeaderTimeout: 10 * time.Second,

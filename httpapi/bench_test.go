@@ -1,0 +1,55 @@
+package httpapi
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"presign.dev/presign"
+)
+
+// discardWriter is a minimal ResponseWriter, so the benchmark times the
+// handler, not httptest.ResponseRecorder.
+type discardWriter struct{ h http.Header }
+
+func (d *discardWriter) Header() http.Header         { return d.h }
+func (d *discardWriter) Write(b []byte) (int, error) { return len(b), nil }
+func (d *discardWriter) WriteHeader(int)             {}
+
+// BenchmarkHandler compares one presign through the whole handler (routing,
+// auth, JSON decode, issue, JSON encode) with the Issue call alone, on the
+// same PUT request.
+func BenchmarkHandler(b *testing.B) {
+	const body = `{"op":"put","key":"photos/2026/cat picture+1.jpg","content_type":"image/jpeg","content_length":123456}`
+	b.Run("layer=handler", func(b *testing.B) {
+		h := testHandler(b, nil)
+		req := httptest.NewRequest("POST", "/v1/presign", nil)
+		req.Header.Set("Authorization", "Bearer "+testKey)
+		w := &discardWriter{h: http.Header{}}
+		rd := strings.NewReader(body)
+		b.ReportAllocs()
+		for b.Loop() {
+			rd.Reset(body)
+			req.Body = readCloser{rd}
+			clear(w.h)
+			h.ServeHTTP(w, req)
+		}
+	})
+	b.Run("layer=issue", func(b *testing.B) {
+		iss := testIssuer(b)
+		n := int64(123456)
+		r := presign.Request{Op: presign.OpPut, Key: "photos/2026/cat picture+1.jpg", ContentType: "image/jpeg", ContentLength: &n}
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := iss.Issue(context.Background(), presign.Principal{}, r); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+type readCloser struct{ *strings.Reader }
+
+func (readCloser) Close() error { return nil }
