@@ -39,6 +39,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 )
 
 // Algorithm is the value of X-Amz-Algorithm.
@@ -105,7 +106,9 @@ type Signer struct {
 	service string
 	// scope is "/region/service/aws4_request", the credential scope after the date.
 	scope string
-	key   atomic.Pointer[signingKey]
+	// The query encodings of the access key, the scope and the token.
+	encAccessKey, encScope, encToken string
+	key                              atomic.Pointer[signingKey]
 }
 
 // signingKey is the derived key for one date; only the latest is cached.
@@ -116,11 +119,15 @@ type signingKey struct {
 
 // NewSigner returns a Signer. service is "s3" for S3-compatible stores.
 func NewSigner(creds Credentials, region, service string) *Signer {
+	scope := "/" + region + "/" + service + "/aws4_request"
 	return &Signer{
-		creds:   creds,
-		region:  region,
-		service: service,
-		scope:   "/" + region + "/" + service + "/aws4_request",
+		creds:        creds,
+		region:       region,
+		service:      service,
+		scope:        scope,
+		encAccessKey: EscapeQuery(creds.AccessKeyID),
+		encScope:     EscapeQuery(scope),
+		encToken:     EscapeQuery(creds.SessionToken),
 	}
 }
 
@@ -128,8 +135,11 @@ func NewSigner(creds Credentials, region, service string) *Signer {
 func (s *Signer) Presign(r *Request) string {
 	sc := getScratch()
 	defer putScratch(sc)
-	sc.out = s.appendPresign(sc, sc.out[:0], r)
-	return string(sc.out)
+	sc.build(s, r)
+	// Build the URL in one allocation of the exact size.
+	n := len(r.Scheme) + len("://") + len(r.Host) + len(sc.path) + 1 + len(sc.query) + len("&X-Amz-Signature=") + 2*sha256.Size
+	buf := s.appendSigned(sc, make([]byte, 0, n), r)
+	return unsafe.String(unsafe.SliceData(buf), len(buf))
 }
 
 // AppendPresign appends the presigned URL of r to dst and returns it.
@@ -141,6 +151,11 @@ func (s *Signer) AppendPresign(dst []byte, r *Request) []byte {
 
 func (s *Signer) appendPresign(sc *scratch, dst []byte, r *Request) []byte {
 	sc.build(s, r)
+	return s.appendSigned(sc, dst, r)
+}
+
+// appendSigned appends the URL of the request built in sc, signed.
+func (s *Signer) appendSigned(sc *scratch, dst []byte, r *Request) []byte {
 	sig := s.sign(sc, sc.creq)
 
 	dst = append(dst, r.Scheme...)
@@ -257,7 +272,6 @@ type scratch struct {
 	lower  []byte   // lower-cased header names, referenced by hdr
 	creq   []byte
 	sts    []byte
-	out    []byte
 	offs   []int // starts of the names in lower
 	sum    [sha256.Size]byte
 	sha    hash.Hash
@@ -280,7 +294,6 @@ var scratchPool = sync.Pool{New: func() any {
 		lower: make([]byte, 0, 256),
 		creq:  make([]byte, 0, 1024),
 		sts:   make([]byte, 0, 160),
-		out:   make([]byte, 0, 1024),
 		offs:  make([]int, 0, 16),
 		sha:   sha256.New(),
 	}
@@ -330,6 +343,10 @@ func (sc *scratch) buildHeaders(r *Request) {
 	// the strings are taken only once it is complete.
 	offs := sc.offs[:0]
 	for _, h := range r.Headers {
+		if isLower(h.Name) {
+			offs = append(offs, -1) // used as it is
+			continue
+		}
 		offs = append(offs, len(sc.lower))
 		for i := 0; i < len(h.Name); i++ {
 			b := h.Name[i]
@@ -340,11 +357,11 @@ func (sc *scratch) buildHeaders(r *Request) {
 		}
 	}
 	for i, h := range r.Headers {
-		end := len(sc.lower)
-		if i+1 < len(offs) {
-			end = offs[i+1]
+		name := h.Name
+		if offs[i] >= 0 {
+			name = unsafeString(sc.lower[offs[i] : offs[i]+len(h.Name)])
 		}
-		sc.hdr = append(sc.hdr, Header{Name: unsafeString(sc.lower[offs[i]:end]), Value: h.Value})
+		sc.hdr = append(sc.hdr, Header{Name: name, Value: h.Value})
 	}
 	sc.offs = offs
 	// Insertion sort: few headers, and stable so repeated names keep their order.
@@ -367,6 +384,15 @@ func (sc *scratch) buildHeaders(r *Request) {
 	sc.hdr = out
 }
 
+func isLower(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if 'A' <= s[i] && s[i] <= 'Z' {
+			return false
+		}
+	}
+	return true
+}
+
 // appendSignedHeaders appends "name1;name2;..." of sc.hdr.
 func (sc *scratch) appendSignedHeaders(dst []byte) []byte {
 	for i, h := range sc.hdr {
@@ -378,50 +404,48 @@ func (sc *scratch) appendSignedHeaders(dst []byte) []byte {
 	return dst
 }
 
+// authParams are the names of the authentication parameters, in sorted
+// order; all are unreserved, so encoded they are the same.
+var authParams = [...]string{"X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Date", "X-Amz-Expires", "X-Amz-Security-Token", "X-Amz-SignedHeaders"}
+
+// appendAuthValue appends the encoded value of authParams[i].
+func (sc *scratch) appendAuthValue(q []byte, s *Signer, r *Request, i int) []byte {
+	switch i {
+	case 0:
+		return append(q, Algorithm...)
+	case 1: // AK/YYYYMMDD/region/service/aws4_request
+		q = append(q, s.encAccessKey...)
+		q = append(q, "%2F"...)
+		q = append(q, sc.date[:8]...)
+		return append(q, s.encScope...)
+	case 2:
+		return append(q, sc.date[:]...)
+	case 3:
+		return strconv.AppendInt(q, int64(r.Expires/time.Second), 10)
+	case 4:
+		return append(q, s.encToken...)
+	default:
+		for j, h := range sc.hdr {
+			if j > 0 {
+				q = append(q, "%3B"...)
+			}
+			q = AppendEscapeQuery(q, h.Name)
+		}
+		return q
+	}
+}
+
 // buildQuery writes the canonical query of r (every parameter but the
-// signature, encoded, then sorted) into sc.query.
+// signature, encoded, then sorted by encoded name and value) into sc.query:
+// the caller's parameters are encoded and sorted, then merged with the
+// authentication parameters, which are sorted already.
 func (sc *scratch) buildQuery(s *Signer, r *Request) {
 	sc.enc = sc.enc[:0]
 	sc.param = sc.param[:0]
-
-	sc.addParam("X-Amz-Algorithm", Algorithm)
-	// X-Amz-Credential: AK/YYYYMMDD/region/service/aws4_request, encoded.
-	start := len(sc.enc)
-	sc.enc = append(sc.enc, "X-Amz-Credential"...)
-	name := [2]int{start, len(sc.enc)}
-	start = len(sc.enc)
-	sc.enc = AppendEscapeQuery(sc.enc, s.creds.AccessKeyID)
-	sc.enc = append(sc.enc, "%2F"...)
-	sc.enc = append(sc.enc, sc.date[:8]...)
-	sc.enc = AppendEscapeQuery(sc.enc, s.scope)
-	sc.param = append(sc.param, encParam{name: name, value: [2]int{start, len(sc.enc)}})
-
-	sc.addParam("X-Amz-Date", unsafeString(sc.date[:]))
-	start = len(sc.enc)
-	sc.enc = append(sc.enc, "X-Amz-Expires"...)
-	name = [2]int{start, len(sc.enc)}
-	start = len(sc.enc)
-	sc.enc = strconv.AppendInt(sc.enc, int64(r.Expires/time.Second), 10)
-	sc.param = append(sc.param, encParam{name: name, value: [2]int{start, len(sc.enc)}})
-	if s.creds.SessionToken != "" {
-		sc.addParam("X-Amz-Security-Token", s.creds.SessionToken)
-	}
-	start = len(sc.enc)
-	sc.enc = append(sc.enc, "X-Amz-SignedHeaders"...)
-	name = [2]int{start, len(sc.enc)}
-	start = len(sc.enc)
-	for i, h := range sc.hdr {
-		if i > 0 {
-			sc.enc = append(sc.enc, "%3B"...)
-		}
-		sc.enc = AppendEscapeQuery(sc.enc, h.Name)
-	}
-	sc.param = append(sc.param, encParam{name: name, value: [2]int{start, len(sc.enc)}})
 	for _, p := range r.Query {
 		sc.addParam(p.Name, p.Value)
 	}
-
-	// Sort by encoded name, then encoded value (insertion sort; n is small).
+	ps := sc.param
 	less := func(a, b encParam) bool {
 		an, bn := sc.enc[a.name[0]:a.name[1]], sc.enc[b.name[0]:b.name[1]]
 		if string(an) != string(bn) {
@@ -429,21 +453,39 @@ func (sc *scratch) buildQuery(s *Signer, r *Request) {
 		}
 		return string(sc.enc[a.value[0]:a.value[1]]) < string(sc.enc[b.value[0]:b.value[1]])
 	}
-	ps := sc.param
-	for i := 1; i < len(ps); i++ {
+	for i := 1; i < len(ps); i++ { // insertion sort: few parameters
 		for j := i; j > 0 && less(ps[j], ps[j-1]); j-- {
 			ps[j], ps[j-1] = ps[j-1], ps[j]
 		}
 	}
 
 	q := sc.query[:0]
-	for i, p := range ps {
-		if i > 0 {
+	j := 0
+	appendParam := func(p encParam) {
+		if len(q) > 0 {
 			q = append(q, '&')
 		}
 		q = append(q, sc.enc[p.name[0]:p.name[1]]...)
 		q = append(q, '=')
 		q = append(q, sc.enc[p.value[0]:p.value[1]]...)
+	}
+	for i, name := range authParams {
+		if i == 4 && s.encToken == "" {
+			continue
+		}
+		for j < len(ps) && string(sc.enc[ps[j].name[0]:ps[j].name[1]]) < name {
+			appendParam(ps[j])
+			j++
+		}
+		if len(q) > 0 {
+			q = append(q, '&')
+		}
+		q = append(q, name...)
+		q = append(q, '=')
+		q = sc.appendAuthValue(q, s, r, i)
+	}
+	for ; j < len(ps); j++ {
+		appendParam(ps[j])
 	}
 	sc.query = q
 }
