@@ -8,6 +8,7 @@
 package httpapi
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -142,6 +143,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			h.opts.Observer.ObserveRequest(name, rec.status, elapsed)
 		}
 		// The path only: queries may carry keys, and signed URLs never go to logs.
+		if !h.opts.Logger.Enabled(r.Context(), slog.LevelInfo) {
+			return
+		}
 		h.opts.Logger.Info("request", "request_id", id, "method", r.Method, "path", r.URL.Path, "route", name,
 			"status", rec.status, "duration_ms", float64(elapsed.Microseconds())/1000,
 			"principal_kind", principal.Kind, "principal", principal.Name)
@@ -343,8 +347,12 @@ type PresignResponse struct {
 const maxExpiresSeconds = 10 * 365 * 24 * 3600
 
 func (h *Handler) presign(w http.ResponseWriter, r *http.Request, p presign.Principal) error {
-	var body PresignRequest
-	if err := decodeJSON(w, r, &body); err != nil {
+	data, err := readBody(w, r)
+	if err != nil {
+		return err
+	}
+	body, err := decodePresignRequest(data)
+	if err != nil {
 		return err
 	}
 	req := presign.Request{
@@ -363,8 +371,12 @@ func (h *Handler) presign(w http.ResponseWriter, r *http.Request, p presign.Prin
 	if err != nil {
 		return err
 	}
+	resp := GrantResponse(g)
 	w.Header().Set("Cache-Control", "no-store")
-	writeJSON(w, http.StatusOK, GrantResponse(g))
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(appendGrant(make([]byte, 0, 1024), &resp))
 	return nil
 }
 
@@ -390,21 +402,11 @@ func (h *Handler) healthz(w http.ResponseWriter, _ *http.Request, _ presign.Prin
 // refusing unknown fields, wrong types, invalid UTF-8 and trailing data, each
 // with a message that says what is wrong.
 func decodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
-	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
+	data, err := readBody(w, r)
 	if err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			return presign.Errorf(presign.CodeTooLarge, "request body is over %d bytes", MaxBodyBytes)
-		}
-		return presign.Errorf(presign.CodeInvalidArgument, "reading the request body failed")
+		return err
 	}
-	if len(strings.TrimSpace(string(data))) == 0 {
-		return presign.Errorf(presign.CodeInvalidArgument, "request body is empty; send a JSON object")
-	}
-	if !utf8.Valid(data) {
-		return presign.Errorf(presign.CodeInvalidArgument, "request body is not valid UTF-8")
-	}
-	dec := json.NewDecoder(strings.NewReader(string(data)))
+	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		var syntax *json.SyntaxError
@@ -428,6 +430,26 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
 		return presign.Errorf(presign.CodeInvalidArgument, "request body must hold one JSON object and nothing after it")
 	}
 	return nil
+}
+
+// readBody reads a request body of at most MaxBodyBytes that is not blank
+// and is valid UTF-8.
+func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return nil, presign.Errorf(presign.CodeTooLarge, "request body is over %d bytes", MaxBodyBytes)
+		}
+		return nil, presign.Errorf(presign.CodeInvalidArgument, "reading the request body failed")
+	}
+	if len(bytes.TrimSpace(data)) == 0 {
+		return nil, presign.Errorf(presign.CodeInvalidArgument, "request body is empty; send a JSON object")
+	}
+	if !utf8.Valid(data) {
+		return nil, presign.Errorf(presign.CodeInvalidArgument, "request body is not valid UTF-8")
+	}
+	return data, nil
 }
 
 func jsonType(e *json.UnmarshalTypeError) string {

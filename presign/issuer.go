@@ -243,28 +243,30 @@ func (iss *Issuer) sign(be *backend, r *Request, dec Decision) (Grant, error) {
 		sr.Method = "DELETE"
 	case OpPut:
 		sr.Method = "PUT"
-		g.Headers = map[string]string{}
-		add := func(name, value string) {
+		g.Headers = make(map[string]string, 4)
+		sr.Headers = make([]sigv4.Header, 0, 4+len(r.Metadata))
+		// name is what the client sends; signed, its lower-case form.
+		add := func(name, signed, value string) {
 			g.Headers[name] = value
-			sr.Headers = append(sr.Headers, sigv4.Header{Name: name, Value: value})
+			sr.Headers = append(sr.Headers, sigv4.Header{Name: signed, Value: value})
 		}
 		if r.ContentType != "" {
-			add("Content-Type", r.ContentType)
+			add("Content-Type", "content-type", r.ContentType)
 		}
 		if r.ContentLength != nil {
-			add("Content-Length", strconv.FormatInt(*r.ContentLength, 10))
+			add("Content-Length", "content-length", strconv.FormatInt(*r.ContentLength, 10))
 		}
 		if r.ContentMD5 != "" {
-			add("Content-MD5", r.ContentMD5)
+			add("Content-MD5", "content-md5", r.ContentMD5)
 		}
 		if r.ChecksumSHA256 != "" {
-			add("x-amz-checksum-sha256", r.ChecksumSHA256)
+			add("x-amz-checksum-sha256", "x-amz-checksum-sha256", r.ChecksumSHA256)
 		}
 		if dec.NoOverwrite {
-			add("If-None-Match", "*")
+			add("If-None-Match", "if-none-match", "*")
 		}
 		for _, name := range sortedKeys(r.Metadata) {
-			add("x-amz-meta-"+name, r.Metadata[name])
+			add("x-amz-meta-"+name, "x-amz-meta-"+name, r.Metadata[name]) // names are lower-case already
 		}
 	}
 	g.Method = sr.Method

@@ -35,12 +35,16 @@ func ValidateKey(key string) error {
 			return Errorf(CodeInvalidArgument, "key has a control character at byte %d", i)
 		}
 	}
-	for _, seg := range strings.Split(key, "/") {
+	for rest := key; ; {
+		seg, after, more := strings.Cut(rest, "/")
 		if seg == "." || seg == ".." {
 			return Errorf(CodeInvalidArgument, "key has a %q path segment", seg)
 		}
+		if !more {
+			return nil
+		}
+		rest = after
 	}
-	return nil
 }
 
 // validateFilename accepts a client file name: valid UTF-8, at most 255
