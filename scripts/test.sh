@@ -36,6 +36,9 @@ fuzz ./sigv4/ FuzzPostPolicyNoInjection
 fuzz ./presign/ FuzzValidateKey
 fuzz ./presign/ FuzzContentDisposition
 fuzz ./internal/config/ FuzzFromEnv
+fuzz ./httpapi/ FuzzDecodePresignRequest
+fuzz ./httpapi/ FuzzDecodeEncodedRequest
+fuzz ./httpapi/ FuzzAppendString
 
 echo "== benchmark module (correctness only; timings are in docs/benchmarks.md)"
 (cd bench && go test -count=1 ./...)
