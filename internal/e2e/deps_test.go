@@ -1,0 +1,41 @@
+package e2e
+
+import (
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+// goList runs go list with args and returns its output lines.
+func goList(t *testing.T, args ...string) []string {
+	t.Helper()
+	out, err := exec.Command("go", append([]string{"list"}, args...)...).Output()
+	if err != nil {
+		t.Fatalf("go list %v: %v", args, err)
+	}
+	return strings.Fields(string(out))
+}
+
+// The library and its HTTP transport use the standard library only, and the
+// embedded dev store (Versity Gateway and its ~300 packages) is linked into
+// the presign CLI alone, never into anything the serverless builds import.
+func TestDependencyBoundaries(t *testing.T) {
+	ours := map[string]bool{"presign.dev/sigv4": true, "presign.dev/presign": true, "presign.dev/httpapi": true, "presign.dev/internal/config": true}
+	for pkg := range ours {
+		for _, dep := range goList(t, "-deps", "-f", "{{if not .Standard}}{{.ImportPath}}{{end}}", pkg) {
+			if !ours[dep] {
+				t.Errorf("%s depends on %s; the library must stay on the standard library", pkg, dep)
+			}
+		}
+	}
+	for _, pkg := range goList(t, "presign.dev/...") {
+		if pkg == "presign.dev/cmd/presign" || strings.HasPrefix(pkg, "presign.dev/internal/devstore") {
+			continue
+		}
+		for _, dep := range goList(t, "-deps", pkg) {
+			if dep == "presign.dev/internal/devstore" || strings.HasPrefix(dep, "github.com/versity/") {
+				t.Errorf("%s links %s; only cmd/presign may", pkg, dep)
+			}
+		}
+	}
+}
