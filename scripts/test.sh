@@ -29,7 +29,7 @@ go test -race -count=1 ./...
 echo "== allocation contract (without -race)"
 go test -count=1 -run 'Allocations' ./sigv4/
 
-echo "== fuzzing, ${FUZZTIME:=10s} per target"
+echo "== fuzzing, ${FUZZTIME:=5s} per target"
 fuzz() { go test -run '^$' -fuzz "^$2\$" -fuzztime "$FUZZTIME" "$1"; }
 fuzz ./sigv4/ FuzzPresignMatchesSDK
 fuzz ./sigv4/ FuzzPostPolicyNoInjection
