@@ -142,7 +142,7 @@ func TestRoutes(t *testing.T) {
 				}
 			}},
 		{name: "download URL as JSON string", method: "POST", target: "/get-download-url", body: `{"filename":"a b+c.txt"}`, wantStatus: 200,
-			wantBody: mustJSON(t, getURL)},
+			wantBody: stdEncode(t, getURL)},
 		{name: "download without filename", method: "POST", target: "/get-download-url", body: `{}`, wantStatus: 400, wantCode: presign.CodeInvalidArgument},
 
 		{name: "v1 get", method: "POST", target: "/v1/presign", body: `{"op":"get","key":"a b+c.txt"}`, wantStatus: 200,
@@ -243,16 +243,6 @@ func bodyContains(s string) func(*testing.T, *httptest.ResponseRecorder) {
 			t.Errorf("body %s does not contain %s", rec.Body, s)
 		}
 	}
-}
-
-func mustJSON(t *testing.T, v any) string {
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		t.Fatal(err)
-	}
-	return b.String()
 }
 
 type failingIssuer struct{}

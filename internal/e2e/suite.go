@@ -96,9 +96,15 @@ func callAPI(t *testing.T, tg Target, method, path string, body any) (int, []byt
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
+	return do(t, req)
+}
+
+// do sends req and returns the status and body.
+func do(t *testing.T, req *http.Request) (int, []byte) {
+	t.Helper()
 	resp, err := client.Do(req)
 	if err != nil {
-		t.Fatalf("%s %s: %v", method, path, err)
+		t.Fatalf("%s %s: %v", req.Method, req.URL.Redacted(), err)
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
@@ -125,13 +131,7 @@ func use(t *testing.T, method, rawURL string, headers map[string]string, body []
 		}
 		req.Header.Set(k, v)
 	}
-	resp, err := client.Do(req)
-	if err != nil {
-		t.Fatalf("%s %s: %v", method, rawURL, err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, b
+	return do(t, req)
 }
 
 // postForm sends a multipart/form-data upload: fields, then the file last.
@@ -158,13 +158,7 @@ func postForm(t *testing.T, rawURL string, fields map[string]string, fileType st
 		t.Fatal(err)
 	}
 	req.Header.Set("Content-Type", mw.FormDataContentType())
-	resp, err := client.Do(req)
-	if err != nil {
-		t.Fatalf("POST %s: %v", rawURL, err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, b
+	return do(t, req)
 }
 
 func randomBytes(t *testing.T, n int) []byte {
