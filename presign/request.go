@@ -63,7 +63,22 @@ type Principal struct {
 	Kind string
 	// Name is the API key's name or the JWT subject; "" for anonymous callers.
 	Name string
+	// Issuer is the JWT issuer ("iss"); "" for other kinds.
+	Issuer string
+	// Groups are the JWT caller's groups.
+	Groups []string
+	// Claims are the JWT's claims whose values are strings (or numbers and
+	// booleans, formatted), for rules and key templates.
+	Claims map[string]string
 }
+
+// Principal kinds.
+const (
+	KindAPIKey    = "api_key"
+	KindJWT       = "jwt"
+	KindAnonymous = "anonymous"
+	KindOpen      = "open"
+)
 
 // Decision is an Authorizer's answer for an allowed request: the limits that
 // the grant must carry. Zero fields add no limit beyond the issuer's own.
