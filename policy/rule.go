@@ -19,45 +19,45 @@ import (
 // the set conditions holds. The zero Who matches nobody.
 type Who struct {
 	// Anonymous matches callers without a credential.
-	Anonymous bool `yaml:"anonymous,omitempty" json:"anonymous,omitempty"`
+	Anonymous bool `json:"anonymous,omitempty"`
 	// Authenticated matches every authenticated caller (API key or JWT).
-	Authenticated bool `yaml:"authenticated,omitempty" json:"authenticated,omitempty"`
+	Authenticated bool `json:"authenticated,omitempty"`
 	// APIKeys matches callers using one of these API keys, by name.
-	APIKeys []string `yaml:"api_keys,omitempty" json:"api_keys,omitempty"`
+	APIKeys []string `json:"api_keys,omitempty"`
 	// Groups matches JWT callers in any of these groups.
-	Groups []string `yaml:"groups,omitempty" json:"groups,omitempty"`
+	Groups []string `json:"groups,omitempty"`
 	// Claims matches JWT callers whose claim has one of the listed values,
 	// for every claim named (e.g. {"role": ["editor", "admin"]}).
-	Claims map[string][]string `yaml:"claims,omitempty" json:"claims,omitempty"`
+	Claims map[string][]string `json:"claims,omitempty"`
 }
 
 // Rule allows some callers some operations on some keys, within limits.
 type Rule struct {
-	Name string `yaml:"name" json:"name"`
-	Who  Who    `yaml:"who" json:"who"`
+	Name string `json:"name"`
+	Who  Who    `json:"who"`
 	// Ops are the operations allowed: get, head, put, post, delete.
-	Ops []presign.Op `yaml:"ops" json:"ops"`
+	Ops []presign.Op `json:"ops"`
 	// Backend restricts the rule to one backend; "" means any.
-	Backend string `yaml:"backend,omitempty" json:"backend,omitempty"`
+	Backend string `json:"backend,omitempty"`
 	// Keys are patterns of the keys allowed. "*" matches within one path
 	// segment, "**" any number of segments; {sub}, {name} and {claim.X} are
 	// replaced with the caller's identity (taken literally, never as a
 	// pattern). Empty means any key, which only makes sense with GenerateKey.
-	Keys []string `yaml:"keys,omitempty" json:"keys,omitempty"`
+	Keys []string `json:"keys,omitempty"`
 	// GenerateKey, for uploads, makes the server choose the key from this
 	// template ({uuid}, {date}, {sub}, {name}, {filename}, {ext}); a key the
 	// client sends is refused.
-	GenerateKey string `yaml:"generate_key,omitempty" json:"generate_key,omitempty"`
+	GenerateKey string `json:"generate_key,omitempty"`
 	// MaxSize caps uploads, in bytes; 0 means the store's 5 GiB limit.
-	MaxSize int64 `yaml:"max_size,omitempty" json:"max_size,omitempty"`
+	MaxSize int64 `json:"max_size,omitempty"`
 	// ContentTypes are the media types uploads may declare, with wildcards
 	// ("image/*"); empty means any. When set, uploads must declare one.
-	ContentTypes []string `yaml:"content_types,omitempty" json:"content_types,omitempty"`
+	ContentTypes []string `json:"content_types,omitempty"`
 	// MaxExpires caps the grant's lifetime; 0 means the global cap.
-	MaxExpires time.Duration `yaml:"max_expires,omitempty" json:"max_expires,omitempty"`
+	MaxExpires time.Duration `json:"max_expires,omitempty"`
 	// Overwrite allows uploads to replace existing objects. nil means true.
-	Overwrite *bool `yaml:"overwrite,omitempty" json:"overwrite,omitempty"`
+	Overwrite *bool `json:"overwrite,omitempty"`
 	// Download lets get requests ask for Content-Disposition: attachment
 	// with a file name; nil means true.
-	Download *bool `yaml:"download,omitempty" json:"download,omitempty"`
+	Download *bool `json:"download,omitempty"`
 }
