@@ -121,6 +121,18 @@ func (iss *Issuer) Issue(ctx context.Context, p Principal, r Request) (Grant, er
 	if err != nil {
 		return Grant{}, err
 	}
+	if dec.Key != "" {
+		if r.Key != "" {
+			return Grant{}, Errorf(CodeInvalidArgument, "the server chooses this upload's key; send no key")
+		}
+		if err := ValidateKey(dec.Key); err != nil {
+			return Grant{}, Errorf(CodeInvalidArgument, "the generated key is not usable: %s", ErrorMessage(err))
+		}
+		r.Key = dec.Key
+	}
+	if r.Key == "" {
+		return Grant{}, Errorf(CodeInvalidArgument, "key is required")
+	}
 	return iss.sign(be, &r, dec)
 }
 
@@ -145,8 +157,13 @@ func (iss *Issuer) validate(r *Request) (*backend, error) {
 	} else if r.Bucket != be.Bucket {
 		return nil, Errorf(CodePermissionDenied, "bucket %q is not served by backend %q", r.Bucket, be.Name)
 	}
-	if err := ValidateKey(r.Key); err != nil {
-		return nil, err
+	if r.Key == "" && !r.Op.IsUpload() {
+		return nil, Errorf(CodeInvalidArgument, "key is required")
+	}
+	if r.Key != "" {
+		if err := ValidateKey(r.Key); err != nil {
+			return nil, err
+		}
 	}
 	if r.Filename != "" {
 		if err := validateFilename(r.Filename); err != nil {
@@ -221,7 +238,7 @@ func (iss *Issuer) sign(be *backend, r *Request, dec Decision) (Grant, error) {
 		return Grant{}, Errorf(CodeTooLarge, "content_length %d is above the limit of %d bytes", *r.ContentLength, maxSize)
 	}
 	now := iss.now()
-	g := Grant{Bucket: r.Bucket, Key: r.Key, ExpiresAt: now.Add(expires).UTC().Truncate(time.Second)}
+	g := Grant{Bucket: r.Bucket, Key: r.Key, ExpiresAt: now.Add(expires).UTC().Truncate(time.Second), Rule: dec.Rule}
 
 	if r.Op == OpPost {
 		return iss.signPost(be, r, dec, g, now, expires, maxSize)

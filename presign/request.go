@@ -27,7 +27,8 @@ type Request struct {
 	Op      Op
 	Backend string // "" is the default backend
 	Bucket  string // "" is the backend's bucket
-	Key     string
+	// Key may be "" for an upload when the Authorizer chooses the key.
+	Key string
 	// Filename: for downloads, the name offered in
 	// Content-Disposition: attachment (RFC 6266, non-ASCII safe).
 	Filename string
@@ -54,6 +55,8 @@ type Grant struct {
 	Bucket    string
 	Key       string
 	ExpiresAt time.Time
+	// Rule is the rule that allowed the grant, for the audit log.
+	Rule string
 }
 
 // Principal is the authenticated caller, as the transport established it.
@@ -83,13 +86,16 @@ const (
 // Decision is an Authorizer's answer for an allowed request: the limits that
 // the grant must carry. Zero fields add no limit beyond the issuer's own.
 type Decision struct {
-	Rule string // which rule allowed it, for the audit log
+	Rule string `json:"rule"` // which rule allowed it, for the audit log
+	// Key, when set, is the key the server chose for an upload (the
+	// request then names none); it is validated like a client's key.
+	Key string `json:"key,omitempty"`
 	// MaxSize caps an upload's size in bytes. With MaxSize set, a PUT must
 	// declare content_length so that the store can enforce it.
-	MaxSize int64
+	MaxSize int64 `json:"max_size,omitempty"`
 	// MaxExpires caps the grant's lifetime.
-	MaxExpires time.Duration
+	MaxExpires time.Duration `json:"max_expires,omitempty"`
 	// NoOverwrite signs If-None-Match: * on PUT, so the store refuses to
 	// replace an existing object.
-	NoOverwrite bool
+	NoOverwrite bool `json:"no_overwrite,omitempty"`
 }
