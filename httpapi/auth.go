@@ -43,26 +43,53 @@ func (keys APIKeys) Authenticate(r *http.Request) (presign.Principal, error) {
 	if match < 0 {
 		return presign.Principal{}, presign.Errorf(presign.CodeUnauthenticated, "the API key is not valid")
 	}
-	return presign.Principal{Kind: "api_key", Name: keys[match].Name}, nil
+	return presign.Principal{Kind: presign.KindAPIKey, Name: keys[match].Name}, nil
+}
+
+// Chain authenticates each request by the shape of its credential: a JWT
+// goes to JWT (when configured), any other bearer token to APIKeys. A
+// request without a credential is anonymous when Anonymous is set (rules
+// then decide what anonymous callers may do), else refused. A credential
+// that does not verify is refused; it never falls back to anonymous.
+type Chain struct {
+	APIKeys   APIKeys
+	JWT       Authenticator // nil: JWTs are not accepted
+	Anonymous bool
+	// IsJWT tells a JWT from an API key; required with JWT.
+	IsJWT func(token string) bool
+}
+
+func (c Chain) Authenticate(r *http.Request) (presign.Principal, error) {
+	if r.Header.Get("Authorization") == "" && c.Anonymous {
+		return presign.Principal{Kind: presign.KindAnonymous}, nil
+	}
+	token, err := bearer(r)
+	if err != nil {
+		return presign.Principal{}, err
+	}
+	if c.JWT != nil && c.IsJWT(token) {
+		return c.JWT.Authenticate(r)
+	}
+	return c.APIKeys.Authenticate(r)
 }
 
 // Open lets everyone in: PRESIGN_AUTH=none, the tutorials' mode.
 type Open struct{}
 
 func (Open) Authenticate(*http.Request) (presign.Principal, error) {
-	return presign.Principal{Kind: "open"}, nil
+	return presign.Principal{Kind: presign.KindOpen}, nil
 }
 
 // bearer returns the token of "Authorization: Bearer <token>".
 func bearer(r *http.Request) (string, error) {
 	h := r.Header.Get("Authorization")
 	if h == "" {
-		return "", presign.Errorf(presign.CodeUnauthenticated, "authentication required: send Authorization: Bearer <API key>")
+		return "", presign.Errorf(presign.CodeUnauthenticated, "authentication required: send Authorization: Bearer <API key or JWT>")
 	}
 	scheme, token, ok := strings.Cut(h, " ")
 	token = strings.TrimSpace(token)
 	if !ok || !strings.EqualFold(scheme, "Bearer") || token == "" {
-		return "", presign.Errorf(presign.CodeUnauthenticated, "the Authorization header must be \"Bearer <API key>\"")
+		return "", presign.Errorf(presign.CodeUnauthenticated, "the Authorization header must be \"Bearer <API key or JWT>\"")
 	}
 	return token, nil
 }

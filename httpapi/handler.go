@@ -178,9 +178,36 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		principal = p
 	}
+	r = r.WithContext(context.WithValue(r.Context(), requestIDKey{}, id))
 	if err := fn(rec, r, principal); err != nil {
 		h.writeError(rec, r, rt, id, err)
 	}
+}
+
+type requestIDKey struct{}
+
+// issue asks the issuer for a grant and writes the audit line of the
+// decision: who asked for what, allowed by which rule or denied why. Never
+// the URL, its signature or any credential.
+func (h *Handler) issue(r *http.Request, p presign.Principal, req presign.Request) (presign.Grant, error) {
+	g, err := h.opts.Issuer.Issue(r.Context(), p, req)
+	if !h.opts.Logger.Enabled(r.Context(), slog.LevelInfo) {
+		return g, err
+	}
+	id, _ := r.Context().Value(requestIDKey{}).(string)
+	attrs := []slog.Attr{
+		slog.String("request_id", id), slog.String("principal_kind", p.Kind), slog.String("principal", p.Name),
+		slog.String("op", string(req.Op)), slog.String("backend", req.Backend),
+	}
+	if err != nil {
+		attrs = append(attrs, slog.String("bucket", req.Bucket), slog.String("key", req.Key), slog.Bool("allowed", false),
+			slog.String("code", string(presign.ErrorCode(err))), slog.String("reason", presign.ErrorMessage(err)))
+	} else {
+		attrs = append(attrs, slog.String("bucket", g.Bucket), slog.String("key", g.Key), slog.Bool("allowed", true),
+			slog.String("rule", g.Rule), slog.Time("expires_at", g.ExpiresAt))
+	}
+	h.opts.Logger.LogAttrs(r.Context(), slog.LevelInfo, "decision", attrs...)
+	return g, err
 }
 
 // writeError writes err in the route's style. Internal errors are logged
@@ -257,7 +284,7 @@ func (h *Handler) tutorialGet(w http.ResponseWriter, r *http.Request, p presign.
 	if !ok {
 		return presign.Errorf(presign.CodeInvalidArgument, msgInvalidMethod)
 	}
-	g, err := h.opts.Issuer.Issue(r.Context(), p, presign.Request{Op: op, Key: key})
+	g, err := h.issue(r, p, presign.Request{Op: op, Key: key})
 	if err != nil {
 		return err
 	}
@@ -289,7 +316,7 @@ func (h *Handler) getUploadURL(w http.ResponseWriter, r *http.Request, p presign
 	if err != nil {
 		return err
 	}
-	g, err := h.opts.Issuer.Issue(r.Context(), p, presign.Request{Op: presign.OpPost, Key: name})
+	g, err := h.issue(r, p, presign.Request{Op: presign.OpPost, Key: name})
 	if err != nil {
 		return err
 	}
@@ -307,7 +334,7 @@ func (h *Handler) getDownloadURL(w http.ResponseWriter, r *http.Request, p presi
 	if err != nil {
 		return err
 	}
-	g, err := h.opts.Issuer.Issue(r.Context(), p, presign.Request{Op: presign.OpGet, Key: name})
+	g, err := h.issue(r, p, presign.Request{Op: presign.OpGet, Key: name})
 	if err != nil {
 		return err
 	}
@@ -367,7 +394,7 @@ func (h *Handler) presign(w http.ResponseWriter, r *http.Request, p presign.Prin
 		}
 		req.ExpiresIn = time.Duration(s) * time.Second
 	}
-	g, err := h.opts.Issuer.Issue(r.Context(), p, req)
+	g, err := h.issue(r, p, req)
 	if err != nil {
 		return err
 	}
