@@ -36,6 +36,9 @@ fuzz ./sigv4/ FuzzPostPolicyNoInjection
 fuzz ./presign/ FuzzValidateKey
 fuzz ./presign/ FuzzContentDisposition
 fuzz ./internal/config/ FuzzFromEnv
+fuzz ./internal/config/ FuzzLoadYAML
+fuzz ./policy/ FuzzOwnPrefix
+fuzz ./policy/ FuzzValidatePattern
 fuzz ./httpapi/ FuzzDecodePresignRequest
 fuzz ./httpapi/ FuzzDecodeEncodedRequest
 fuzz ./httpapi/ FuzzAppendString

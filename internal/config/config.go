@@ -1,7 +1,44 @@
-// Package config reads presign's configuration from the environment, once,
-// and validates it, reporting every problem at once by variable name. Only
-// the binaries in cmd/ (and the Cloud Function entry) import it; the library
-// never reads the environment.
+// Package config reads presign's configuration, once, from the environment
+// and an optional YAML file, and validates it, reporting every problem at
+// once: each by variable name, or by file, line and field path
+// (presign.yaml:12: rules[2].max_size: ...). Only the binaries in cmd/ (and
+// the Cloud Function entry) import it; the library never reads the
+// environment.
+//
+// # Sources and precedence
+//
+// Without a file ([Load] with path "" and PRESIGN_CONFIG unset) the
+// environment alone configures one backend, named "default", and API keys
+// that may do everything, exactly as [FromEnv] always has.
+//
+// With a file (--config FILE, else PRESIGN_CONFIG), the file is read first
+// and an environment variable then overrides the file's value for the same
+// setting:
+//
+//	PRESIGN_ADDR, else PORT (as ":PORT")   listen
+//	PRESIGN_EXPIRES, PRESIGN_MAX_EXPIRES   defaults.expires, defaults.max_expires
+//	PRESIGN_CORS_ORIGINS                   cors.origins (replaced, not merged)
+//	PRESIGN_LOG_LEVEL, PRESIGN_LOG_FORMAT  log.level, log.format
+//	PRESIGN_S3_ENDPOINT, PRESIGN_S3_REGION,
+//	PRESIGN_S3_BUCKET, PRESIGN_S3_PATH_STYLE  the FIRST backend's endpoint, region, bucket, path_style
+//	AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,
+//	AWS_SESSION_TOKEN                      the FIRST backend's credentials, as one setting:
+//	                                       setting either key replaces all three
+//	PRESIGN_API_KEYS                       added to auth.api_keys, named env-1, env-2, ...
+//	PRESIGN_AUTH=none                      open mode; an error when the file has rules or auth
+//
+// Mind that AWS Lambda sets AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and
+// AWS_SESSION_TOKEN to the function's role, which then replace the first
+// backend's credentials: on Lambda, the first backend must be one that the
+// role may sign for (AWS S3).
+//
+// A file without backends takes its single backend from the environment
+// (PRESIGN_S3_BUCKET and the rest), named "default". Every other setting
+// comes from the file alone. Strings in the file may hold ${env:NAME}
+// references, expanded when the file is read (write $${ for a literal ${);
+// secret_access_key, session_token and hs256_secret must be such references,
+// never the secret itself. A reference to an unset variable is an error.
+// Secret values never appear in an error message.
 package config
 
 import (
@@ -11,25 +48,49 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
 	"time"
 
+	"presign.dev/policy"
 	"presign.dev/presign"
 	"presign.dev/sigv4"
 )
 
+// SourceEnvironment is Config.Source when no file was read.
+const SourceEnvironment = "environment"
+
 // Config is the whole configuration of a presign process.
 type Config struct {
-	Addr        string          // listen address of serve
-	Backend     presign.Backend // the single backend of the env-only configuration
-	Expires     time.Duration   // default lifetime
-	MaxExpires  time.Duration   // cap on requested lifetimes
-	APIKeys     []APIKey
-	AuthNone    bool // PRESIGN_AUTH=none: no authentication, as the tutorials ran
-	CORSOrigins []string
-	LogLevel    slog.Level
-	LogFormat   string // "json" or "text"
+	// Source is the file the configuration was read from (with the
+	// environment's overrides), or "environment".
+	Source string
+	Addr   string // listen address of serve
+	// Backends are the stores; the first is the default. The env-only
+	// configuration has exactly one, named "default".
+	Backends []presign.Backend
+	// Backend is Backends[0], kept for the callers of the env-only
+	// configuration.
+	//
+	// Deprecated: use Backends[0].
+	Backend    presign.Backend
+	Expires    time.Duration // default lifetime
+	MaxExpires time.Duration // cap on requested lifetimes
+	APIKeys    []APIKey
+	// JWT are the accepted JWT issuers (file only).
+	JWT []JWTIssuer
+	// Rules are the access rules, in order (file only). With the env-only
+	// configuration there are none: every authenticated caller may do
+	// everything (presign.AllowAll).
+	Rules []policy.Rule
+	// AllowAnonymous is true when a rule lets callers without a credential
+	// in (Who.Anonymous).
+	AllowAnonymous bool
+	AuthNone       bool // PRESIGN_AUTH=none: no authentication, as the tutorials ran
+	CORSOrigins    []string
+	LogLevel       slog.Level
+	LogFormat      string // "json" or "text"
 }
 
 // APIKey is an accepted API key, by the SHA-256 of its value.
@@ -38,70 +99,66 @@ type APIKey struct {
 	Hash [sha256.Size]byte
 }
 
+// JWTIssuer is one accepted JWT issuer; it mirrors jwtauth.IssuerConfig
+// field for field (the wiring converts). Exactly one of JWKSURL, Keys and
+// HS256Secret is set.
+type JWTIssuer struct {
+	Issuer   string   // the "iss" claim tokens must carry
+	Audience []string // tokens must carry one of these in "aud"
+	JWKSURL  string   // where the issuer publishes its keys
+	Keys     []string // public keys, each PEM or JWK JSON
+	// HS256Secret is the shared secret of HS256 tokens, from ${env:NAME}.
+	HS256Secret  []byte
+	ClockSkew    time.Duration // tolerance on exp/nbf/iat; 0 means jwtauth's default
+	SubjectClaim string        // the claim naming the caller; default "sub"
+	GroupsClaim  string        // the claim listing the caller's groups; default "groups"
+}
+
 // Lookup reads one environment variable; os.LookupEnv is one.
 type Lookup func(name string) (string, bool)
 
-// FromEnv reads and validates the configuration. The returned error joins
-// one error per bad variable, each naming it.
-func FromEnv(lookup Lookup) (Config, error) {
-	get := func(name string) string {
-		v, _ := lookup(name)
-		return strings.TrimSpace(v)
+// Load reads the configuration: from the YAML file at path merged with the
+// environment, or, when path is "", from the file named by PRESIGN_CONFIG,
+// or from the environment alone when that is unset too. The returned error
+// joins one error per problem.
+func Load(lookup Lookup, path string) (Config, error) {
+	if lookup == nil {
+		lookup = func(string) (string, bool) { return "", false }
 	}
+	where := ""
+	if path == "" {
+		v, _ := lookup("PRESIGN_CONFIG")
+		path, where = strings.TrimSpace(v), "PRESIGN_CONFIG: "
+	}
+	if path == "" {
+		return FromEnv(lookup)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		var pe *os.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		return Config{}, fmt.Errorf("%s%s: cannot read the configuration file: %v", where, path, err)
+	}
+	return Parse(lookup, path, data)
+}
+
+// FromEnv reads and validates the environment-only configuration. The
+// returned error joins one error per bad variable, each naming it.
+func FromEnv(lookup Lookup) (Config, error) {
+	get := envGetter(lookup)
 	var errs []error
 	bad := func(name, format string, args ...any) {
 		errs = append(errs, fmt.Errorf("%s: %s", name, fmt.Sprintf(format, args...)))
 	}
 
 	c := Config{
-		Addr: get("PRESIGN_ADDR"),
-		Backend: presign.Backend{
-			Name:     "default",
-			Endpoint: get("PRESIGN_S3_ENDPOINT"),
-			Region:   get("PRESIGN_S3_REGION"),
-			Bucket:   get("PRESIGN_S3_BUCKET"),
-			Credentials: sigv4.Credentials{
-				AccessKeyID:     get("AWS_ACCESS_KEY_ID"),
-				SecretAccessKey: get("AWS_SECRET_ACCESS_KEY"),
-				SessionToken:    get("AWS_SESSION_TOKEN"),
-			},
-		},
-		LogFormat: get("PRESIGN_LOG_FORMAT"),
+		Source:  SourceEnvironment,
+		Addr:    envAddr(get, ""),
+		Backend: envBackend(get, bad),
 	}
-	if c.Addr == "" {
-		c.Addr = ":8080"
-		if port := get("PORT"); port != "" {
-			c.Addr = ":" + port
-		}
-	}
-	if c.Backend.Region == "" {
-		c.Backend.Region = "us-east-1"
-	}
-	if c.Backend.Endpoint != "" {
-		u, err := url.Parse(c.Backend.Endpoint)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.User != nil {
-			bad("PRESIGN_S3_ENDPOINT", "%q is not an http(s) URL like https://gateway.storjshare.io", c.Backend.Endpoint)
-		}
-	}
-	if c.Backend.Bucket == "" {
-		bad("PRESIGN_S3_BUCKET", "required: the bucket to presign for")
-	} else if err := presign.ValidateBucket(c.Backend.Bucket); err != nil {
-		bad("PRESIGN_S3_BUCKET", "%v", err)
-	}
-	switch ps := strings.ToLower(get("PRESIGN_S3_PATH_STYLE")); ps {
-	case "", "auto":
-		c.Backend.PathStyle = presign.PathStyleAuto
-	case "true", "false":
-		c.Backend.PathStyle = presign.PathStyle(ps)
-	default:
-		bad("PRESIGN_S3_PATH_STYLE", "%q must be true, false or auto", ps)
-	}
-	if c.Backend.Credentials.AccessKeyID == "" {
-		bad("AWS_ACCESS_KEY_ID", "required: the access key that signs URLs")
-	}
-	if c.Backend.Credentials.SecretAccessKey == "" {
-		bad("AWS_SECRET_ACCESS_KEY", "required: the secret key that signs URLs")
-	}
+	c.Backends = []presign.Backend{c.Backend}
 
 	c.Expires = duration(get("PRESIGN_EXPIRES"), 15*time.Minute, "PRESIGN_EXPIRES", bad)
 	c.MaxExpires = duration(get("PRESIGN_MAX_EXPIRES"), time.Hour, "PRESIGN_MAX_EXPIRES", bad)
@@ -112,7 +169,187 @@ func FromEnv(lookup Lookup) (Config, error) {
 		bad("PRESIGN_EXPIRES", "%v is above PRESIGN_MAX_EXPIRES (%v)", c.Expires, c.MaxExpires)
 	}
 
-	for i, raw := range splitList(get("PRESIGN_API_KEYS")) {
+	c.APIKeys = envAPIKeys(get("PRESIGN_API_KEYS"), bad)
+	switch a := strings.ToLower(get("PRESIGN_AUTH")); a {
+	case "":
+	case "none":
+		c.AuthNone = true
+		if len(c.APIKeys) > 0 {
+			bad("PRESIGN_AUTH", "none contradicts PRESIGN_API_KEYS; set one or the other")
+		}
+	default:
+		bad("PRESIGN_AUTH", "%q: the only value is none (API keys are set with PRESIGN_API_KEYS)", a)
+	}
+
+	c.CORSOrigins = envOrigins(get("PRESIGN_CORS_ORIGINS"), bad)
+	c.LogLevel = slog.LevelInfo
+	if lvl := get("PRESIGN_LOG_LEVEL"); lvl != "" {
+		var ok bool
+		if c.LogLevel, ok = parseLogLevel(lvl); !ok {
+			bad("PRESIGN_LOG_LEVEL", "%q must be debug, info, warn or error", strings.ToLower(lvl))
+		}
+	}
+	c.LogFormat = "json"
+	if f := get("PRESIGN_LOG_FORMAT"); f != "" {
+		c.LogFormat = f
+		if f != "json" && f != "text" {
+			bad("PRESIGN_LOG_FORMAT", "%q must be json or text", f)
+		}
+	}
+	return c, errors.Join(errs...)
+}
+
+// envBackend is the backend named "default" of PRESIGN_S3_* and AWS_*.
+func envBackend(get func(string) string, bad func(string, string, ...any)) presign.Backend {
+	b := presign.Backend{
+		Name:     "default",
+		Endpoint: get("PRESIGN_S3_ENDPOINT"),
+		Region:   get("PRESIGN_S3_REGION"),
+		Bucket:   get("PRESIGN_S3_BUCKET"),
+		Credentials: sigv4.Credentials{
+			AccessKeyID:     get("AWS_ACCESS_KEY_ID"),
+			SecretAccessKey: get("AWS_SECRET_ACCESS_KEY"),
+			SessionToken:    get("AWS_SESSION_TOKEN"),
+		},
+	}
+	if b.Region == "" {
+		b.Region = "us-east-1"
+	}
+	if b.Endpoint != "" && !validEndpoint(b.Endpoint) {
+		bad("PRESIGN_S3_ENDPOINT", "%q is not an http(s) URL like https://gateway.storjshare.io", b.Endpoint)
+	}
+	if b.Bucket == "" {
+		bad("PRESIGN_S3_BUCKET", "required: the bucket to presign for")
+	} else if err := presign.ValidateBucket(b.Bucket); err != nil {
+		bad("PRESIGN_S3_BUCKET", "%v", err)
+	}
+	b.PathStyle = presign.PathStyleAuto
+	if ps := get("PRESIGN_S3_PATH_STYLE"); ps != "" {
+		var ok bool
+		if b.PathStyle, ok = parsePathStyle(ps); !ok {
+			bad("PRESIGN_S3_PATH_STYLE", "%q must be true, false or auto", strings.ToLower(ps))
+		}
+	}
+	if b.Credentials.AccessKeyID == "" {
+		bad("AWS_ACCESS_KEY_ID", "required: the access key that signs URLs")
+	}
+	if b.Credentials.SecretAccessKey == "" {
+		bad("AWS_SECRET_ACCESS_KEY", "required: the secret key that signs URLs")
+	}
+	return b
+}
+
+// RequireAuth returns an error unless authentication is configured or
+// explicitly switched off: serve refuses to hand out URLs to anyone by
+// accident. A rule that lets anonymous callers in counts as configured.
+func (c Config) RequireAuth() error {
+	if len(c.APIKeys) > 0 || len(c.JWT) > 0 || c.AllowAnonymous || c.AuthNone {
+		return nil
+	}
+	if c.Source == "" || c.Source == SourceEnvironment {
+		return errors.New("PRESIGN_API_KEYS: no authentication is configured; set PRESIGN_API_KEYS, or PRESIGN_AUTH=none to serve URLs to anyone who can reach the service")
+	}
+	return fmt.Errorf("%s: auth: no authentication is configured; add auth.api_keys or auth.jwt, or a rule with who: {anonymous: true}, or set PRESIGN_API_KEYS; PRESIGN_AUTH=none (with no rules) serves URLs to anyone who can reach the service", c.Source)
+}
+
+// IssuerConfig returns the presign.Config of c, without an Authorizer: the
+// caller builds one from c.Rules (presign.AllowAll when there are none).
+func (c Config) IssuerConfig() presign.Config {
+	backends := c.Backends
+	if len(backends) == 0 {
+		backends = []presign.Backend{c.Backend}
+	}
+	return presign.Config{
+		Backends:       append([]presign.Backend(nil), backends...),
+		DefaultExpires: c.Expires,
+		MaxExpires:     c.MaxExpires,
+	}
+}
+
+func envGetter(lookup Lookup) func(string) string {
+	return func(name string) string {
+		v, _ := lookup(name)
+		return strings.TrimSpace(v)
+	}
+}
+
+// envAddr is PRESIGN_ADDR, else :$PORT, else def, else :8080.
+func envAddr(get func(string) string, def string) string {
+	if a := get("PRESIGN_ADDR"); a != "" {
+		return a
+	}
+	if port := get("PORT"); port != "" {
+		return ":" + port
+	}
+	if def != "" {
+		return def
+	}
+	return ":8080"
+}
+
+// validEndpoint reports whether v is an http(s) URL as presign.New accepts it.
+func validEndpoint(v string) bool {
+	u, err := url.Parse(v)
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != "" && u.RawQuery == "" &&
+		u.Fragment == "" && u.User == nil
+}
+
+func parsePathStyle(v string) (presign.PathStyle, bool) {
+	switch ps := strings.ToLower(v); ps {
+	case "", "auto":
+		return presign.PathStyleAuto, true
+	case "true", "false":
+		return presign.PathStyle(ps), true
+	}
+	return presign.PathStyleAuto, false
+}
+
+func parseLogLevel(v string) (slog.Level, bool) {
+	switch strings.ToLower(v) {
+	case "", "info":
+		return slog.LevelInfo, true
+	case "debug":
+		return slog.LevelDebug, true
+	case "warn", "warning":
+		return slog.LevelWarn, true
+	case "error":
+		return slog.LevelError, true
+	}
+	return slog.LevelInfo, false
+}
+
+// validOrigin returns o normalized (no trailing "/") when it is "*" or an
+// origin like https://app.example.com.
+func validOrigin(o string) (string, bool) {
+	if o == "*" {
+		return o, true
+	}
+	u, err := url.Parse(o)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") ||
+		u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+		return "", false
+	}
+	return strings.TrimSuffix(o, "/"), true
+}
+
+func envOrigins(v string, bad func(string, string, ...any)) []string {
+	var out []string
+	for _, o := range splitList(v) {
+		n, ok := validOrigin(o)
+		if !ok {
+			bad("PRESIGN_CORS_ORIGINS", "%q is not an origin like https://app.example.com", o)
+			continue
+		}
+		out = append(out, n)
+	}
+	return out
+}
+
+// envAPIKeys parses PRESIGN_API_KEYS: raw keys or sha256:<hex>, named
+// env-1, env-2, ... by position. Errors never quote a key.
+func envAPIKeys(v string, bad func(string, string, ...any)) []APIKey {
+	var keys []APIKey
+	for i, raw := range splitList(v) {
 		k := APIKey{Name: "env-" + strconv.Itoa(i+1)}
 		if hexHash, ok := strings.CutPrefix(raw, "sha256:"); ok {
 			b, err := hex.DecodeString(hexHash)
@@ -128,70 +365,9 @@ func FromEnv(lookup Lookup) (Config, error) {
 			}
 			k.Hash = sha256.Sum256([]byte(raw))
 		}
-		c.APIKeys = append(c.APIKeys, k)
+		keys = append(keys, k)
 	}
-	switch a := strings.ToLower(get("PRESIGN_AUTH")); a {
-	case "":
-	case "none":
-		c.AuthNone = true
-		if len(c.APIKeys) > 0 {
-			bad("PRESIGN_AUTH", "none contradicts PRESIGN_API_KEYS; set one or the other")
-		}
-	default:
-		bad("PRESIGN_AUTH", "%q: the only value is none (API keys are set with PRESIGN_API_KEYS)", a)
-	}
-
-	for _, o := range splitList(get("PRESIGN_CORS_ORIGINS")) {
-		if o != "*" {
-			u, err := url.Parse(o)
-			if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" {
-				bad("PRESIGN_CORS_ORIGINS", "%q is not an origin like https://app.example.com", o)
-				continue
-			}
-			o = strings.TrimSuffix(o, "/")
-		}
-		c.CORSOrigins = append(c.CORSOrigins, o)
-	}
-
-	switch lvl := strings.ToLower(get("PRESIGN_LOG_LEVEL")); lvl {
-	case "", "info":
-		c.LogLevel = slog.LevelInfo
-	case "debug":
-		c.LogLevel = slog.LevelDebug
-	case "warn", "warning":
-		c.LogLevel = slog.LevelWarn
-	case "error":
-		c.LogLevel = slog.LevelError
-	default:
-		bad("PRESIGN_LOG_LEVEL", "%q must be debug, info, warn or error", lvl)
-	}
-	switch c.LogFormat {
-	case "":
-		c.LogFormat = "json"
-	case "json", "text":
-	default:
-		bad("PRESIGN_LOG_FORMAT", "%q must be json or text", c.LogFormat)
-	}
-	return c, errors.Join(errs...)
-}
-
-// RequireAuth returns an error unless authentication is configured or
-// explicitly switched off: serve refuses to hand out URLs to anyone by
-// accident.
-func (c Config) RequireAuth() error {
-	if len(c.APIKeys) == 0 && !c.AuthNone {
-		return errors.New("PRESIGN_API_KEYS: no authentication is configured; set PRESIGN_API_KEYS, or PRESIGN_AUTH=none to serve URLs to anyone who can reach the service")
-	}
-	return nil
-}
-
-// IssuerConfig returns the presign.Config of c.
-func (c Config) IssuerConfig() presign.Config {
-	return presign.Config{
-		Backends:       []presign.Backend{c.Backend},
-		DefaultExpires: c.Expires,
-		MaxExpires:     c.MaxExpires,
-	}
+	return keys
 }
 
 func duration(v string, def time.Duration, name string, bad func(string, string, ...any)) time.Duration {

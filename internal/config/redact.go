@@ -1,0 +1,157 @@
+package config
+
+import (
+	"encoding/hex"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+
+	"presign.dev/presign"
+	"presign.dev/sigv4"
+)
+
+// Redacted is the placeholder of every secret in Redacted's output.
+const redacted = "<redacted>"
+
+// Redacted returns the effective configuration in the file's schema (it
+// marshals to YAML or JSON), defaults filled in, with every secret replaced
+// by "<redacted>" and API key hashes shortened to their first 8 hex digits
+// and "…". The env-only configuration shows as the file that would say the
+// same, its backend named "default".
+func (c Config) Redacted() any {
+	f := &fileConfig{
+		Listen:   ptr(c.Addr),
+		Defaults: &fileDefaults{Expires: ptr(fmtDuration(c.Expires)), MaxExpires: ptr(fmtDuration(c.MaxExpires))},
+		Log:      &fileLog{Level: ptr(levelName(c.LogLevel)), Format: ptr(c.LogFormat)},
+	}
+	if len(c.CORSOrigins) > 0 {
+		f.CORS = &fileCORS{Origins: append([]string(nil), c.CORSOrigins...)}
+	}
+	backends := c.Backends
+	if len(backends) == 0 && c.Backend.Name != "" {
+		backends = []presign.Backend{c.Backend}
+	}
+	for _, b := range backends {
+		fb := fileBackend{
+			Name:        ptr(b.Name),
+			Region:      ptr(b.Region),
+			Bucket:      ptr(b.Bucket),
+			PathStyle:   ptr(string(b.PathStyle)),
+			AccessKeyID: ptr(b.Credentials.AccessKeyID),
+			MaxExpires:  ptr(fmtDuration(sigv4.MaxExpires)),
+			Post:        ptr(!b.NoPost),
+		}
+		if b.Endpoint != "" {
+			fb.Endpoint = ptr(b.Endpoint)
+		}
+		if b.Credentials.SecretAccessKey != "" {
+			fb.SecretAccessKey = ptr(redacted)
+		}
+		if b.Credentials.SessionToken != "" {
+			fb.SessionToken = ptr(redacted)
+		}
+		if b.MaxExpires != 0 {
+			fb.MaxExpires = ptr(fmtDuration(b.MaxExpires))
+		}
+		f.Backends = append(f.Backends, fb)
+	}
+	if len(c.APIKeys) > 0 || len(c.JWT) > 0 {
+		f.Auth = &fileAuth{}
+	}
+	for _, k := range c.APIKeys {
+		f.Auth.APIKeys = append(f.Auth.APIKeys, fileAPIKey{Name: ptr(k.Name), SHA256: ptr(hex.EncodeToString(k.Hash[:4]) + "…")})
+	}
+	for _, j := range c.JWT {
+		fj := fileJWT{
+			Issuer:       ptr(j.Issuer),
+			Audience:     append([]string(nil), j.Audience...),
+			Keys:         append([]string(nil), j.Keys...),
+			ClockSkew:    ptr(fmtDuration(j.ClockSkew)),
+			SubjectClaim: ptr(j.SubjectClaim),
+			GroupsClaim:  ptr(j.GroupsClaim),
+		}
+		if j.JWKSURL != "" {
+			fj.JWKSURL = ptr(j.JWKSURL)
+		}
+		if len(j.HS256Secret) > 0 {
+			fj.HS256Secret = ptr(redacted)
+		}
+		f.Auth.JWT = append(f.Auth.JWT, fj)
+	}
+	for _, r := range c.Rules {
+		fr := fileRule{
+			Name:         ptr(r.Name),
+			Who:          &fileWho{APIKeys: r.Who.APIKeys, Groups: r.Who.Groups, Claims: r.Who.Claims},
+			Keys:         r.Keys,
+			ContentTypes: r.ContentTypes,
+			Overwrite:    r.Overwrite,
+			Download:     r.Download,
+		}
+		if r.Who.Anonymous {
+			fr.Who.Anonymous = ptr(true)
+		}
+		if r.Who.Authenticated {
+			fr.Who.Authenticated = ptr(true)
+		}
+		for _, op := range r.Ops {
+			fr.Ops = append(fr.Ops, string(op))
+		}
+		if r.Backend != "" {
+			fr.Backend = ptr(r.Backend)
+		}
+		if r.GenerateKey != "" {
+			fr.GenerateKey = ptr(r.GenerateKey)
+		}
+		if r.MaxSize != 0 {
+			fr.MaxSize = ptr(fmtSize(r.MaxSize))
+		}
+		if r.MaxExpires != 0 {
+			fr.MaxExpires = ptr(fmtDuration(r.MaxExpires))
+		}
+		f.Rules = append(f.Rules, fr)
+	}
+	return f
+}
+
+// WriteRedacted writes Redacted as YAML, after a comment naming the source
+// and, when set, the open mode of PRESIGN_AUTH=none.
+func (c Config) WriteRedacted(w io.Writer) error {
+	var b strings.Builder
+	src := c.Source
+	if src == "" {
+		src = SourceEnvironment
+	}
+	if src == SourceEnvironment {
+		fmt.Fprintf(&b, "# presign: effective configuration, from the environment\n")
+	} else {
+		fmt.Fprintf(&b, "# presign: effective configuration, from %s and the environment\n", strings.ReplaceAll(src, "\n", " "))
+	}
+	if c.AuthNone {
+		b.WriteString("# PRESIGN_AUTH=none: no authentication; anyone who can reach the service gets URLs\n")
+	}
+	enc := yaml.NewEncoder(&b)
+	enc.SetIndent(2)
+	if err := enc.Encode(c.Redacted()); err != nil {
+		return err
+	}
+	if err := enc.Close(); err != nil {
+		return err
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func levelName(l slog.Level) string {
+	switch l {
+	case slog.LevelDebug:
+		return "debug"
+	case slog.LevelWarn:
+		return "warn"
+	case slog.LevelError:
+		return "error"
+	}
+	return "info"
+}
