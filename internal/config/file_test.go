@@ -293,6 +293,7 @@ func TestFileProblems(t *testing.T) {
 			`presign.yaml:11: auth.jwt[2].keys[3]: is a private JWK`,
 			`presign.yaml:11: auth.jwt[2].keys[4]: is a EC JWK without y`,
 			`presign.yaml:14: auth.jwt[3].hs256_secret: the secret is shorter than 32 bytes`,
+			`presign.yaml: rules: required: the file names callers in auth but no rules`,
 		}},
 		{"rules", map[string]string{"rules": `rules:
   - name: r
