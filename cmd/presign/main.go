@@ -28,10 +28,14 @@ var version = "dev"
 const usage = `presign issues short-lived presigned URLs for S3-compatible object storage.
 
 Usage:
-  presign serve [--addr ADDR]             run the HTTP API (config from the environment)
+  presign serve [--addr ADDR] [--config FILE]
+                                          run the HTTP API (config from the environment and FILE)
   presign dev [--addr 127.0.0.1:8080] [--s3-addr 127.0.0.1:9000] [--data DIR]
                                           run a local stack on an embedded S3 store
   presign url [flags] KEY                 sign one URL locally and print it
+  presign config check [FILE]             validate the configuration, print it with secrets redacted
+  presign policy explain --as WHO --op OP [--key KEY]
+                                          would this caller be allowed this request, by which rule?
   presign version                         print version, commit and Go version
 
 Run "presign COMMAND --help" for a command's flags. Configuration variables
@@ -82,6 +86,10 @@ func (c *cli) run(ctx context.Context, args []string) error {
 		return c.dev(ctx, rest)
 	case "url":
 		return c.url(rest)
+	case "config":
+		return c.configCmd(rest)
+	case "policy":
+		return c.policyCmd(rest)
 	case "version", "--version", "-version":
 		fmt.Fprintln(c.stdout, versionLine())
 		return nil

@@ -9,10 +9,9 @@ import (
 	"net/http"
 	"time"
 
-	"presign.dev/httpapi"
 	"presign.dev/internal/config"
 	"presign.dev/internal/metrics"
-	"presign.dev/presign"
+	"presign.dev/internal/service"
 )
 
 // shutdownTimeout bounds how long in-flight requests may take to finish
@@ -20,12 +19,13 @@ import (
 const shutdownTimeout = 8 * time.Second
 
 func (c *cli) serve(ctx context.Context, args []string) error {
-	fs := c.newFlagSet("serve", "serve [--addr ADDR]")
+	fs := c.newFlagSet("serve", "serve [--addr ADDR] [--config FILE]")
 	addr := fs.String("addr", "", "listen address (default $PRESIGN_ADDR, else :$PORT, else :8080)")
+	file := fs.String("config", "", "YAML configuration file (default $PRESIGN_CONFIG; without one, the environment alone)")
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
-	cfg, err := config.FromEnv(c.lookup)
+	cfg, err := config.Load(c.lookup, *file)
 	if err == nil {
 		err = cfg.RequireAuth()
 	}
@@ -36,36 +36,18 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 		cfg.Addr = *addr
 	}
 	logger := newLogger(c.stdout, cfg.LogFormat, cfg.LogLevel)
-	iss, err := presign.New(cfg.IssuerConfig())
+	m := metrics.New()
+	svc, err := service.New(cfg, service.Options{Logger: logger, Observer: m, Metrics: m.Handler()})
 	if err != nil {
 		return configError(err)
 	}
-	m := metrics.New()
-	h := httpapi.New(httpapi.Options{
-		Issuer: iss, Auth: authenticator(cfg, logger), CORSOrigins: cfg.CORSOrigins,
-		Logger: logger, Observer: m, Metrics: m.Handler(),
-	})
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return err
 	}
-	logger.Info("presign serving", "addr", ln.Addr().String(), "bucket", cfg.Backend.Bucket,
-		"endpoint", cfg.Backend.Endpoint, "region", cfg.Backend.Region, "api_keys", len(cfg.APIKeys))
-	return c.serveUntilDone(ctx, ln, h, logger)
-}
-
-// authenticator returns the configured authentication; the open mode is
-// logged as a warning.
-func authenticator(cfg config.Config, logger *slog.Logger) httpapi.Authenticator {
-	if cfg.AuthNone {
-		logger.Warn("PRESIGN_AUTH=none: anyone who can reach this service gets presigned URLs")
-		return httpapi.Open{}
-	}
-	keys := make(httpapi.APIKeys, len(cfg.APIKeys))
-	for i, k := range cfg.APIKeys {
-		keys[i] = httpapi.APIKey{Name: k.Name, Hash: k.Hash}
-	}
-	return keys
+	logger.Info("presign serving", "addr", ln.Addr().String(), "config", cfg.Source, "backends", len(cfg.Backends),
+		"rules", len(cfg.Rules), "api_keys", len(cfg.APIKeys), "jwt_issuers", len(cfg.JWT))
+	return c.serveUntilDone(ctx, ln, svc.Handler, logger)
 }
 
 // serveUntilDone serves h on ln until ctx ends, then shuts down gracefully:

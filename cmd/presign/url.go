@@ -19,6 +19,8 @@ func (c *cli) url(args []string) error {
 	contentLength := fs.Int64("content-length", -1, "uploads: the exact size in bytes to sign")
 	filename := fs.String("filename", "", "get: the download name for Content-Disposition")
 	output := fs.String("o", "url", "output: url, or json for the full grant (method, url, headers, fields)")
+	backend := fs.String("backend", "", "backend name from the config file (default: the first)")
+	file := fs.String("config", "", "YAML configuration file (default $PRESIGN_CONFIG)")
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -29,7 +31,9 @@ func (c *cli) url(args []string) error {
 	if *output != "url" && *output != "json" {
 		return usageError{fmt.Sprintf("-o %q: use url or json", *output)}
 	}
-	cfg, err := config.FromEnv(c.lookup)
+	// The operator signs with the store's own credentials: rules, which
+	// govern the API's callers, do not apply here.
+	cfg, err := config.Load(c.lookup, *file)
 	if err != nil {
 		return configError(err)
 	}
@@ -37,7 +41,7 @@ func (c *cli) url(args []string) error {
 	if err != nil {
 		return configError(err)
 	}
-	req := presign.Request{Op: presign.Op(*op), Key: pos[0], ContentType: *contentType, Filename: *filename, ExpiresIn: *expires}
+	req := presign.Request{Op: presign.Op(*op), Key: pos[0], Backend: *backend, ContentType: *contentType, Filename: *filename, ExpiresIn: *expires}
 	if *contentLength >= 0 {
 		req.ContentLength = contentLength
 	}
