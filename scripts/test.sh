@@ -39,6 +39,9 @@ fuzz ./internal/config/ FuzzFromEnv
 fuzz ./internal/config/ FuzzLoadYAML
 fuzz ./policy/ FuzzOwnPrefix
 fuzz ./policy/ FuzzValidatePattern
+fuzz ./internal/jwtauth/ FuzzVerify
+fuzz ./internal/jwtauth/ FuzzParseJWK
+fuzz ./internal/jwtauth/ FuzzParseJWKS
 fuzz ./httpapi/ FuzzDecodePresignRequest
 fuzz ./httpapi/ FuzzDecodeEncodedRequest
 fuzz ./httpapi/ FuzzAppendString

@@ -80,6 +80,12 @@ func presignJSON(t *testing.T, tg Target, req map[string]any) httpapi.PresignRes
 
 func callAPI(t *testing.T, tg Target, method, path string, body any) (int, []byte) {
 	t.Helper()
+	return callAs(t, tg, tg.APIKey, method, path, body)
+}
+
+// callAs calls the API with token as the bearer credential ("" sends none).
+func callAs(t *testing.T, tg Target, token, method, path string, body any) (int, []byte) {
+	t.Helper()
 	var rd io.Reader
 	if body != nil {
 		b, err := json.Marshal(body)
@@ -92,7 +98,9 @@ func callAPI(t *testing.T, tg Target, method, path string, body any) (int, []byt
 	if err != nil {
 		t.Fatal(err)
 	}
-	req.Header.Set("Authorization", "Bearer "+tg.APIKey)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
