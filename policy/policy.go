@@ -119,7 +119,7 @@ type Trace struct {
 type Explanation struct {
 	Allowed  bool             `json:"allowed"`
 	Rule     string           `json:"rule,omitempty"`
-	Decision presign.Decision `json:"decision"`
+	Decision *presign.Decision `json:"decision,omitempty"`
 	Error    string           `json:"error,omitempty"`
 	Trace    []Trace          `json:"trace"`
 }
@@ -134,7 +134,7 @@ func (p *Policy) Authorize(ctx context.Context, principal presign.Principal, r *
 	if !ex.Allowed {
 		return presign.Decision{}, p.refusal(principal, r)
 	}
-	return ex.Decision, nil
+	return *ex.Decision, nil
 }
 
 // Explain evaluates every rule for principal and r, in order, and says
@@ -146,7 +146,7 @@ func (p *Policy) Explain(principal presign.Principal, r *presign.Request) Explan
 		t := Trace{Rule: rule.Name, Matched: st == stageAllowed, Reason: reason}
 		ex.Trace = append(ex.Trace, t)
 		if st == stageAllowed && !ex.Allowed {
-			ex.Allowed, ex.Rule, ex.Decision = true, rule.Name, dec
+			ex.Allowed, ex.Rule, ex.Decision = true, rule.Name, &dec
 		}
 	}
 	if !ex.Allowed {
