@@ -130,51 +130,60 @@ type Explanation struct {
 // CodeTooLarge for a declared size above the closest rule's limit, and
 // CodePermissionDenied with the closest rule's reason otherwise.
 func (p *Policy) Authorize(ctx context.Context, principal presign.Principal, r *presign.Request) (presign.Decision, error) {
-	ex := p.Explain(principal, r)
-	if !ex.Allowed {
-		return presign.Decision{}, p.refusal(principal, r)
+	var c closest
+	for _, rule := range p.rules {
+		dec, st, reason := p.evaluate(rule, principal, r)
+		if st == stageAllowed {
+			return dec, nil
+		}
+		c.note(st, reason)
 	}
-	return *ex.Decision, nil
+	return presign.Decision{}, c.refusal(principal)
 }
 
 // Explain evaluates every rule for principal and r, in order, and says
 // which one allows it (the first that matches) or why none does.
 func (p *Policy) Explain(principal presign.Principal, r *presign.Request) Explanation {
 	var ex Explanation
+	var c closest
 	for _, rule := range p.rules {
 		dec, st, reason := p.evaluate(rule, principal, r)
-		t := Trace{Rule: rule.Name, Matched: st == stageAllowed, Reason: reason}
-		ex.Trace = append(ex.Trace, t)
+		ex.Trace = append(ex.Trace, Trace{Rule: rule.Name, Matched: st == stageAllowed, Reason: reason})
+		c.note(st, reason)
 		if st == stageAllowed && !ex.Allowed {
 			ex.Allowed, ex.Rule, ex.Decision = true, rule.Name, &dec
 		}
 	}
 	if !ex.Allowed {
-		ex.Error = presign.ErrorMessage(p.refusal(principal, r))
+		ex.Error = presign.ErrorMessage(c.refusal(principal))
 	}
 	return ex
 }
 
-// refusal builds the error of a request no rule allows, from the rule that
-// got furthest.
-func (p *Policy) refusal(principal presign.Principal, r *presign.Request) error {
-	best, bestReason, tooLarge := stageWho, "", false
-	for _, rule := range p.rules {
-		_, st, reason := p.evaluate(rule, principal, r)
-		if st > best {
-			best, bestReason = st, reason
-			tooLarge = st == stageLimits && strings.HasPrefix(reason, "declared size")
-		}
+// closest remembers the rule that got furthest with a refused request:
+// its reason is the one the caller hears.
+type closest struct {
+	stage  stage
+	reason string
+}
+
+func (c *closest) note(st stage, reason string) {
+	if st > c.stage {
+		c.stage, c.reason = st, reason
 	}
+}
+
+// refusal is the error of a request that no rule allows.
+func (c *closest) refusal(principal presign.Principal) error {
 	switch {
-	case best == stageWho && principal.Kind == presign.KindAnonymous:
+	case c.stage == stageWho && principal.Kind == presign.KindAnonymous:
 		return presign.Errorf(presign.CodeUnauthenticated, "authentication required: send Authorization: Bearer <API key or JWT>")
-	case best == stageWho:
+	case c.stage == stageWho:
 		return presign.Errorf(presign.CodePermissionDenied, "denied: no rule grants access to this caller")
-	case tooLarge:
-		return presign.Errorf(presign.CodeTooLarge, "denied: %s", bestReason)
+	case c.stage == stageLimits && strings.HasPrefix(c.reason, "declared size"):
+		return presign.Errorf(presign.CodeTooLarge, "denied: %s", c.reason)
 	}
-	return presign.Errorf(presign.CodePermissionDenied, "denied: %s", bestReason)
+	return presign.Errorf(presign.CodePermissionDenied, "denied: %s", c.reason)
 }
 
 // evaluate checks one rule; it returns the decision when the rule allows
