@@ -117,11 +117,11 @@ type Trace struct {
 
 // Explanation is the whole reasoning of a decision.
 type Explanation struct {
-	Allowed  bool             `json:"allowed"`
-	Rule     string           `json:"rule,omitempty"`
+	Allowed  bool              `json:"allowed"`
+	Rule     string            `json:"rule,omitempty"`
 	Decision *presign.Decision `json:"decision,omitempty"`
-	Error    string           `json:"error,omitempty"`
-	Trace    []Trace          `json:"trace"`
+	Error    string            `json:"error,omitempty"`
+	Trace    []Trace           `json:"trace"`
 }
 
 // Authorize implements presign.Authorizer: the first rule that matches

@@ -10,7 +10,7 @@ import (
 	"presign.dev/presign"
 )
 
-func bptr(b bool) *bool { return &b }
+func bptr(b bool) *bool   { return &b }
 func iptr(n int64) *int64 { return &n }
 
 // The README's example: users upload images up to 10 MiB into their own
