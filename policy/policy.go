@@ -230,6 +230,9 @@ func (p *Policy) evaluate(rule Rule, principal presign.Principal, r *presign.Req
 				return presign.Decision{}, stageLimits, fmt.Sprintf("content type %q is not allowed by rule %q (allowed: %s)", r.ContentType, rule.Name, strings.Join(rule.ContentTypes, ", "))
 			}
 		}
+		if rule.RequireChecksum && r.Op == presign.OpPut && r.ContentMD5 == "" && r.ChecksumSHA256 == "" {
+			return presign.Decision{}, stageLimits, fmt.Sprintf("content_md5 or checksum_sha256 is required: rule %q has the store verify every upload", rule.Name)
+		}
 		if rule.MaxSize > 0 && r.ContentLength != nil && *r.ContentLength > rule.MaxSize {
 			return presign.Decision{}, stageLimits, fmt.Sprintf("declared size %d is above the %d bytes rule %q allows", *r.ContentLength, rule.MaxSize, rule.Name)
 		}

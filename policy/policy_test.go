@@ -26,6 +26,7 @@ var exampleRules = []Rule{
 		Keys: []string{"public/**"}},
 	{Name: "editors", Who: Who{Claims: map[string][]string{"role": {"editor", "admin"}}}, Ops: []presign.Op{presign.OpPut},
 		Keys: []string{"public/*.html", "public/assets/**"}, ContentTypes: []string{"text/html", "image/png", "text/*"}},
+	{Name: "checked", Who: Who{APIKeys: []string{"archiver"}}, Ops: []presign.Op{presign.OpPut}, Keys: []string{"archive/**"}, RequireChecksum: true},
 	{Name: "jobs", Who: Who{APIKeys: []string{"worker"}, Groups: []string{"ops"}}, Ops: presign.Ops, Keys: []string{"jobs/**"}},
 }
 
@@ -101,6 +102,10 @@ func TestAuthorize(t *testing.T) {
 			wantCode: presign.CodePermissionDenied},
 		{name: "viewer claim is not editor", who: alice, req: presign.Request{Op: presign.OpPut, Key: "public/index.html", ContentType: "text/html"},
 			wantCode: presign.CodePermissionDenied},
+		{name: "checksum required", who: presign.Principal{Kind: presign.KindAPIKey, Name: "archiver"}, req: presign.Request{Op: presign.OpPut, Key: "archive/a.tar"},
+			wantCode: presign.CodePermissionDenied, wantMsg: "content_md5 or checksum_sha256 is required"},
+		{name: "checksum given", who: presign.Principal{Kind: presign.KindAPIKey, Name: "archiver"},
+			req: presign.Request{Op: presign.OpPut, Key: "archive/a.tar", ChecksumSHA256: "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="}, wantRule: "checked"},
 		{name: "api key by name", who: worker, req: presign.Request{Op: presign.OpDelete, Key: "jobs/1/out.csv"}, wantRule: "jobs"},
 		{name: "api key is authenticated", who: worker, req: presign.Request{Op: presign.OpGet, Key: "public/a"}, wantRule: "public-reads"},
 		{name: "group member", who: opsBob, req: presign.Request{Op: presign.OpPut, Key: "jobs/x"}, wantRule: "jobs"},

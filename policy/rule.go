@@ -57,6 +57,9 @@ type Rule struct {
 	MaxExpires time.Duration `json:"max_expires,omitempty"`
 	// Overwrite allows uploads to replace existing objects. nil means true.
 	Overwrite *bool `json:"overwrite,omitempty"`
+	// RequireChecksum makes put uploads declare content_md5 or
+	// checksum_sha256, which is signed, so the store verifies the body.
+	RequireChecksum bool `json:"require_checksum,omitempty"`
 	// Download lets get requests ask for Content-Disposition: attachment
 	// with a file name; nil means true.
 	Download *bool `json:"download,omitempty"`

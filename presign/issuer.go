@@ -298,8 +298,10 @@ func (iss *Issuer) signPost(be *backend, r *Request, dec Decision, g Grant, now 
 		return Grant{}, Errorf(CodeUnsupported, "uploads here must not overwrite, which needs put (S3 POST uploads cannot be conditional)")
 	}
 	pr := sigv4.PostRequest{
-		Bucket:          r.Bucket,
-		Fields:          []sigv4.Param{{Name: "key", Value: r.Key}},
+		Bucket: r.Bucket,
+		// 201 makes the store answer with an XML document naming the
+		// object (Location, Bucket, Key, ETag), which browsers can read.
+		Fields:          []sigv4.Param{{Name: "key", Value: r.Key}, {Name: "success_action_status", Value: "201"}},
 		Time:            now,
 		Expires:         expires,
 		LowerCaseFields: true,

@@ -537,6 +537,12 @@ func (r *reader) rules(c *Config, frs []fileRule) {
 				r.errf(path+".overwrite", "applies to uploads, but ops has neither put nor post")
 			}
 		}
+		if fr.RequireChecksum != nil {
+			rule.RequireChecksum = *fr.RequireChecksum
+			if !seen[presign.OpPut] && len(seen) > 0 {
+				r.errf(path+".require_checksum", "applies to put, which ops does not list")
+			}
+		}
 		if fr.Download != nil {
 			rule.Download = ptr(*fr.Download)
 			if !seen[presign.OpGet] && len(seen) > 0 {

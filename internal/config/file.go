@@ -89,6 +89,8 @@ type fileRule struct {
 	MaxExpires   *string  `yaml:"max_expires,omitempty" json:"max_expires,omitempty"`
 	Overwrite    *bool    `yaml:"overwrite,omitempty" json:"overwrite,omitempty"`
 	Download     *bool    `yaml:"download,omitempty" json:"download,omitempty"`
+	// RequireChecksum: put uploads must declare content_md5 or checksum_sha256.
+	RequireChecksum *bool `yaml:"require_checksum,omitempty" json:"require_checksum,omitempty"`
 }
 
 type fileWho struct {

@@ -90,6 +90,9 @@ func (c Config) Redacted() any {
 			Overwrite:    r.Overwrite,
 			Download:     r.Download,
 		}
+		if r.RequireChecksum {
+			fr.RequireChecksum = ptr(true)
+		}
 		if r.Who.Anonymous {
 			fr.Who.Anonymous = ptr(true)
 		}

@@ -10,7 +10,10 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"crypto/md5"
 	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -405,6 +408,28 @@ func testRefusals(t *testing.T, tg Target) {
 		}
 		status, body := use(t, "GET", g.URL, nil, nil)
 		expectRefused(t, "GET with a URL that expired", status, body)
+	})
+	t.Run("body that does not match the signed MD5", func(t *testing.T) {
+		other := md5.Sum([]byte("other data"))
+		g := presignJSON(t, tg, map[string]any{"op": "put", "key": "e2e/refuse/md5", "content_length": len(data), "content_md5": base64.StdEncoding.EncodeToString(other[:])})
+		status, body := use(t, "PUT", g.URL, g.Headers, data)
+		expectRefused(t, "PUT whose body does not match Content-MD5", status, body)
+		expectNoObject(t, tg, "e2e/refuse/md5")
+		good := md5.Sum(data)
+		g = presignJSON(t, tg, map[string]any{"op": "put", "key": "e2e/refuse/md5", "content_length": len(data), "content_md5": base64.StdEncoding.EncodeToString(good[:])})
+		status, body = use(t, "PUT", g.URL, g.Headers, data)
+		expectStatus(t, "PUT with the right Content-MD5", status, body, 200)
+	})
+	t.Run("body that does not match the signed SHA-256", func(t *testing.T) {
+		other := sha256.Sum256([]byte("other data"))
+		g := presignJSON(t, tg, map[string]any{"op": "put", "key": "e2e/refuse/sha", "content_length": len(data), "checksum_sha256": base64.StdEncoding.EncodeToString(other[:])})
+		status, body := use(t, "PUT", g.URL, g.Headers, data)
+		expectRefused(t, "PUT whose body does not match x-amz-checksum-sha256", status, body)
+		expectNoObject(t, tg, "e2e/refuse/sha")
+		good := sha256.Sum256(data)
+		g = presignJSON(t, tg, map[string]any{"op": "put", "key": "e2e/refuse/sha", "content_length": len(data), "checksum_sha256": base64.StdEncoding.EncodeToString(good[:])})
+		status, body = use(t, "PUT", g.URL, g.Headers, data)
+		expectStatus(t, "PUT with the right checksum", status, body, 200)
 	})
 	t.Run("post over the size range", func(t *testing.T) {
 		g := presignJSON(t, tg, map[string]any{"op": "post", "key": "e2e/refuse/post-size", "content_length": 10})
