@@ -25,6 +25,9 @@ type Options struct {
 	// Observer and Metrics are passed to the handler (serve adds Prometheus).
 	Observer httpapi.Observer
 	Metrics  http.Handler
+	// Auth, when non-nil, authenticates every request instead of the
+	// configuration's chain (the Lambda function's platform identity).
+	Auth httpapi.Authenticator
 }
 
 // Service is a configured presign.
@@ -78,6 +81,9 @@ func New(cfg config.Config, o Options) (*Service, error) {
 			chain.JWT = v
 		}
 		s.Auth = chain
+	}
+	if o.Auth != nil {
+		s.Auth = o.Auth
 	}
 	s.Handler = httpapi.New(httpapi.Options{
 		Issuer: iss, Auth: s.Auth, CORSOrigins: cfg.CORSOrigins, Logger: o.Logger,
