@@ -22,15 +22,17 @@
 //	PRESIGN_S3_ENDPOINT, PRESIGN_S3_REGION,
 //	PRESIGN_S3_BUCKET, PRESIGN_S3_PATH_STYLE  the FIRST backend's endpoint, region, bucket, path_style
 //	AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,
-//	AWS_SESSION_TOKEN                      the FIRST backend's credentials, as one setting:
-//	                                       setting either key replaces all three
+//	AWS_SESSION_TOKEN                      the FIRST backend's credentials, as one setting,
+//	                                       only when the file gives that backend none
 //	PRESIGN_API_KEYS                       added to auth.api_keys, named env-1, env-2, ...
 //	PRESIGN_AUTH=none                      open mode; an error when the file has rules or auth
 //
-// Mind that AWS Lambda sets AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and
-// AWS_SESSION_TOKEN to the function's role, which then replace the first
-// backend's credentials: on Lambda, the first backend must be one that the
-// role may sign for (AWS S3).
+// The credentials are the exception to "the environment overrides the
+// file": AWS Lambda sets AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and
+// AWS_SESSION_TOKEN to the function's role in every process, and they must
+// not replace a Storj or R2 key the file names. A file that leaves the first
+// backend's credentials out signs with the environment's (on Lambda, the
+// role's, which suits AWS S3).
 //
 // A file without backends takes its single backend from the environment
 // (PRESIGN_S3_BUCKET and the rest), named "default". Every other setting

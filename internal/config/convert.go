@@ -223,7 +223,10 @@ func (r *reader) backends(c *Config, fbs []fileBackend, get func(string) string)
 }
 
 // envOverrides applies PRESIGN_S3_* and AWS_* to the file's first backend.
-// The credentials are one setting: either key replaces all three.
+// The credentials are one setting, and the environment's fill it only when
+// the file gives that backend none: AWS Lambda sets AWS_* to the function's
+// role in every process, which must not replace a Storj or R2 key that the
+// file names.
 func (r *reader) envOverrides(b *presign.Backend, get func(string) string) {
 	if v := get("PRESIGN_S3_ENDPOINT"); v != "" {
 		b.Endpoint = v
@@ -247,14 +250,15 @@ func (r *reader) envOverrides(b *presign.Backend, get func(string) string) {
 		}
 	}
 	id, secret, token := get("AWS_ACCESS_KEY_ID"), get("AWS_SECRET_ACCESS_KEY"), get("AWS_SESSION_TOKEN")
+	fileHasCredentials := b.Credentials.AccessKeyID != "" || b.Credentials.SecretAccessKey != ""
 	switch {
 	case id != "" || secret != "":
 		switch {
 		case id == "":
-			r.envErrf("AWS_ACCESS_KEY_ID", "required with AWS_SECRET_ACCESS_KEY: together they replace the credentials of backends[0]")
+			r.envErrf("AWS_ACCESS_KEY_ID", "required with AWS_SECRET_ACCESS_KEY: together they are the credentials of backends[0] when the file gives none")
 		case secret == "":
-			r.envErrf("AWS_SECRET_ACCESS_KEY", "required with AWS_ACCESS_KEY_ID: together they replace the credentials of backends[0]")
-		default:
+			r.envErrf("AWS_SECRET_ACCESS_KEY", "required with AWS_ACCESS_KEY_ID: together they are the credentials of backends[0] when the file gives none")
+		case !fileHasCredentials:
 			b.Credentials.AccessKeyID, b.Credentials.SecretAccessKey, b.Credentials.SessionToken = id, secret, token
 		}
 	case token != "":

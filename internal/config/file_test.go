@@ -610,11 +610,10 @@ func TestEnvOverridesFile(t *testing.T) {
 				return b.Endpoint == "https://minio.example.com" && b.Region == "us-west-2" && b.Bucket == "env-bucket" && b.PathStyle == presign.PathStyleAlways &&
 					c.Backend == b && c.Backends[1].Bucket == "second-bucket" && c.Backends[1].Endpoint == ""
 			}},
-		{map[string]string{"AWS_ACCESS_KEY_ID": "ENVKEY", "AWS_SECRET_ACCESS_KEY": "env-secret"}, func(c Config) bool {
-			return c.Backends[0].Credentials == sigv4.Credentials{AccessKeyID: "ENVKEY", SecretAccessKey: "env-secret"} && c.Backends[1].Credentials.AccessKeyID == "AKID2"
-		}},
+		// The file names backends[0]'s credentials: AWS_* (which Lambda
+		// always sets to the function's role) do not replace them.
 		{map[string]string{"AWS_ACCESS_KEY_ID": "ENVKEY", "AWS_SECRET_ACCESS_KEY": "env-secret", "AWS_SESSION_TOKEN": "env-token"}, func(c Config) bool {
-			return c.Backends[0].Credentials == sigv4.Credentials{AccessKeyID: "ENVKEY", SecretAccessKey: "env-secret", SessionToken: "env-token"}
+			return c.Backends[0].Credentials.AccessKeyID == "AKID" && c.Backends[0].Credentials.SessionToken == "file-token" && c.Backends[1].Credentials.AccessKeyID == "AKID2"
 		}},
 	} {
 		m := base()
@@ -738,13 +737,13 @@ func TestSizesAndDurations(t *testing.T) {
 
 func TestRedacted(t *testing.T) {
 	m := exampleEnv()
-	m["AWS_SESSION_TOKEN"] = "session-token-value"
-	m["AWS_ACCESS_KEY_ID"], m["AWS_SECRET_ACCESS_KEY"] = "envkey", "env-secret-value-3"
 	m["PRESIGN_API_KEYS"] = "an-env-key-0123456789"
 	c, err := Load(env(m), "../../examples/presign.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
+	c.Backends[0].Credentials.SecretAccessKey = "env-secret-value-3"
+	c.Backends[0].Credentials.SessionToken = "session-token-value"
 	c.JWT = append(c.JWT, JWTIssuer{Issuer: "https://hs.example/", Audience: []string{"x"}, HS256Secret: []byte("hs256-secret-value-0123456789abcdef")})
 	var buf bytes.Buffer
 	if err := c.WriteRedacted(&buf); err != nil {
@@ -769,7 +768,7 @@ func TestRedacted(t *testing.T) {
 	if err := dec.Decode(&f); err != nil {
 		t.Errorf("redacted output is not in the schema: %v", err)
 	}
-	if len(f.Rules) != 5 || len(f.Backends) != 2 || *f.Backends[0].AccessKeyID != "envkey" {
+	if len(f.Rules) != 5 || len(f.Backends) != 2 || *f.Backends[0].AccessKeyID != c.Backends[0].Credentials.AccessKeyID {
 		t.Errorf("redacted: %+v", f)
 	}
 
