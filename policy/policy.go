@@ -44,7 +44,7 @@ func New(rules []Rule, o Options) (*Policy, error) {
 		}
 		names[r.Name] = true
 		if isZeroWho(r.Who) {
-			bad("who is empty: name anonymous, authenticated, api_keys, groups or claims")
+			bad("who is empty: name anonymous, authenticated, api_keys, iam, groups or claims")
 		}
 		if len(r.Ops) == 0 {
 			bad("ops is empty")
@@ -93,7 +93,7 @@ func New(rules []Rule, o Options) (*Policy, error) {
 }
 
 func isZeroWho(w Who) bool {
-	return !w.Anonymous && !w.Authenticated && len(w.APIKeys) == 0 && len(w.Groups) == 0 && len(w.Claims) == 0
+	return !w.Anonymous && !w.Authenticated && len(w.APIKeys) == 0 && len(w.IAM) == 0 && len(w.Groups) == 0 && len(w.Claims) == 0
 }
 
 // stage is how far a request got through a rule before it failed.
@@ -263,6 +263,8 @@ func matchWho(w Who, p presign.Principal) bool {
 		return w.Anonymous
 	case presign.KindAPIKey:
 		return w.Authenticated || slices.Contains(w.APIKeys, p.Name)
+	case presign.KindIAM:
+		return w.Authenticated || slices.Contains(w.IAM, p.Name)
 	case presign.KindJWT:
 		if w.Authenticated {
 			return true

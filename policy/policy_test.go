@@ -27,7 +27,7 @@ var exampleRules = []Rule{
 	{Name: "editors", Who: Who{Claims: map[string][]string{"role": {"editor", "admin"}}}, Ops: []presign.Op{presign.OpPut},
 		Keys: []string{"public/*.html", "public/assets/**"}, ContentTypes: []string{"text/html", "image/png", "text/*"}},
 	{Name: "checked", Who: Who{APIKeys: []string{"archiver"}}, Ops: []presign.Op{presign.OpPut}, Keys: []string{"archive/**"}, RequireChecksum: true},
-	{Name: "jobs", Who: Who{APIKeys: []string{"worker"}, Groups: []string{"ops"}}, Ops: presign.Ops, Keys: []string{"jobs/**"}},
+	{Name: "jobs", Who: Who{APIKeys: []string{"worker"}, Groups: []string{"ops"}, IAM: []string{"arn:aws:iam::123456789012:role/uploader"}}, Ops: presign.Ops, Keys: []string{"jobs/**"}},
 }
 
 func examplePolicy(t *testing.T) *Policy {
@@ -106,6 +106,10 @@ func TestAuthorize(t *testing.T) {
 			wantCode: presign.CodePermissionDenied, wantMsg: "content_md5 or checksum_sha256 is required"},
 		{name: "checksum given", who: presign.Principal{Kind: presign.KindAPIKey, Name: "archiver"},
 			req: presign.Request{Op: presign.OpPut, Key: "archive/a.tar", ChecksumSHA256: "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="}, wantRule: "checked"},
+		{name: "iam caller by ARN", who: presign.Principal{Kind: presign.KindIAM, Name: "arn:aws:iam::123456789012:role/uploader"},
+			req: presign.Request{Op: presign.OpPut, Key: "jobs/x"}, wantRule: "jobs"},
+		{name: "iam caller is authenticated", who: presign.Principal{Kind: presign.KindIAM, Name: "arn:aws:iam::123456789012:user/x"},
+			req: presign.Request{Op: presign.OpGet, Key: "public/a"}, wantRule: "public-reads"},
 		{name: "api key by name", who: worker, req: presign.Request{Op: presign.OpDelete, Key: "jobs/1/out.csv"}, wantRule: "jobs"},
 		{name: "api key is authenticated", who: worker, req: presign.Request{Op: presign.OpGet, Key: "public/a"}, wantRule: "public-reads"},
 		{name: "group member", who: opsBob, req: presign.Request{Op: presign.OpPut, Key: "jobs/x"}, wantRule: "jobs"},

@@ -26,6 +26,8 @@ type Who struct {
 	APIKeys []string `json:"api_keys,omitempty"`
 	// Groups matches JWT callers in any of these groups.
 	Groups []string `json:"groups,omitempty"`
+	// IAM matches AWS IAM callers (verified by the platform) by ARN.
+	IAM []string `json:"iam,omitempty"`
 	// Claims matches JWT callers whose claim has one of the listed values,
 	// for every claim named (e.g. {"role": ["editor", "admin"]}).
 	Claims map[string][]string `json:"claims,omitempty"`

@@ -81,6 +81,9 @@ const (
 	KindJWT       = "jwt"
 	KindAnonymous = "anonymous"
 	KindOpen      = "open"
+	// KindIAM is an AWS IAM caller the platform verified (Lambda Function URL
+	// with AWS_IAM auth); Name is the caller's ARN.
+	KindIAM = "iam"
 )
 
 // Decision is an Authorizer's answer for an allowed request: the limits that

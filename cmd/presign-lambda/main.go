@@ -31,13 +31,11 @@ package main
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"os"
-	"strings"
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
@@ -63,18 +61,12 @@ func setup(lookup config.Lookup, logw io.Writer) (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	mode, _ := lookup("PRESIGN_PLATFORM_AUTH")
-	auth, err := lambdaurl.PlatformAuth(strings.ToLower(strings.TrimSpace(mode)))
+	auth, err := lambdaurl.PlatformAuth(cfg.PlatformAuth)
 	if err != nil {
 		return nil, err
 	}
-	switch {
-	case auth != nil && cfg.AuthNone:
-		return nil, errors.New("PRESIGN_PLATFORM_AUTH: contradicts PRESIGN_AUTH=none; set one or the other")
-	case auth == nil:
-		if err := cfg.RequireAuth(); err != nil {
-			return nil, fmt.Errorf("%w (or PRESIGN_PLATFORM_AUTH=aws_iam or jwt_authorizer)", err)
-		}
+	if err := cfg.RequireAuth(); err != nil {
+		return nil, fmt.Errorf("%w (or PRESIGN_PLATFORM_AUTH=aws_iam or jwt_authorizer)", err)
 	}
 	opts := &slog.HandlerOptions{Level: cfg.LogLevel}
 	var logger *slog.Logger

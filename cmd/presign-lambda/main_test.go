@@ -385,3 +385,36 @@ func mustRequest(method, url string, h map[string]string) *http.Request {
 	}
 	return req
 }
+
+// TestPlatformIdentityUnderRules: with PRESIGN_PLATFORM_AUTH=aws_iam and a
+// config file, the IAM caller's ARN is the principal that rules match.
+func TestPlatformIdentityUnderRules(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		arn  string
+		want int
+	}{
+		{"rule names the caller", "arn:aws:iam::123456789012:user/alice", 200},
+		{"rule names another caller", "arn:aws:iam::123456789012:user/bob", 403},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			file := filepath.Join(t.TempDir(), "presign.yaml")
+			rules := "rules:\n  - name: iam-readers\n    who: {iam: [\"" + tt.arn + "\"]}\n    ops: [get]\n    keys: [\"k\"]\n"
+			if err := os.WriteFile(file, []byte(rules), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			f, p := start(t, merge(conformance.Env, map[string]string{"PRESIGN_PLATFORM_AUTH": "aws_iam", "PRESIGN_API_KEYS": "", "PRESIGN_CONFIG": file}))
+			s := functionURL
+			s.authorizer = iamAuthorizer
+			req, _ := http.NewRequest("POST", "https://abc.lambda-url.us-east-1.on.aws/v1/presign", strings.NewReader(`{"op":"get","key":"k"}`))
+			resp, err := doer(f, p, s)(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := io.ReadAll(resp.Body)
+			if resp.StatusCode != tt.want {
+				t.Errorf("status %d, want %d: %s", resp.StatusCode, tt.want, b)
+			}
+		})
+	}
+}

@@ -29,6 +29,9 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 	if err == nil {
 		err = cfg.RequireAuth()
 	}
+	if err == nil && cfg.PlatformAuth != "" {
+		err = errors.New("PRESIGN_PLATFORM_AUTH: only the Lambda function has a platform identity; presign serve authenticates with API keys and JWTs")
+	}
 	if err != nil {
 		return configError(err)
 	}

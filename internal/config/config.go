@@ -90,6 +90,10 @@ type Config struct {
 	// in (Who.Anonymous).
 	AllowAnonymous bool
 	AuthNone       bool // PRESIGN_AUTH=none: no authentication, as the tutorials ran
+	// PlatformAuth (PRESIGN_PLATFORM_AUTH, Lambda only): take the caller
+	// from the platform's verified request context, PlatformIAM or
+	// PlatformJWT, instead of the Authorization header; "" is off.
+	PlatformAuth string
 	CORSOrigins    []string
 	LogLevel       slog.Level
 	LogFormat      string // "json" or "text"
@@ -183,6 +187,10 @@ func FromEnv(lookup Lookup) (Config, error) {
 		bad("PRESIGN_AUTH", "%q: the only value is none (API keys are set with PRESIGN_API_KEYS)", a)
 	}
 
+	c.PlatformAuth = platformAuth(get, bad)
+	if c.PlatformAuth != "" && c.AuthNone {
+		bad("PRESIGN_PLATFORM_AUTH", "contradicts PRESIGN_AUTH=none; set one or the other")
+	}
 	c.CORSOrigins = envOrigins(get("PRESIGN_CORS_ORIGINS"), bad)
 	c.LogLevel = slog.LevelInfo
 	if lvl := get("PRESIGN_LOG_LEVEL"); lvl != "" {
@@ -245,13 +253,30 @@ func envBackend(get func(string) string, bad func(string, string, ...any)) presi
 // explicitly switched off: serve refuses to hand out URLs to anyone by
 // accident. A rule that lets anonymous callers in counts as configured.
 func (c Config) RequireAuth() error {
-	if len(c.APIKeys) > 0 || len(c.JWT) > 0 || c.AllowAnonymous || c.AuthNone {
+	if len(c.APIKeys) > 0 || len(c.JWT) > 0 || c.AllowAnonymous || c.AuthNone || c.PlatformAuth != "" {
 		return nil
 	}
 	if c.Source == "" || c.Source == SourceEnvironment {
 		return errors.New("PRESIGN_API_KEYS: no authentication is configured; set PRESIGN_API_KEYS, or PRESIGN_AUTH=none to serve URLs to anyone who can reach the service")
 	}
 	return fmt.Errorf("%s: auth: no authentication is configured; add auth.api_keys or auth.jwt, or a rule with who: {anonymous: true}, or set PRESIGN_API_KEYS; PRESIGN_AUTH=none (with no rules) serves URLs to anyone who can reach the service", c.Source)
+}
+
+// Platform identity modes of PRESIGN_PLATFORM_AUTH.
+const (
+	PlatformIAM = "aws_iam"        // a Lambda Function URL (or route) with AWS_IAM auth
+	PlatformJWT = "jwt_authorizer" // an API Gateway HTTP API JWT authorizer
+)
+
+// platformAuth reads PRESIGN_PLATFORM_AUTH.
+func platformAuth(get func(string) string, bad func(string, string, ...any)) string {
+	switch v := strings.ToLower(get("PRESIGN_PLATFORM_AUTH")); v {
+	case "", PlatformIAM, PlatformJWT:
+		return v
+	default:
+		bad("PRESIGN_PLATFORM_AUTH", "%q must be %s or %s (or unset)", v, PlatformIAM, PlatformJWT)
+		return ""
+	}
 }
 
 // IssuerConfig returns the presign.Config of c, without an Authorizer: the

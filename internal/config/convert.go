@@ -118,6 +118,7 @@ func (r *reader) convert(f *fileConfig) Config {
 	}
 	fileKeys := r.apiKeys(&c, auth.APIKeys, get)
 	r.jwt(&c, auth.JWT)
+	c.PlatformAuth = platformAuth(get, r.envErrf)
 	r.rules(&c, f.Rules)
 
 	switch a := strings.ToLower(get("PRESIGN_AUTH")); a {
@@ -435,7 +436,7 @@ func (r *reader) rules(c *Config, frs []fileRule) {
 			names[rule.Name] = i
 		}
 
-		rule.Who = r.who(path+".who", fr.Who, keys, len(c.JWT) > 0)
+		rule.Who = r.who(path+".who", fr.Who, keys, len(c.JWT) > 0 || c.PlatformAuth == PlatformJWT, c.PlatformAuth == PlatformIAM)
 		if rule.Who.Anonymous {
 			c.AllowAnonymous = true
 		}
@@ -557,10 +558,10 @@ func (r *reader) rules(c *Config, frs []fileRule) {
 	}
 }
 
-func (r *reader) who(path string, fw *fileWho, keys map[string]bool, jwt bool) policy.Who {
+func (r *reader) who(path string, fw *fileWho, keys map[string]bool, jwt, iam bool) policy.Who {
 	var w policy.Who
 	if fw == nil {
-		r.errf(path, "required: who the rule applies to: anonymous, authenticated, api_keys, groups or claims")
+		r.errf(path, "required: who the rule applies to: anonymous, authenticated, api_keys, iam, groups or claims")
 		return w
 	}
 	w.Anonymous = fw.Anonymous != nil && *fw.Anonymous
@@ -573,6 +574,16 @@ func (r *reader) who(path string, fw *fileWho, keys map[string]bool, jwt bool) p
 		}
 		w.APIKeys = append(w.APIKeys, k)
 	}
+	for i, arn := range fw.IAM {
+		p := indexPath(path+".iam", i)
+		if arn = r.expand(p, arn); !strings.HasPrefix(arn, "arn:") {
+			r.errf(p, "%q is not an IAM ARN like arn:aws:iam::123456789012:role/uploader", arn)
+		}
+		w.IAM = append(w.IAM, arn)
+	}
+	if len(fw.IAM) > 0 && !iam {
+		r.errf(path+".iam", "IAM callers come from the Lambda platform: set PRESIGN_PLATFORM_AUTH=aws_iam")
+	}
 	for i, g := range fw.Groups {
 		p := indexPath(path+".groups", i)
 		if g = r.expand(p, g); g == "" {
@@ -581,11 +592,11 @@ func (r *reader) who(path string, fw *fileWho, keys map[string]bool, jwt bool) p
 		w.Groups = append(w.Groups, g)
 	}
 	if len(fw.Groups) > 0 && !jwt {
-		r.errf(path+".groups", "groups come from JWTs, but auth.jwt lists no issuer")
+		r.errf(path+".groups", "groups come from JWTs, but auth.jwt lists no issuer (nor is PRESIGN_PLATFORM_AUTH=jwt_authorizer)")
 	}
 	if len(fw.Claims) > 0 {
 		if !jwt {
-			r.errf(path+".claims", "claims come from JWTs, but auth.jwt lists no issuer")
+			r.errf(path+".claims", "claims come from JWTs, but auth.jwt lists no issuer (nor is PRESIGN_PLATFORM_AUTH=jwt_authorizer)")
 		}
 		w.Claims = map[string][]string{}
 		for _, name := range slices.Sorted(maps.Keys(fw.Claims)) {
@@ -605,8 +616,8 @@ func (r *reader) who(path string, fw *fileWho, keys map[string]bool, jwt bool) p
 			}
 		}
 	}
-	if !w.Anonymous && !w.Authenticated && len(w.APIKeys) == 0 && len(w.Groups) == 0 && len(w.Claims) == 0 {
-		r.errf(path, "matches nobody: set anonymous, authenticated, api_keys, groups or claims")
+	if !w.Anonymous && !w.Authenticated && len(w.APIKeys) == 0 && len(w.IAM) == 0 && len(w.Groups) == 0 && len(w.Claims) == 0 {
+		r.errf(path, "matches nobody: set anonymous, authenticated, api_keys, iam, groups or claims")
 	}
 	return w
 }

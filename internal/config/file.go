@@ -97,6 +97,7 @@ type fileWho struct {
 	Anonymous     *bool               `yaml:"anonymous,omitempty" json:"anonymous,omitempty"`
 	Authenticated *bool               `yaml:"authenticated,omitempty" json:"authenticated,omitempty"`
 	APIKeys       []string            `yaml:"api_keys,omitempty" json:"api_keys,omitempty"`
+	IAM           []string            `yaml:"iam,omitempty" json:"iam,omitempty"`
 	Groups        []string            `yaml:"groups,omitempty" json:"groups,omitempty"`
 	Claims        map[string][]string `yaml:"claims,omitempty" json:"claims,omitempty"`
 }

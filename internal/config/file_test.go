@@ -448,7 +448,7 @@ rules:
 		{"{name: svc, sha", "{bogus: 1, ", "presign.yaml:12: auth.api_keys[0].bogus: unknown field; known fields: name, sha256"},
 		{"      audience:", "      bogus: 1\n", "presign.yaml:15: auth.jwt[0].bogus: unknown field; known fields: issuer, audience, jwks_url, keys,"},
 		{"    ops:", "    bogus: 1\n", "presign.yaml:20: rules[0].bogus: unknown field; known fields: name, who, ops,"},
-		{"{api_keys: [svc]", "{bogus: 1, ", "presign.yaml:19: rules[0].who.bogus: unknown field; known fields: anonymous, authenticated, api_keys, groups, claims"},
+		{"{api_keys: [svc]", "{bogus: 1, ", "presign.yaml:19: rules[0].who.bogus: unknown field; known fields: anonymous, authenticated, api_keys, iam, groups, claims"},
 	} {
 		i := strings.Index(full, tt.anchor)
 		if i < 0 {

@@ -84,7 +84,7 @@ func (c Config) Redacted() any {
 	for _, r := range c.Rules {
 		fr := fileRule{
 			Name:         ptr(r.Name),
-			Who:          &fileWho{APIKeys: r.Who.APIKeys, Groups: r.Who.Groups, Claims: r.Who.Claims},
+			Who:          &fileWho{APIKeys: r.Who.APIKeys, IAM: r.Who.IAM, Groups: r.Who.Groups, Claims: r.Who.Claims},
 			Keys:         r.Keys,
 			ContentTypes: r.ContentTypes,
 			Overwrite:    r.Overwrite,

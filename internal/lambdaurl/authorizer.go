@@ -6,6 +6,7 @@ import (
 	"maps"
 	"net/http"
 	"slices"
+	"strings"
 
 	"presign.dev/httpapi"
 	"presign.dev/presign"
@@ -80,7 +81,7 @@ const (
 )
 
 // KindIAM is the presign.Principal Kind of an AWS IAM caller.
-const KindIAM = "iam"
+const KindIAM = presign.KindIAM
 
 // PlatformAuth returns the authenticator that takes the caller from the
 // platform's authorizer (mode PlatformIAM or PlatformJWT) instead of the
@@ -119,6 +120,20 @@ func (jwtAuth) Authenticate(r *http.Request) (presign.Principal, error) {
 	}
 	return presign.Principal{
 		Kind: presign.KindJWT, Name: a.JWT.Claims["sub"], Issuer: a.JWT.Claims["iss"],
-		Claims: maps.Clone(a.JWT.Claims),
+		Groups: authorizerGroups(a.JWT.Claims), Claims: maps.Clone(a.JWT.Claims),
 	}, nil
+}
+
+// authorizerGroups reads the groups of a JWT authorizer's claims: API
+// Gateway passes every claim as a string, arrays as "[a b c]".
+func authorizerGroups(claims map[string]string) []string {
+	v, ok := claims["groups"]
+	if !ok {
+		v = claims["cognito:groups"]
+	}
+	v = strings.TrimSuffix(strings.TrimPrefix(strings.TrimSpace(v), "["), "]")
+	if g := strings.FieldsFunc(v, func(r rune) bool { return r == ' ' || r == ',' }); len(g) > 0 {
+		return g
+	}
+	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"reflect"
+	"slices"
 	"testing"
 
 	"presign.dev/presign"
@@ -157,5 +158,22 @@ func TestPlatformAuth(t *testing.T) {
 				t.Errorf("principal %+v, err %v; want %+v", p, err, tt.want)
 			}
 		})
+	}
+}
+
+func TestAuthorizerGroups(t *testing.T) {
+	for _, tt := range []struct {
+		claims map[string]string
+		want   []string
+	}{
+		{map[string]string{"groups": "[admin ops]"}, []string{"admin", "ops"}},
+		{map[string]string{"cognito:groups": "[editors]"}, []string{"editors"}},
+		{map[string]string{"groups": "a,b"}, []string{"a", "b"}},
+		{map[string]string{"groups": "[]"}, nil},
+		{map[string]string{}, nil},
+	} {
+		if got := authorizerGroups(tt.claims); !slices.Equal(got, tt.want) {
+			t.Errorf("%v: %q, want %q", tt.claims, got, tt.want)
+		}
 	}
 }
