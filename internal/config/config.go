@@ -94,9 +94,9 @@ type Config struct {
 	// from the platform's verified request context, PlatformIAM or
 	// PlatformJWT, instead of the Authorization header; "" is off.
 	PlatformAuth string
-	CORSOrigins    []string
-	LogLevel       slog.Level
-	LogFormat      string // "json" or "text"
+	CORSOrigins  []string
+	LogLevel     slog.Level
+	LogFormat    string // "json" or "text"
 }
 
 // APIKey is an accepted API key, by the SHA-256 of its value.
