@@ -4,7 +4,6 @@
 package presignfn
 
 import (
-	"bytes"
 	"encoding/json"
 	"io"
 	"maps"
@@ -32,28 +31,10 @@ func useFunction(t *testing.T, h http.Handler) {
 	t.Cleanup(func() { function = old })
 }
 
-// syncBuffer is a log sink that is safe for concurrent writers.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // TestPresignConformance: the shared HTTP table against the function itself,
 // Presign behind net/http.
 func TestPresignConformance(t *testing.T) {
-	logs := &syncBuffer{}
+	logs := &conformance.Buffer{}
 	useFunction(t, newLazyHandler(mapLookup(conformance.Env), logs))
 	srv := httptest.NewServer(http.HandlerFunc(Presign))
 	defer srv.Close()
@@ -124,7 +105,7 @@ func TestInvalidConfigurationIsUnavailable(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
-			logs := &syncBuffer{}
+			logs := &conformance.Buffer{}
 			l := newLazyHandler(mapLookup(c.env), logs)
 			for _, target := range []string{"/healthz", "/v1/presign", "/?key=k&method=GET"} {
 				rec := httptest.NewRecorder()
@@ -188,7 +169,7 @@ func TestLogFormat(t *testing.T) {
 	env["PRESIGN_CORS_ORIGINS"] = ""
 	env["PRESIGN_API_KEYS"] = ""
 	env["PRESIGN_AUTH"] = "none"
-	logs := &syncBuffer{}
+	logs := &conformance.Buffer{}
 	l := newLazyHandler(mapLookup(env), logs)
 	rec := httptest.NewRecorder()
 	l.ServeHTTP(rec, httptest.NewRequest("GET", "/?key=k&method=GET", nil))

@@ -13,7 +13,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -162,24 +161,6 @@ func childEnv(env map[string]string, port int) []string {
 	return append(out, "PORT="+strconv.Itoa(port), "FUNCTION_TARGET=Presign")
 }
 
-// syncBuffer collects a child's output.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // startRunner starts presign-gcf on a free 127.0.0.1 port with env and
 // returns its base URL once /healthz answers 200. The process is stopped
 // (by its PID) when the test ends; its output is shown if the test failed.
@@ -208,7 +189,7 @@ func launch(t *testing.T, env map[string]string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	out := &syncBuffer{}
+	out := &conformance.Buffer{}
 	cmd := exec.Command(runnerBin)
 	cmd.Env = childEnv(env, port)
 	cmd.Stdout, cmd.Stderr = out, out

@@ -17,6 +17,8 @@ import (
 	"sync/atomic"
 	"time"
 	"unicode/utf8"
+
+	"presign.dev/internal/conformance"
 )
 
 // invokeTimeout bounds every wait on the bootstrap.
@@ -161,26 +163,9 @@ func (f *fakeRuntime) invoke(p *proc, payload []byte) (result, error) {
 // proc is a running bootstrap.
 type proc struct {
 	cmd    *exec.Cmd
-	out    *syncBuffer
+	out    *conformance.Buffer
 	exited chan struct{}
 	err    error // of Wait, once exited is closed
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // lambdaEnv is what Lambda sets for a provided.al2023 function (besides
@@ -206,7 +191,7 @@ func lambdaEnv(api string) map[string]string {
 // startProc starts bin with exactly env (nothing from the test's own
 // environment, so no AWS_CA_BUNDLE or stray credentials).
 func startProc(bin string, env map[string]string) (*proc, error) {
-	p := &proc{out: &syncBuffer{}, exited: make(chan struct{})}
+	p := &proc{out: &conformance.Buffer{}, exited: make(chan struct{})}
 	p.cmd = exec.Command(bin)
 	keys := make([]string, 0, len(env))
 	for k := range env {
