@@ -24,7 +24,6 @@
 package presignfn
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -35,8 +34,10 @@ import (
 
 	"github.com/GoogleCloudPlatform/functions-framework-go/functions"
 
+	"presign.dev/httpapi"
 	"presign.dev/internal/config"
 	"presign.dev/internal/service"
+	"presign.dev/presign"
 )
 
 // FunctionName is the name the function is registered under: the
@@ -78,7 +79,7 @@ func (l *lazyHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // configuration is invalid. It never panics (a panic inside sync.Once would
 // leave l.h nil for every later request).
 func (l *lazyHandler) build() {
-	logger := newLogger(l.logs, "json", slog.LevelInfo)
+	logger := service.NewLogger(l.logs, "json", slog.LevelInfo, cloudLogging)
 	defer func() {
 		if v := recover(); v != nil {
 			l.h = unavailable(logger, fmt.Errorf("building the service: panic: %v", v))
@@ -92,7 +93,7 @@ func (l *lazyHandler) build() {
 		l.h = unavailable(logger, err)
 		return
 	}
-	logger = newLogger(l.logs, cfg.LogFormat, cfg.LogLevel)
+	logger = service.NewLogger(l.logs, cfg.LogFormat, cfg.LogLevel, cloudLogging)
 	svc, err := service.New(cfg, service.Options{Logger: logger})
 	if err != nil {
 		l.h = unavailable(logger, err)
@@ -110,54 +111,29 @@ func (l *lazyHandler) build() {
 func unavailable(logger *slog.Logger, err error) http.Handler {
 	problems := strings.Split(err.Error(), "\n")
 	logger.Error("invalid configuration: presign answers 503 until it is fixed", "problems", problems)
-	body, _ := json.Marshal(errorBody{Error: errorDetail{
-		Code:    "unavailable",
-		Message: "presign is not configured correctly; the problems are in its log",
-	}})
-	body = append(body, '\n')
+	refusal := presign.Errorf(presign.CodeUnavailable, "presign is not configured correctly; the problems are in its log")
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		logger.Warn("request refused: invalid configuration", "method", r.Method, "path", r.URL.Path)
-		h := w.Header()
-		h.Set("Content-Type", "application/json")
-		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("Cache-Control", "no-store")
-		w.WriteHeader(http.StatusServiceUnavailable)
-		_, _ = w.Write(body)
+		w.Header().Set("Cache-Control", "no-store")
+		httpapi.WriteError(w, refusal)
 	})
 }
 
-// errorBody is httpapi's JSON error: {"error": {"code": ..., "message": ...}}.
-type errorBody struct {
-	Error errorDetail `json:"error"`
-}
-
-type errorDetail struct {
-	Code    string `json:"code"`
-	Message string `json:"message"`
-}
-
-// newLogger returns the function's logger. In JSON, the level and message
-// keys are those of Cloud Logging's structured logs (severity, message), so
-// that the log explorer shows each line with its severity.
-func newLogger(w io.Writer, format string, level slog.Level) *slog.Logger {
-	opts := &slog.HandlerOptions{Level: level}
-	if format == "text" {
-		return slog.New(slog.NewTextHandler(w, opts))
-	}
-	opts.ReplaceAttr = func(groups []string, a slog.Attr) slog.Attr {
-		if len(groups) > 0 {
-			return a
-		}
-		switch a.Key {
-		case slog.LevelKey:
-			a.Key = "severity"
-			if lvl, ok := a.Value.Any().(slog.Level); ok && lvl >= slog.LevelWarn && lvl < slog.LevelError {
-				a.Value = slog.StringValue("WARNING")
-			}
-		case slog.MessageKey:
-			a.Key = "message"
-		}
+// cloudLogging renames the level and message keys of JSON log lines to
+// those of Cloud Logging's structured logs (severity, message), so that the
+// log explorer shows each line with its severity.
+func cloudLogging(groups []string, a slog.Attr) slog.Attr {
+	if len(groups) > 0 {
 		return a
 	}
-	return slog.New(slog.NewJSONHandler(w, opts))
+	switch a.Key {
+	case slog.LevelKey:
+		a.Key = "severity"
+		if lvl, ok := a.Value.Any().(slog.Level); ok && lvl >= slog.LevelWarn && lvl < slog.LevelError {
+			a.Value = slog.StringValue("WARNING")
+		}
+	case slog.MessageKey:
+		a.Key = "message"
+	}
+	return a
 }

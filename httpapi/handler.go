@@ -222,6 +222,12 @@ func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, rt *route, 
 	h.writeStatusError(w, rt, Status(err), code, msg)
 }
 
+// WriteError writes err as the JSON API's error body, with the status of
+// its code; for adapters that answer before a Handler exists.
+func WriteError(w http.ResponseWriter, err error) {
+	writeJSON(w, Status(err), errorBody{Error: errorDetail{Code: presign.ErrorCode(err), Message: presign.ErrorMessage(err)}})
+}
+
 func (h *Handler) writeStatusError(w http.ResponseWriter, rt *route, status int, code presign.Code, msg string) {
 	if rt != nil && rt.plainErrors {
 		writeText(w, status, msg)

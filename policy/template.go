@@ -29,7 +29,7 @@ func identityValue(p presign.Principal, name string) (string, bool) {
 		return "", false
 	}
 	for _, r := range v {
-		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) {
+		if presign.IsControl(r) {
 			return "", false
 		}
 	}

@@ -31,7 +31,7 @@ func ValidateKey(key string) error {
 		return Errorf(CodeInvalidArgument, "key is not valid UTF-8")
 	}
 	for i, r := range key {
-		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) {
+		if IsControl(r) {
 			return Errorf(CodeInvalidArgument, "key has a control character at byte %d", i)
 		}
 	}
@@ -47,6 +47,10 @@ func ValidateKey(key string) error {
 	}
 }
 
+// IsControl reports whether r is a control character (C0, DEL or C1), which
+// no key, file name or identity used in a key may hold.
+func IsControl(r rune) bool { return r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) }
+
 // validateFilename accepts a client file name: valid UTF-8, at most 255
 // bytes, no control characters.
 func validateFilename(name string) error {
@@ -57,7 +61,7 @@ func validateFilename(name string) error {
 		return Errorf(CodeInvalidArgument, "filename is not valid UTF-8")
 	}
 	for _, r := range name {
-		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) {
+		if IsControl(r) {
 			return Errorf(CodeInvalidArgument, "filename has a control character")
 		}
 	}

@@ -33,7 +33,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"os"
 	"time"
@@ -68,13 +67,7 @@ func setup(lookup config.Lookup, logw io.Writer) (http.Handler, error) {
 	if err := cfg.RequireAuth(); err != nil {
 		return nil, fmt.Errorf("%w (or PRESIGN_PLATFORM_AUTH=aws_iam or jwt_authorizer)", err)
 	}
-	opts := &slog.HandlerOptions{Level: cfg.LogLevel}
-	var logger *slog.Logger
-	if cfg.LogFormat == "text" {
-		logger = slog.New(slog.NewTextHandler(logw, opts))
-	} else {
-		logger = slog.New(slog.NewJSONHandler(logw, opts))
-	}
+	logger := service.NewLogger(logw, cfg.LogFormat, cfg.LogLevel, nil)
 	if auth != nil && (len(cfg.APIKeys) > 0 || len(cfg.JWT) > 0) {
 		logger.Warn("PRESIGN_PLATFORM_AUTH is set: the configured API keys and JWT issuers are not used")
 	}

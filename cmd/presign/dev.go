@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
@@ -16,6 +17,7 @@ import (
 	"presign.dev/httpapi"
 	"presign.dev/internal/devstore"
 	"presign.dev/internal/metrics"
+	"presign.dev/internal/service"
 	"presign.dev/presign"
 	"presign.dev/sigv4"
 )
@@ -83,7 +85,7 @@ func (c *cli) dev(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	logger := newLogger(c.stderr, "text", 0)
+	logger := service.NewLogger(c.stderr, "text", slog.LevelInfo, nil)
 	m := metrics.New()
 	h := httpapi.New(httpapi.Options{
 		Issuer:      iss,

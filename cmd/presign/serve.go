@@ -38,7 +38,7 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 	if *addr != "" {
 		cfg.Addr = *addr
 	}
-	logger := newLogger(c.stdout, cfg.LogFormat, cfg.LogLevel)
+	logger := service.NewLogger(c.stdout, cfg.LogFormat, cfg.LogLevel, nil)
 	m := metrics.New()
 	svc, err := service.New(cfg, service.Options{Logger: logger, Observer: m, Metrics: m.Handler()})
 	if err != nil {

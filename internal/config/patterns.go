@@ -35,7 +35,7 @@ func scanTemplate(s string, known map[string]bool, wildcards bool) ([]string, er
 		return nil, errors.New("is not valid UTF-8")
 	}
 	for _, c := range s {
-		if c < 0x20 || c == 0x7f || (c >= 0x80 && c < 0xa0) {
+		if presign.IsControl(c) {
 			return nil, errors.New("has a control character")
 		}
 	}

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"presign.dev/httpapi"
+	"presign.dev/internal/config"
 	"presign.dev/presign"
 )
 
@@ -74,14 +75,12 @@ func authorizerOf(ev *Event) (Authorizer, bool) {
 	return a, true
 }
 
-// Platform identity modes (PRESIGN_PLATFORM_AUTH).
+// The platform identity modes of PRESIGN_PLATFORM_AUTH, which config reads
+// and validates.
 const (
-	PlatformIAM = "aws_iam"        // the Function URL's or route's AWS_IAM auth
-	PlatformJWT = "jwt_authorizer" // an HTTP API JWT authorizer
+	PlatformIAM = config.PlatformIAM
+	PlatformJWT = config.PlatformJWT
 )
-
-// KindIAM is the presign.Principal Kind of an AWS IAM caller.
-const KindIAM = presign.KindIAM
 
 // PlatformAuth returns the authenticator that takes the caller from the
 // platform's authorizer (mode PlatformIAM or PlatformJWT) instead of the
@@ -107,7 +106,7 @@ func (iamAuth) Authenticate(r *http.Request) (presign.Principal, error) {
 		return presign.Principal{}, presign.Errorf(presign.CodeUnauthenticated,
 			"authentication required: this function accepts only AWS IAM (SigV4-signed) requests")
 	}
-	return presign.Principal{Kind: KindIAM, Name: a.IAM.UserARN}, nil
+	return presign.Principal{Kind: presign.KindIAM, Name: a.IAM.UserARN}, nil
 }
 
 type jwtAuth struct{}

@@ -127,7 +127,7 @@ func TestPlatformAuth(t *testing.T) {
 		authorizer string
 		want       presign.Principal // zero: 401
 	}{
-		{"iam", iam, iamAuthorizer, presign.Principal{Kind: KindIAM, Name: "arn:aws:iam::123456789012:user/alice"}},
+		{"iam", iam, iamAuthorizer, presign.Principal{Kind: presign.KindIAM, Name: "arn:aws:iam::123456789012:user/alice"}},
 		{"iam without authorizer", iam, "", presign.Principal{}},
 		{"iam given a JWT authorizer", iam, jwtAuthorizer, presign.Principal{}},
 		{"iam without ARN", iam, `{"iam": {"accountId": "1"}}`, presign.Principal{}},
