@@ -3,6 +3,7 @@ package config
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -121,4 +122,15 @@ func FuzzFromEnv(f *testing.F) {
 			t.Fatalf("accepted config does not build an issuer: %v", err)
 		}
 	})
+}
+
+// TestExpressionsCompile: the package's expressions compile on first use,
+// not at init, so an invalid one would panic only on the path that needs it;
+// this compiles every one.
+func TestExpressionsCompile(t *testing.T) {
+	for _, re := range []func() *regexp.Regexp{envKeyName, envName, secretRef, sizeRE, plainKey, reSyntax, reUnknown, reType, reDupKey, reDupFld, reLine, reQuoted} {
+		if re() == nil {
+			t.Fatal("nil expression")
+		}
+	}
 }

@@ -12,12 +12,22 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"presign.dev/policy"
 	"presign.dev/presign"
 	"presign.dev/sigv4"
 )
+
+// lazyRegexp compiles expr on its first use, not at program start: the
+// Lambda bootstrap's cold start pays for every package's init, and compiling
+// this package's expressions there cost 0.3-0.5 ms (GODEBUG=inittrace=1),
+// most of its lead over a hello world, although an environment-only
+// configuration never runs most of them.
+func lazyRegexp(expr string) func() *regexp.Regexp {
+	return sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(expr) })
+}
 
 // convert checks every field of f, applies the environment's overrides and
 // returns the effective configuration; problems go to r.
@@ -267,7 +277,7 @@ func (r *reader) envOverrides(b *presign.Backend, get func(string) string) {
 	}
 }
 
-var envKeyName = regexp.MustCompile(`^env-[0-9]+$`)
+var envKeyName = lazyRegexp(`^env-[0-9]+$`)
 
 // apiKeys reads auth.api_keys and adds PRESIGN_API_KEYS; it returns the
 // number of keys from the file.
@@ -285,7 +295,7 @@ func (r *reader) apiKeys(c *Config, fks []fileAPIKey, get func(string) string) i
 		case !validName(k.Name):
 			r.errf(path+".name", "%q may hold only a-z, 0-9 and '-' (1 to 63 characters)", k.Name)
 			ok = false
-		case envKeyName.MatchString(k.Name):
+		case envKeyName().MatchString(k.Name):
 			r.errf(path+".name", "%q is reserved: env-1, env-2, ... name the keys of PRESIGN_API_KEYS", k.Name)
 			ok = false
 		default:
@@ -631,7 +641,7 @@ func (r *reader) str(path string, v *string) string {
 	return r.expand(path, strings.TrimSpace(*v))
 }
 
-var envName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+var envName = lazyRegexp(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
 // expand replaces every ${env:NAME} in v with the variable's value
 // (trimmed); $${ is a literal ${. A malformed or unset reference is a
@@ -660,7 +670,7 @@ func (r *reader) expand(path, v string) string {
 		}
 		ref := v[i+2 : i+end]
 		name, ok := strings.CutPrefix(ref, "env:")
-		if !ok || !envName.MatchString(name) {
+		if !ok || !envName().MatchString(name) {
 			if len(ref) > 40 {
 				ref = ref[:37] + "..."
 			}
@@ -677,7 +687,7 @@ func (r *reader) expand(path, v string) string {
 	}
 }
 
-var secretRef = regexp.MustCompile(`^\$\{env:([A-Za-z_][A-Za-z0-9_]*)\}$`)
+var secretRef = lazyRegexp(`^\$\{env:([A-Za-z_][A-Za-z0-9_]*)\}$`)
 
 // secret returns the value of a secret field, which must be exactly one
 // ${env:NAME} reference. Neither the field's text nor the value is ever
@@ -691,7 +701,7 @@ func (r *reader) secret(path string, v *string) string {
 		r.errf(path, "is empty; write ${env:NAME} and set the variable")
 		return ""
 	}
-	m := secretRef.FindStringSubmatch(s)
+	m := secretRef().FindStringSubmatch(s)
 	if m == nil {
 		r.errf(path, "must be one ${env:NAME} reference, not the secret itself: secrets do not belong in the file; set a variable and write ${env:NAME}")
 		return ""
@@ -760,12 +770,12 @@ func parseDuration(s string) (time.Duration, bool) {
 	return days + d, true
 }
 
-var sizeRE = regexp.MustCompile(`^([0-9]{1,13})(B|KB|MB|GB|KiB|MiB|GiB)?$`)
+var sizeRE = lazyRegexp(`^([0-9]{1,13})(B|KB|MB|GB|KiB|MiB|GiB)?$`)
 
 // parseSize reads bytes, or a number with a unit: KiB, MiB, GiB (powers of
 // 1024), KB, MB, GB (powers of 1000).
 func parseSize(s string) (int64, bool) {
-	m := sizeRE.FindStringSubmatch(s)
+	m := sizeRE().FindStringSubmatch(s)
 	if m == nil {
 		return 0, false
 	}

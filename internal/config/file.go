@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"reflect"
-	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -221,11 +220,11 @@ func parentPath(p string) string {
 	return ""
 }
 
-var plainKey = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
+var plainKey = lazyRegexp(`^[A-Za-z0-9_-]+$`)
 
 // fieldPath appends a mapping key to a path.
 func fieldPath(parent, key string) string {
-	if !plainKey.MatchString(key) {
+	if !plainKey().MatchString(key) {
 		return parent + "[" + strconv.Quote(key) + "]"
 	}
 	if parent == "" {
@@ -272,13 +271,13 @@ func (r *reader) index(n *yaml.Node, path string, key *yaml.Node, out *[]entry) 
 }
 
 var (
-	reSyntax  = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
-	reUnknown = regexp.MustCompile(`^line (\d+): field (.*) not found in type (\S+)$`)
-	reType    = regexp.MustCompile("^line (\\d+): cannot unmarshal (!!\\w+)(?: `(.*)`)? into (.+)$")
-	reDupKey  = regexp.MustCompile(`^line (\d+): mapping key (".*") already defined at line (\d+)$`)
-	reDupFld  = regexp.MustCompile(`^line (\d+): field (.*) already set in type \S+$`)
-	reLine    = regexp.MustCompile(`^line (\d+): (.*)$`)
-	reQuoted  = regexp.MustCompile(" `[^`]*`")
+	reSyntax  = lazyRegexp(`^yaml: line (\d+): (.*)$`)
+	reUnknown = lazyRegexp(`^line (\d+): field (.*) not found in type (\S+)$`)
+	reType    = lazyRegexp("^line (\\d+): cannot unmarshal (!!\\w+)(?: `(.*)`)? into (.+)$")
+	reDupKey  = lazyRegexp(`^line (\d+): mapping key (".*") already defined at line (\d+)$`)
+	reDupFld  = lazyRegexp(`^line (\d+): field (.*) already set in type \S+$`)
+	reLine    = lazyRegexp(`^line (\d+): (.*)$`)
+	reQuoted  = lazyRegexp(" `[^`]*`")
 )
 
 // decode parses data into the file schema, strictly: unknown fields, wrong
@@ -341,7 +340,7 @@ func lineSuffix(line int) string {
 
 func (r *reader) syntaxError(err error) {
 	msg := err.Error()
-	if m := reSyntax.FindStringSubmatch(msg); m != nil {
+	if m := reSyntax().FindStringSubmatch(msg); m != nil {
 		line, _ := strconv.Atoi(m[1])
 		r.probs = append(r.probs, problem{line: line, text: r.name + lineSuffix(line) + ": " + m[2]})
 		return
@@ -365,7 +364,7 @@ func (r *reader) typeError(msg string, entries []entry, byLine map[int][]int, us
 		used[best] = true
 		return entries[best], true
 	}
-	if m := reUnknown.FindStringSubmatch(msg); m != nil {
+	if m := reUnknown().FindStringSubmatch(msg); m != nil {
 		line, _ := strconv.Atoi(m[1])
 		if e, ok := find(line, func(e entry) bool { return e.key != nil && e.key.Line == line && e.key.Value == m[2] }); ok {
 			r.failed[e.path] = true
@@ -373,7 +372,7 @@ func (r *reader) typeError(msg string, entries []entry, byLine map[int][]int, us
 			return
 		}
 	}
-	if m := reType.FindStringSubmatch(msg); m != nil {
+	if m := reType().FindStringSubmatch(msg); m != nil {
 		line, _ := strconv.Atoi(m[1])
 		tag, val := m[2], m[3]
 		e, ok := find(line, func(e entry) bool {
@@ -396,20 +395,20 @@ func (r *reader) typeError(msg string, entries []entry, byLine map[int][]int, us
 			return
 		}
 	}
-	if m := reDupKey.FindStringSubmatch(msg); m != nil {
+	if m := reDupKey().FindStringSubmatch(msg); m != nil {
 		line, _ := strconv.Atoi(m[1])
 		key, _ := strconv.Unquote(m[2])
 		r.dupKey(line, key, m[3], entries, find)
 		return
 	}
-	if m := reDupFld.FindStringSubmatch(msg); m != nil {
+	if m := reDupFld().FindStringSubmatch(msg); m != nil {
 		line, _ := strconv.Atoi(m[1])
 		r.dupKey(line, m[2], "", entries, find)
 		return
 	}
 	// Unforeseen: yaml's own words, without the values they may quote.
-	msg = reQuoted.ReplaceAllString(msg, "")
-	if m := reLine.FindStringSubmatch(msg); m != nil {
+	msg = reQuoted().ReplaceAllString(msg, "")
+	if m := reLine().FindStringSubmatch(msg); m != nil {
 		line, _ := strconv.Atoi(m[1])
 		r.probs = append(r.probs, problem{line: line, text: fmt.Sprintf("%s:%d: %s", r.name, line, m[2])})
 		return
