@@ -405,9 +405,7 @@ func (h *Handler) presign(w http.ResponseWriter, r *http.Request, p presign.Prin
 		return err
 	}
 	resp := GrantResponse(g)
-	w.Header().Set("Cache-Control", "no-store")
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("X-Content-Type-Options", "nosniff")
+	setHeaders(w.Header(), "Cache-Control", "no-store", "Content-Type", "application/json", "X-Content-Type-Options", "nosniff")
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(appendGrant(make([]byte, 0, 1024), &resp))
 	return nil
@@ -497,9 +495,19 @@ func jsonType(e *json.UnmarshalTypeError) string {
 	return e.Type.String()
 }
 
+// setHeaders sets each canonical name of kv (name, value, name, value, …)
+// to its value, with one allocation for all of them where Header.Set makes
+// one per header.
+func setHeaders(h http.Header, kv ...string) {
+	vals := make([]string, len(kv)/2)
+	for i := range vals {
+		vals[i] = kv[2*i+1]
+		h[kv[2*i]] = vals[i : i+1 : i+1]
+	}
+}
+
 func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("X-Content-Type-Options", "nosniff")
+	setHeaders(w.Header(), "Content-Type", "application/json", "X-Content-Type-Options", "nosniff")
 	w.WriteHeader(status)
 	enc := json.NewEncoder(w)
 	enc.SetEscapeHTML(false)
@@ -507,8 +515,7 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 }
 
 func writeText(w http.ResponseWriter, status int, s string) {
-	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	w.Header().Set("X-Content-Type-Options", "nosniff")
+	setHeaders(w.Header(), "Content-Type", "text/plain; charset=utf-8", "X-Content-Type-Options", "nosniff")
 	w.WriteHeader(status)
 	_, _ = io.WriteString(w, s)
 }
