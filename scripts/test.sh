@@ -2,15 +2,16 @@
 # Runs every test of presign: the one command of the README, and what CI runs.
 #
 # It installs what the tests need (the real S3 servers, at pinned versions,
-# into .tools/bin), then runs vet, the whole suite with -race (unit, fuzz
-# seeds, integration against Versity Gateway, MinIO and the embedded dev
-# store), the allocation contract (meaningless under -race), a short fuzzing
-# pass over every parser and encoder, and the benchmark module's correctness
-# test.
+# into .tools/bin; Chromium and the page driver for the browser test), then
+# runs vet, the whole suite with -race (unit, fuzz seeds, integration against
+# Versity Gateway, MinIO and the embedded dev store, the browser test), the
+# allocation contract (meaningless under -race), a short fuzzing pass over
+# every fuzz target, and the benchmark module's correctness test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 scripts/install-test-servers.sh
+scripts/install-test-browser.sh
 
 echo "== gofmt"
 unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './.tools/*'))
