@@ -126,9 +126,9 @@ type Explanation struct {
 
 // Authorize implements presign.Authorizer: the first rule that matches
 // allows the request with its limits. Otherwise it returns an *presign.Error:
-// CodeUnauthenticated for an anonymous caller that no rule admits,
-// CodeTooLarge for a declared size above the closest rule's limit, and
-// CodePermissionDenied with the closest rule's reason otherwise.
+// CodeUnauthenticated for an anonymous caller (no credential) whatever the
+// reason, CodeTooLarge for a declared size above the closest rule's limit,
+// and CodePermissionDenied with the closest rule's reason otherwise.
 func (p *Policy) Authorize(ctx context.Context, principal presign.Principal, r *presign.Request) (presign.Decision, error) {
 	var c closest
 	for _, rule := range p.rules {
@@ -176,8 +176,12 @@ func (c *closest) note(st stage, reason string) {
 // refusal is the error of a request that no rule allows.
 func (c *closest) refusal(principal presign.Principal) error {
 	switch {
-	case c.stage == stageWho && principal.Kind == presign.KindAnonymous:
+	case principal.Kind == presign.KindAnonymous && c.stage == stageWho:
 		return presign.Errorf(presign.CodeUnauthenticated, "authentication required: send Authorization: Bearer <API key or JWT>")
+	case principal.Kind == presign.KindAnonymous:
+		// No credential is always 401, so that clients know to sign in:
+		// a rule for callers with one may allow what anonymous ones may not.
+		return presign.Errorf(presign.CodeUnauthenticated, "authentication required: anonymous callers are denied (%s); send Authorization: Bearer <API key or JWT>", c.reason)
 	case c.stage == stageWho:
 		return presign.Errorf(presign.CodePermissionDenied, "denied: no rule grants access to this caller")
 	case c.stage == stageLimits && strings.HasPrefix(c.reason, "declared size"):

@@ -73,8 +73,9 @@ func RunAccessControl(t *testing.T, tg Target, ti *TokenIssuer) {
 			{"client-chosen key", alice, map[string]any{"op": "put", "key": "users/alice/mine.png", "content_type": "image/png", "content_length": 10}, 403},
 			{"another user's file", bob, map[string]any{"op": "get", "key": aliceKey}, 403},
 			{"another user's delete", bob, map[string]any{"op": "delete", "key": aliceKey}, 403},
-			{"anonymous private read", "", map[string]any{"op": "get", "key": aliceKey}, 403},
-			{"anonymous upload", "", map[string]any{"op": "put", "key": "public/x.png", "content_type": "image/png", "content_length": 10}, 403},
+			// No credential: 401 even where a rule admits anonymous callers for other requests.
+			{"anonymous private read", "", map[string]any{"op": "get", "key": aliceKey}, 401},
+			{"anonymous upload", "", map[string]any{"op": "put", "key": "public/x.png", "content_type": "image/png", "content_length": 10}, 401},
 			{"expired token", ti.Token(t, "alice", map[string]any{"exp": 1}), map[string]any{"op": "get", "key": aliceKey}, 401},
 			{"wrong audience", ti.Token(t, "alice", map[string]any{"aud": "another-app"}), map[string]any{"op": "get", "key": aliceKey}, 401},
 			{"tampered token", alice[:len(alice)-4] + "AAAA", map[string]any{"op": "get", "key": aliceKey}, 401},
