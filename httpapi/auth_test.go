@@ -82,7 +82,8 @@ func TestAuditLog(t *testing.T) {
 		t.Fatalf("%d decision lines, want 2:\n%s", len(decisions), logs.String())
 	}
 	ok, denied := decisions[0], decisions[1]
-	if ok["allowed"] != true || ok["rule"] != "allow-all" || ok["key"] != "a/b.txt" || ok["principal"] != "web" || ok["request_id"] != "req-1" || ok["expires_at"] == nil {
+	if ok["allowed"] != true || ok["rule"] != "allow-all" || ok["key"] != "a/b.txt" || ok["principal"] != "web" || ok["request_id"] != "req-1" || ok["expires_at"] == nil ||
+		ok["backend"] != "default" {
 		t.Errorf("allowed line %v", ok)
 	}
 	if denied["allowed"] != false || denied["code"] != "invalid_argument" || denied["reason"] == "" {

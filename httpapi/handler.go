@@ -165,9 +165,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			allowed = append(allowed, m)
 		}
 		sort.Strings(allowed)
+		// 400, not 405: every error's status comes from the one code table.
 		rec.Header().Set("Allow", strings.Join(allowed, ", "))
-		h.writeStatusError(rec, rt, http.StatusMethodNotAllowed, presign.CodeInvalidArgument,
-			fmt.Sprintf("%s %s is not allowed; use %s", r.Method, r.URL.Path, strings.Join(allowed, " or ")))
+		h.writeError(rec, r, rt, id, presign.Errorf(presign.CodeInvalidArgument,
+			"%s %s is not allowed; use %s", r.Method, r.URL.Path, strings.Join(allowed, " or ")))
 		return
 	}
 	if !rt.public {
@@ -197,13 +198,13 @@ func (h *Handler) issue(r *http.Request, p presign.Principal, req presign.Reques
 	id, _ := r.Context().Value(requestIDKey{}).(string)
 	attrs := []slog.Attr{
 		slog.String("request_id", id), slog.String("principal_kind", p.Kind), slog.String("principal", p.Name),
-		slog.String("op", string(req.Op)), slog.String("backend", req.Backend),
+		slog.String("op", string(req.Op)),
 	}
 	if err != nil {
-		attrs = append(attrs, slog.String("bucket", req.Bucket), slog.String("key", req.Key), slog.Bool("allowed", false),
+		attrs = append(attrs, slog.String("backend", req.Backend), slog.String("bucket", req.Bucket), slog.String("key", req.Key), slog.Bool("allowed", false),
 			slog.String("code", string(presign.ErrorCode(err))), slog.String("reason", presign.ErrorMessage(err)))
 	} else {
-		attrs = append(attrs, slog.String("bucket", g.Bucket), slog.String("key", g.Key), slog.Bool("allowed", true),
+		attrs = append(attrs, slog.String("backend", g.Backend), slog.String("bucket", g.Bucket), slog.String("key", g.Key), slog.Bool("allowed", true),
 			slog.String("rule", g.Rule), slog.Time("expires_at", g.ExpiresAt))
 	}
 	h.opts.Logger.LogAttrs(r.Context(), slog.LevelInfo, "decision", attrs...)
@@ -219,21 +220,17 @@ func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, rt *route, 
 		h.opts.Logger.Error("request failed", "request_id", id, "path", r.URL.Path, "error", err.Error())
 		msg = fmt.Sprintf("%s (request id %s)", msg, id)
 	}
-	h.writeStatusError(w, rt, Status(err), code, msg)
+	if rt != nil && rt.plainErrors {
+		writeText(w, Status(err), msg)
+		return
+	}
+	writeJSON(w, Status(err), errorBody{Error: errorDetail{Code: code, Message: msg}})
 }
 
 // WriteError writes err as the JSON API's error body, with the status of
 // its code; for adapters that answer before a Handler exists.
 func WriteError(w http.ResponseWriter, err error) {
 	writeJSON(w, Status(err), errorBody{Error: errorDetail{Code: presign.ErrorCode(err), Message: presign.ErrorMessage(err)}})
-}
-
-func (h *Handler) writeStatusError(w http.ResponseWriter, rt *route, status int, code presign.Code, msg string) {
-	if rt != nil && rt.plainErrors {
-		writeText(w, status, msg)
-		return
-	}
-	writeJSON(w, status, errorBody{Error: errorDetail{Code: code, Message: msg}})
 }
 
 // cors sets the CORS headers of an allowed origin and answers preflights.

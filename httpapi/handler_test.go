@@ -198,7 +198,7 @@ func TestRoutes(t *testing.T) {
 		{name: "v1 unknown backend", method: "POST", target: "/v1/presign", body: `{"op":"get","key":"k","backend":"r2"}`, wantStatus: 404, wantCode: presign.CodeNotFound},
 		{name: "v1 over 5 GiB", method: "POST", target: "/v1/presign", body: `{"op":"put","key":"k","content_length":5368709121}`, wantStatus: 413, wantCode: presign.CodeTooLarge},
 		{name: "v1 without credential", method: "POST", target: "/v1/presign", body: `{"op":"get","key":"k"}`, noAuth: true, wantStatus: 401, wantCode: presign.CodeUnauthenticated},
-		{name: "v1 GET not allowed", method: "GET", target: "/v1/presign", wantStatus: 405, wantCode: presign.CodeInvalidArgument,
+		{name: "v1 GET not allowed", method: "GET", target: "/v1/presign", wantStatus: 400, wantCode: presign.CodeInvalidArgument,
 			check: func(t *testing.T, rec *httptest.ResponseRecorder) {
 				if rec.Header().Get("Allow") != "POST" {
 					t.Errorf("Allow %q", rec.Header().Get("Allow"))

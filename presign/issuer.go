@@ -238,7 +238,7 @@ func (iss *Issuer) sign(be *backend, r *Request, dec Decision) (Grant, error) {
 		return Grant{}, Errorf(CodeTooLarge, "content_length %d is above the limit of %d bytes", *r.ContentLength, maxSize)
 	}
 	now := iss.now()
-	g := Grant{Bucket: r.Bucket, Key: r.Key, ExpiresAt: now.Add(expires).UTC().Truncate(time.Second), Rule: dec.Rule}
+	g := Grant{Bucket: r.Bucket, Key: r.Key, ExpiresAt: now.Add(expires).UTC().Truncate(time.Second), Backend: be.Name, Rule: dec.Rule}
 
 	if r.Op == OpPost {
 		return iss.signPost(be, r, dec, g, now, expires, maxSize)

@@ -55,8 +55,9 @@ type Grant struct {
 	Bucket    string
 	Key       string
 	ExpiresAt time.Time
-	// Rule is the rule that allowed the grant, for the audit log.
-	Rule string
+	// Backend is the name of the backend that signed, and Rule the rule
+	// that allowed the grant, for the audit log.
+	Backend, Rule string
 }
 
 // Principal is the authenticated caller, as the transport established it.

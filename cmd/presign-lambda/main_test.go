@@ -122,7 +122,7 @@ func TestEventShapes(t *testing.T) {
 				t.Fatal(err)
 			}
 			b, _ = io.ReadAll(resp.Body)
-			if resp.StatusCode != 405 || len(b) != 0 {
+			if resp.StatusCode != 400 || len(b) != 0 {
 				t.Errorf("HEAD /healthz: %d %q", resp.StatusCode, b)
 			}
 		})

@@ -121,7 +121,7 @@ var Cases = []Case{
 	{Name: "v1 without credential", Method: "POST", Target: "/v1/presign", Body: `{"op":"get","key":"k"}`, NoAuth: true, WantStatus: 401, WantCode: "unauthenticated"},
 	{Name: "v1 wrong key", Method: "POST", Target: "/v1/presign", Body: `{"op":"get","key":"k"}`, NoAuth: true,
 		Header: map[string]string{"Authorization": "Bearer not-the-key-0123456789"}, WantStatus: 401, WantCode: "unauthenticated"},
-	{Name: "v1 wrong method", Method: "GET", Target: "/v1/presign", WantStatus: 405, WantCode: "invalid_argument"},
+	{Name: "v1 wrong method", Method: "GET", Target: "/v1/presign", WantStatus: 400, WantCode: "invalid_argument"},
 	{Name: "unknown route", Method: "GET", Target: "/nope", WantStatus: 404, WantCode: "not_found"},
 	{Name: "healthz", Method: "GET", Target: "/healthz", NoAuth: true, WantStatus: 200, WantBody: "ok"},
 	{Name: "openapi", Method: "GET", Target: "/openapi.json", NoAuth: true, WantStatus: 200, WantType: "application/json"},
