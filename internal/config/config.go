@@ -224,9 +224,11 @@ func envBackend(get func(string) string, bad func(string, string, ...any)) presi
 	}
 	if b.Region == "" {
 		b.Region = "us-east-1"
+	} else if !validRegion(b.Region) {
+		bad("PRESIGN_S3_REGION", "%q is not a region like us-east-1", b.Region)
 	}
 	if b.Endpoint != "" && !validEndpoint(b.Endpoint) {
-		bad("PRESIGN_S3_ENDPOINT", "%q is not an http(s) URL like https://gateway.storjshare.io", b.Endpoint)
+		bad("PRESIGN_S3_ENDPOINT", "%s is not an http(s) URL like https://gateway.storjshare.io (no query, fragment or user info)", quoteURL(b.Endpoint))
 	}
 	if b.Bucket == "" {
 		bad("PRESIGN_S3_BUCKET", "required: the bucket to presign for")
@@ -364,7 +366,7 @@ func envOrigins(v string, bad func(string, string, ...any)) []string {
 	for _, o := range splitList(v) {
 		n, ok := validOrigin(o)
 		if !ok {
-			bad("PRESIGN_CORS_ORIGINS", "%q is not an origin like https://app.example.com", o)
+			bad("PRESIGN_CORS_ORIGINS", "%s is not an origin like https://app.example.com", quoteURL(o))
 			continue
 		}
 		out = append(out, n)

@@ -90,6 +90,31 @@ func TestEveryProblemReportedByName(t *testing.T) {
 	}
 }
 
+// TestNoPasswordInURLProblems: a password written into an endpoint or an
+// origin never reaches the error, parseable or not, through the
+// environment or the file (with the environment overriding it).
+func TestNoPasswordInURLProblems(t *testing.T) {
+	for _, v := range []string{"https://admin:pw-do-not-print@minio.internal", "https://admin:pw-do-not-print@minio.internal/%zz"} {
+		m := valid()
+		m["PRESIGN_S3_ENDPOINT"], m["PRESIGN_CORS_ORIGINS"], m["PRESIGN_S3_REGION"] = v, v, "us east/1"
+		_, errEnv := FromEnv(env(m))
+		_, errFile := Parse(env(m), "f.yaml", []byte("backends:\n  - {name: b, bucket: bucket, endpoint: https://s3.example.com}\n"))
+		for _, err := range []error{errEnv, errFile} {
+			if err == nil {
+				t.Fatalf("%s accepted", v)
+			}
+			if strings.Contains(err.Error(), "pw-do-not-print") {
+				t.Errorf("error leaks the password:\n%v", err)
+			}
+			for _, name := range []string{"PRESIGN_S3_ENDPOINT:", "PRESIGN_CORS_ORIGINS:", "PRESIGN_S3_REGION:"} {
+				if !strings.Contains(err.Error(), name) {
+					t.Errorf("no problem names %s\n%v", name, err)
+				}
+			}
+		}
+	}
+}
+
 func TestDurations(t *testing.T) {
 	for _, tt := range []struct {
 		v    string

@@ -242,11 +242,14 @@ func (r *reader) envOverrides(b *presign.Backend, get func(string) string) {
 	if v := get("PRESIGN_S3_ENDPOINT"); v != "" {
 		b.Endpoint = v
 		if !validEndpoint(v) {
-			r.envErrf("PRESIGN_S3_ENDPOINT", "%q is not an http(s) URL like https://gateway.storjshare.io", v)
+			r.envErrf("PRESIGN_S3_ENDPOINT", "%s is not an http(s) URL like https://gateway.storjshare.io (no query, fragment or user info)", quoteURL(v))
 		}
 	}
 	if v := get("PRESIGN_S3_REGION"); v != "" {
 		b.Region = v
+		if !validRegion(v) {
+			r.envErrf("PRESIGN_S3_REGION", "%q is not a region like us-east-1", v)
+		}
 	}
 	if v := get("PRESIGN_S3_BUCKET"); v != "" {
 		b.Bucket = v
@@ -889,7 +892,9 @@ func checkJWKSURL(s string) error {
 
 // quoteURL quotes an endpoint for a message, unless it carries user info.
 func quoteURL(s string) string {
-	if u, err := url.Parse(s); err == nil && u.User != nil {
+	// Any '@' may mark user info (a password), even in a URL that does not
+	// parse.
+	if strings.Contains(s, "@") {
 		return "the URL (with user info, not shown)"
 	}
 	return strconv.Quote(s)
