@@ -85,10 +85,7 @@ func (l *lazyHandler) build() {
 			l.h = unavailable(logger, fmt.Errorf("building the service: panic: %v", v))
 		}
 	}()
-	cfg, err := config.Load(l.lookup, "")
-	if err == nil {
-		err = cfg.RequireAuth()
-	}
+	cfg, err := config.LoadServing(l.lookup, "")
 	if err != nil {
 		l.h = unavailable(logger, err)
 		return

@@ -31,6 +31,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -56,16 +57,16 @@ func main() {
 
 // setup builds the handler from the configuration.
 func setup(lookup config.Lookup, logw io.Writer) (http.Handler, error) {
-	cfg, err := config.Load(lookup, "")
+	cfg, err := config.LoadServing(lookup, "")
+	if errors.Is(err, config.ErrNoAuth) {
+		err = fmt.Errorf("%w\n(on Lambda, PRESIGN_PLATFORM_AUTH=aws_iam or jwt_authorizer authenticates too)", err)
+	}
 	if err != nil {
 		return nil, err
 	}
 	auth, err := lambdaurl.PlatformAuth(cfg.PlatformAuth)
 	if err != nil {
 		return nil, err
-	}
-	if err := cfg.RequireAuth(); err != nil {
-		return nil, fmt.Errorf("%w (or PRESIGN_PLATFORM_AUTH=aws_iam or jwt_authorizer)", err)
 	}
 	logger := service.NewLogger(logw, cfg.LogFormat, cfg.LogLevel, nil)
 	if auth != nil && (len(cfg.APIKeys) > 0 || len(cfg.JWT) > 0) {

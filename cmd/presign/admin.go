@@ -28,10 +28,7 @@ func (c *cli) configCmd(args []string) error {
 	if len(pos) == 1 {
 		file = pos[0]
 	}
-	cfg, err := config.Load(c.lookup, file)
-	if err == nil {
-		err = cfg.RequireAuth()
-	}
+	cfg, err := config.LoadServing(c.lookup, file)
 	if err != nil {
 		return configError(err)
 	}

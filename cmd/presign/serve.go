@@ -25,10 +25,7 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
-	cfg, err := config.Load(c.lookup, *file)
-	if err == nil {
-		err = cfg.RequireAuth()
-	}
+	cfg, err := config.LoadServing(c.lookup, *file)
 	if err == nil && cfg.PlatformAuth != "" {
 		err = errors.New("PRESIGN_PLATFORM_AUTH: only the Lambda function has a platform identity; presign serve authenticates with API keys and JWTs")
 	}

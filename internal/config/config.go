@@ -97,6 +97,10 @@ type Config struct {
 	CORSOrigins  []string
 	LogLevel     slog.Level
 	LogFormat    string // "json" or "text"
+
+	// authGiven: some authentication setting was given, valid or not (so
+	// that LoadServing does not add "none configured" to its problems).
+	authGiven bool
 }
 
 // APIKey is an accepted API key, by the SHA-256 of its value.
@@ -175,6 +179,7 @@ func FromEnv(lookup Lookup) (Config, error) {
 		bad("PRESIGN_EXPIRES", "%v is above PRESIGN_MAX_EXPIRES (%v)", c.Expires, c.MaxExpires)
 	}
 
+	c.authGiven = envAuthGiven(get)
 	c.APIKeys = envAPIKeys(get("PRESIGN_API_KEYS"), bad)
 	switch a := strings.ToLower(get("PRESIGN_AUTH")); a {
 	case "":
@@ -251,6 +256,26 @@ func envBackend(get func(string) string, bad func(string, string, ...any)) presi
 	return b
 }
 
+// envAuthGiven reports whether a variable that configures authentication is
+// set, valid or not.
+func envAuthGiven(get func(string) string) bool {
+	return get("PRESIGN_API_KEYS") != "" || get("PRESIGN_AUTH") != "" || get("PRESIGN_PLATFORM_AUTH") != ""
+}
+
+// LoadServing is Load for a process that hands out URLs: authentication
+// must be configured too (RequireAuth), and when it is not, that problem is
+// listed with the others, not only once they are fixed.
+func LoadServing(lookup Lookup, path string) (Config, error) {
+	c, err := Load(lookup, path)
+	switch {
+	case err == nil:
+		return c, c.RequireAuth()
+	case c.Source == "" || c.authGiven:
+		return c, err // nothing was read, or the authentication settings' own problems are listed
+	}
+	return c, errors.Join(err, c.RequireAuth())
+}
+
 // RequireAuth returns an error unless authentication is configured or
 // explicitly switched off: serve refuses to hand out URLs to anyone by
 // accident. A rule that lets anonymous callers in counts as configured.
@@ -259,10 +284,13 @@ func (c Config) RequireAuth() error {
 		return nil
 	}
 	if c.Source == "" || c.Source == SourceEnvironment {
-		return errors.New("PRESIGN_API_KEYS: no authentication is configured; set PRESIGN_API_KEYS, or PRESIGN_AUTH=none to serve URLs to anyone who can reach the service")
+		return fmt.Errorf("PRESIGN_API_KEYS: %w; set PRESIGN_API_KEYS, or PRESIGN_AUTH=none to serve URLs to anyone who can reach the service", ErrNoAuth)
 	}
-	return fmt.Errorf("%s: auth: no authentication is configured; add auth.api_keys or auth.jwt, or a rule with who: {anonymous: true}, or set PRESIGN_API_KEYS; PRESIGN_AUTH=none (with no rules) serves URLs to anyone who can reach the service", c.Source)
+	return fmt.Errorf("%s: auth: %w; add auth.api_keys or auth.jwt, or a rule with who: {anonymous: true}, or set PRESIGN_API_KEYS; PRESIGN_AUTH=none (with no rules) serves URLs to anyone who can reach the service", c.Source, ErrNoAuth)
 }
+
+// ErrNoAuth is the problem RequireAuth reports (wrapped, with the fix).
+var ErrNoAuth = errors.New("no authentication is configured")
 
 // Platform identity modes of PRESIGN_PLATFORM_AUTH.
 const (

@@ -3,6 +3,7 @@ package config
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"regexp"
 	"strings"
 	"testing"
@@ -157,5 +158,32 @@ func TestExpressionsCompile(t *testing.T) {
 		if re() == nil {
 			t.Fatal("nil expression")
 		}
+	}
+}
+
+// TestLoadServingListsMissingAuthWithTheRest: the missing authentication is
+// one of the problems reported at once, and is not claimed when a bad
+// authentication setting was given (that setting's own problem is listed).
+func TestLoadServingListsMissingAuthWithTheRest(t *testing.T) {
+	_, err := LoadServing(env(map[string]string{"PRESIGN_LOG_LEVEL": "loud"}), "")
+	for _, want := range []string{"PRESIGN_S3_BUCKET:", "PRESIGN_LOG_LEVEL:", "PRESIGN_API_KEYS: no authentication is configured"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("error lacks %q:\n%v", want, err)
+		}
+	}
+	if !errors.Is(err, ErrNoAuth) {
+		t.Errorf("%v is not ErrNoAuth", err)
+	}
+	_, err = LoadServing(env(map[string]string{"PRESIGN_API_KEYS": "short"}), "")
+	if err == nil || !strings.Contains(err.Error(), "PRESIGN_API_KEYS:") || errors.Is(err, ErrNoAuth) {
+		t.Errorf("bad key: %v", err)
+	}
+	if _, err := LoadServing(env(valid()), ""); !errors.Is(err, ErrNoAuth) {
+		t.Errorf("valid but no auth: %v", err)
+	}
+	m := valid()
+	m["PRESIGN_AUTH"] = "none"
+	if _, err := LoadServing(env(m), ""); err != nil {
+		t.Errorf("PRESIGN_AUTH=none: %v", err)
 	}
 }

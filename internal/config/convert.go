@@ -146,6 +146,7 @@ func (r *reader) convert(f *fileConfig) Config {
 	default:
 		r.envErrf("PRESIGN_AUTH", "%q: the only value is none (API keys are set with PRESIGN_API_KEYS or auth.api_keys)", a)
 	}
+	c.authGiven = len(auth.APIKeys) > 0 || len(auth.JWT) > 0 || c.AllowAnonymous || envAuthGiven(get)
 	if len(f.Rules) == 0 && !c.AuthNone && (fileKeys > 0 || len(auth.JWT) > 0) {
 		// Env-only configuration lets every key do everything on its one
 		// bucket; a file with callers must say what each may do.

@@ -81,6 +81,7 @@ func TestExampleFile(t *testing.T) {
 		LogFormat:      "json",
 	}
 	want.Backend = want.Backends[0]
+	want.authGiven = true
 	if !reflect.DeepEqual(c.Backends, want.Backends) {
 		t.Errorf("backends:\n got %+v\nwant %+v", c.Backends, want.Backends)
 	}
