@@ -21,8 +21,10 @@ import (
 	"presign.dev/internal/config"
 )
 
-// version is set at build time with -ldflags "-X main.version=v1.2.3".
-var version = "dev"
+// version and commit are set at build time with -ldflags
+// "-X main.version=v1.2.3 -X main.commit=$(git rev-parse HEAD)"; without
+// commit, the VCS revision Go stamps into a build from a checkout is used.
+var version, commit = "dev", ""
 
 const usage = `presign issues short-lived presigned URLs for S3-compatible object storage.
 
@@ -132,15 +134,18 @@ func parse(fs *flag.FlagSet, args []string) ([]string, error) {
 }
 
 func versionLine() string {
-	commit := "unknown"
-	if bi, ok := debug.ReadBuildInfo(); ok {
+	rev := commit
+	if bi, ok := debug.ReadBuildInfo(); ok && rev == "" {
 		for _, s := range bi.Settings {
 			if s.Key == "vcs.revision" {
-				commit = s.Value
+				rev = s.Value
 			}
 		}
 	}
-	return fmt.Sprintf("presign %s (commit %s, %s %s/%s)", version, commit, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+	if rev == "" {
+		rev = "unknown"
+	}
+	return fmt.Sprintf("presign %s (commit %s, %s %s/%s)", version, rev, runtime.Version(), runtime.GOOS, runtime.GOARCH)
 }
 
 // configError formats every configuration problem on its own line.
