@@ -86,6 +86,9 @@ func RunAccessControl(t *testing.T, tg Target, ti *TokenIssuer) {
 				if status != tc.want || g.URL != "" {
 					t.Fatalf("status %d, want %d; body %s", status, tc.want, body)
 				}
+				if strings.HasPrefix(tc.name, "alg none") && !strings.Contains(string(body), "algorithm is not accepted") {
+					t.Errorf("an unsigned token hears %s", body)
+				}
 			})
 		}
 	})
