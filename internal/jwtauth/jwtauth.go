@@ -487,7 +487,8 @@ func errMalformed(cause error) *presign.Error {
 
 // LooksLikeJWT reports whether a bearer token has the shape of a JWT (three
 // base64url parts), so a caller can route between API keys and JWTs: three
-// non-empty parts of unpadded base64url, the first decoding to a JSON object.
+// parts of unpadded base64url, the first two non-empty (the signature may be
+// empty), the first decoding to a JSON object.
 func LooksLikeJWT(token string) bool {
 	h, rest, ok := strings.Cut(token, ".")
 	if !ok {
