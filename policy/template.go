@@ -88,46 +88,79 @@ func compilePattern(p string, principal presign.Principal) ([]segment, bool) {
 	return segs, true
 }
 
-// matchKey reports whether key matches the compiled pattern.
+// matchKey reports whether key matches the compiled pattern. Its cost is
+// linear in the pattern's segments times the key's length, whatever the
+// wildcards: patterns come from the operator but keys from anyone, and a
+// backtracking matcher took minutes on one key for "public/*-*-*-*.jpg".
 func matchKey(segs []segment, key string) bool {
 	return matchSegments(segs, strings.Split(key, "/"))
 }
 
+// matchSegments decides, from the last pattern segment to the first,
+// which suffixes of keySegs the rest of the pattern matches: next[j] says
+// whether segs[i+1:] matches keySegs[j:]. "**" matches one or more
+// segments, so "users/u1/**" never matches the bare prefix "users/u1".
 func matchSegments(segs []segment, keySegs []string) bool {
-	if len(segs) == 0 {
-		return len(keySegs) == 0
-	}
-	if segs[0].doubleStar {
-		// "**" matches one or more segments, so "users/u1/**" never
-		// matches the bare prefix "users/u1".
-		for i := 1; i <= len(keySegs); i++ {
-			if matchSegments(segs[1:], keySegs[i:]) {
-				return true
+	m := len(keySegs)
+	next, cur := make([]bool, m+1), make([]bool, m+1)
+	next[m] = true
+	for i := len(segs) - 1; i >= 0; i-- {
+		cur[m] = false
+		if segs[i].doubleStar {
+			rest := false // whether segs[i+1:] matches keySegs[k:] for some k > j
+			for j := m - 1; j >= 0; j-- {
+				rest = rest || next[j+1]
+				cur[j] = rest
+			}
+		} else {
+			for j := m - 1; j >= 0; j-- {
+				cur[j] = next[j+1] && matchParts(segs[i].parts, keySegs[j])
 			}
 		}
-		return false
+		next, cur = cur, next
 	}
-	if len(keySegs) == 0 || !matchParts(segs[0].parts, keySegs[0]) {
-		return false
-	}
-	return matchSegments(segs[1:], keySegs[1:])
+	return next[0]
 }
 
 // matchParts matches one segment: literals exactly, "*" any run of bytes
-// (within the segment).
+// (within the segment). The literals before the first "*" must be a prefix
+// and those after the last a suffix; each run of literals between two
+// wildcards is matched at its leftmost place, which is never worse than a
+// later one when the only wildcard is "*".
 func matchParts(parts []part, s string) bool {
-	if len(parts) == 0 {
+	i := 0
+	for ; i < len(parts) && !parts[i].wildcard; i++ {
+		if !strings.HasPrefix(s, parts[i].literal) {
+			return false
+		}
+		s = s[len(parts[i].literal):]
+	}
+	if i == len(parts) {
 		return s == ""
 	}
-	if !parts[0].wildcard {
-		return strings.HasPrefix(s, parts[0].literal) && matchParts(parts[1:], s[len(parts[0].literal):])
-	}
-	for i := 0; i <= len(s); i++ {
-		if matchParts(parts[1:], s[i:]) {
-			return true
+	j := len(parts)
+	for ; !parts[j-1].wildcard; j-- {
+		if !strings.HasSuffix(s, parts[j-1].literal) {
+			return false
 		}
+		s = s[:len(s)-len(parts[j-1].literal)]
 	}
-	return false
+	for k := i; k < j; {
+		if parts[k].wildcard {
+			k++
+			continue
+		}
+		var run strings.Builder
+		for ; !parts[k].wildcard; k++ { // parts[j-1] is a wildcard
+			run.WriteString(parts[k].literal)
+		}
+		at := strings.Index(s, run.String())
+		if at < 0 {
+			return false
+		}
+		s = s[at+run.Len():]
+	}
+	return true
 }
 
 // Identity references allowed in key patterns and templates.
