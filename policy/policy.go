@@ -72,6 +72,11 @@ func New(rules []Rule, o Options) (*Policy, error) {
 				bad("content_types: %v", err)
 			}
 		}
+		for _, name := range r.Metadata {
+			if err := presign.ValidateMetadataName(name); err != nil {
+				bad("metadata: %v", err)
+			}
+		}
 		if r.MaxSize < 0 || r.MaxSize > presign.MaxObjectSize {
 			bad("max_size must be between 0 and 5 GiB")
 		}
@@ -234,6 +239,11 @@ func (p *Policy) evaluate(rule Rule, principal presign.Principal, r *presign.Req
 				return presign.Decision{}, stageLimits, fmt.Sprintf("content type %q is not allowed by rule %q (allowed: %s)", r.ContentType, rule.Name, strings.Join(rule.ContentTypes, ", "))
 			}
 		}
+		for name := range r.Metadata {
+			if !slices.Contains(rule.Metadata, name) {
+				return presign.Decision{}, stageLimits, fmt.Sprintf("metadata %q is not allowed by rule %q (allowed: %s)", name, rule.Name, listOrNone(rule.Metadata))
+			}
+		}
 		if rule.RequireChecksum && r.Op == presign.OpPut && r.ContentMD5 == "" && r.ChecksumSHA256 == "" {
 			return presign.Decision{}, stageLimits, fmt.Sprintf("content_md5 or checksum_sha256 is required: rule %q has the store verify every upload", rule.Name)
 		}
@@ -301,4 +311,12 @@ func newUUID(r io.Reader) (string, error) {
 	b[8] = b[8]&0x3f | 0x80
 	h := hex.EncodeToString(b[:])
 	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:], nil
+}
+
+// listOrNone joins names for a message, or says there are none.
+func listOrNone(names []string) string {
+	if len(names) == 0 {
+		return "none"
+	}
+	return strings.Join(names, ", ")
 }

@@ -59,6 +59,12 @@ type Rule struct {
 	MaxExpires time.Duration `json:"max_expires,omitempty"`
 	// Overwrite allows uploads to replace existing objects. nil means true.
 	Overwrite *bool `json:"overwrite,omitempty"`
+	// Metadata names the x-amz-meta-* entries (lower case, without the
+	// prefix) uploads may set; empty means none. Metadata is signed, but
+	// some names make a store act (MinIO unpacks an archive uploaded with
+	// snowball-auto-extract, writing any keys in it), so a rule allows
+	// only the names it lists.
+	Metadata []string `json:"metadata,omitempty"`
 	// RequireChecksum makes put uploads declare content_md5 or
 	// checksum_sha256, which is signed, so the store verifies the body.
 	RequireChecksum bool `json:"require_checksum,omitempty"`

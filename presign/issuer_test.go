@@ -64,6 +64,9 @@ func TestIssueRefusesBadInput(t *testing.T) {
 		{"md5 of wrong size", Request{Op: OpPut, Key: "k", ContentMD5: "AAAA"}, CodeInvalidArgument},
 		{"bad sha256", Request{Op: OpPut, Key: "k", ChecksumSHA256: "1B2M2Y8AsgTpgAmY7PhCfg=="}, CodeInvalidArgument},
 		{"metadata name", Request{Op: OpPut, Key: "k", Metadata: map[string]string{"A B": "v"}}, CodeInvalidArgument},
+		// MinIO unpacks an archive uploaded with this, writing any keys in it.
+		{"metadata snowball", Request{Op: OpPut, Key: "k", Metadata: map[string]string{"snowball-auto-extract": "true"}}, CodeInvalidArgument},
+		{"metadata minio", Request{Op: OpPost, Key: "k", Metadata: map[string]string{"minio-snowball-prefix": "users/bob"}}, CodeInvalidArgument},
 		{"metadata value CRLF", Request{Op: OpPut, Key: "k", Metadata: map[string]string{"a": "v\r\nx: y"}}, CodeInvalidArgument},
 		{"metadata too large", Request{Op: OpPut, Key: "k", Metadata: map[string]string{"a": strings.Repeat("v", 2100)}}, CodeTooLarge},
 		{"negative expiry", Request{Op: OpGet, Key: "k", ExpiresIn: -time.Second}, CodeInvalidArgument},

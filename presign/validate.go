@@ -89,19 +89,41 @@ func validateDigest(field, v string, n int) error {
 	return nil
 }
 
-// validateMetadata accepts x-amz-meta-* pairs: names of lower-case letters,
-// digits, '-' and '_'; values printable ASCII; S3's 2 KiB total.
+// reservedMetadata are prefixes of x-amz-meta-* names that stores act on
+// rather than store: MinIO unpacks an upload carrying
+// snowball-auto-extract as an archive, writing whatever keys it holds, of
+// any size, past the signed key and limits; minio-* names steer that and
+// other internals. No grant signs them, whatever the rules say.
+var reservedMetadata = []string{"snowball-", "minio-"}
+
+// ValidateMetadataName accepts the name of an x-amz-meta-* entry, without
+// the prefix: 1 to 128 lower-case letters, digits, '-' and '_', and no
+// reserved prefix.
+func ValidateMetadataName(name string) error {
+	if name == "" || len(name) > 128 {
+		return Errorf(CodeInvalidArgument, "metadata names must be 1 to 128 characters")
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if !('a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-' || c == '_') {
+			return Errorf(CodeInvalidArgument, "metadata name %q may hold only a-z, 0-9, '-' and '_'", name)
+		}
+	}
+	for _, p := range reservedMetadata {
+		if strings.HasPrefix(name, p) {
+			return Errorf(CodeInvalidArgument, "metadata name %q is refused: names starting with %q make some stores act on the upload (MinIO unpacks archives)", name, p)
+		}
+	}
+	return nil
+}
+
+// validateMetadata accepts x-amz-meta-* pairs: valid names
+// (ValidateMetadataName); values printable ASCII; S3's 2 KiB total.
 func validateMetadata(md map[string]string) error {
 	total := 0
 	for name, v := range md {
-		if name == "" || len(name) > 128 {
-			return Errorf(CodeInvalidArgument, "metadata names must be 1 to 128 characters")
-		}
-		for i := 0; i < len(name); i++ {
-			c := name[i]
-			if !('a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-' || c == '_') {
-				return Errorf(CodeInvalidArgument, "metadata name %q may hold only a-z, 0-9, '-' and '_'", name)
-			}
+		if err := ValidateMetadataName(name); err != nil {
+			return err
 		}
 		if !headerSafe(v) {
 			return Errorf(CodeInvalidArgument, "metadata %q must be printable ASCII without leading or trailing spaces", name)

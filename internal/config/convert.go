@@ -549,6 +549,22 @@ func (r *reader) rules(c *Config, frs []fileRule) {
 				r.errf(path+".content_types", "applies to uploads, but ops has neither put nor post")
 			}
 		}
+		if fr.Metadata != nil {
+			if len(fr.Metadata) == 0 {
+				r.errf(path+".metadata", "is empty; leave it out to allow no metadata")
+			}
+			for k, name := range fr.Metadata {
+				p := indexPath(path+".metadata", k)
+				name = strings.ToLower(r.expand(p, strings.TrimSpace(name)))
+				if err := presign.ValidateMetadataName(name); err != nil {
+					r.errf(p, "%s", presign.ErrorMessage(err))
+				}
+				rule.Metadata = append(rule.Metadata, name)
+			}
+			if !uploads && len(seen) > 0 {
+				r.errf(path+".metadata", "applies to uploads, but ops has neither put nor post")
+			}
+		}
 		rule.MaxExpires = r.dur(path+".max_expires", fr.MaxExpires, time.Second, sigv4.MaxExpires, 0)
 		if fr.Overwrite != nil {
 			rule.Overwrite = ptr(*fr.Overwrite)

@@ -88,6 +88,8 @@ type fileRule struct {
 	MaxExpires   *string  `yaml:"max_expires,omitempty" json:"max_expires,omitempty"`
 	Overwrite    *bool    `yaml:"overwrite,omitempty" json:"overwrite,omitempty"`
 	Download     *bool    `yaml:"download,omitempty" json:"download,omitempty"`
+	// Metadata: the x-amz-meta-* names uploads may set (default none).
+	Metadata []string `yaml:"metadata,omitempty" json:"metadata,omitempty"`
 	// RequireChecksum: put uploads must declare content_md5 or checksum_sha256.
 	RequireChecksum *bool `yaml:"require_checksum,omitempty" json:"require_checksum,omitempty"`
 }

@@ -60,7 +60,8 @@ func TestExampleFile(t *testing.T) {
 			Name: "user-uploads", Who: policy.Who{Authenticated: true},
 			Ops: []presign.Op{presign.OpPut, presign.OpPost}, Backend: "storj",
 			Keys: []string{"users/{sub}/**"}, GenerateKey: "users/{sub}/{uuid}{ext}",
-			MaxSize: 10 << 20, ContentTypes: []string{"image/*"}, MaxExpires: 10 * time.Minute, Overwrite: ptr(false),
+			MaxSize: 10 << 20, ContentTypes: []string{"image/png", "image/jpeg", "image/gif", "image/webp"}, MaxExpires: 10 * time.Minute, Overwrite: ptr(false),
+			Metadata: []string{"author"},
 		}, {
 			Name: "user-reads", Who: policy.Who{Authenticated: true},
 			Ops: []presign.Op{presign.OpGet, presign.OpHead}, Backend: "storj",
@@ -295,6 +296,22 @@ func TestFileProblems(t *testing.T) {
 			`presign.yaml:11: auth.jwt[2].keys[4]: is a EC JWK without y`,
 			`presign.yaml:14: auth.jwt[3].hs256_secret: the secret is shorter than 32 bytes`,
 			`presign.yaml: rules: required: the file names callers in auth but no rules`,
+		}},
+		{"rule metadata", map[string]string{"rules": `rules:
+  - name: meta
+    who: {authenticated: true}
+    ops: [put, get]
+    keys: ["m/**"]
+    metadata: [snowball-auto-extract, "a b", Author]
+  - name: meta-reads
+    who: {authenticated: true}
+    ops: [get]
+    keys: ["m/**"]
+    metadata: [author]
+`}, []string{
+			`presign.yaml:6: rules[0].metadata[0]: metadata name "snowball-auto-extract" is refused: names starting with "snowball-" make some stores act on the upload`,
+			`presign.yaml:6: rules[0].metadata[1]: metadata name "a b" may hold only a-z, 0-9, '-' and '_'`,
+			`presign.yaml:11: rules[1].metadata: applies to uploads, but ops has neither put nor post`,
 		}},
 		{"rules", map[string]string{"rules": `rules:
   - name: r

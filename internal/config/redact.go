@@ -87,6 +87,7 @@ func (c Config) Redacted() any {
 			Who:          &fileWho{APIKeys: r.Who.APIKeys, IAM: r.Who.IAM, Groups: r.Who.Groups, Claims: r.Who.Claims},
 			Keys:         r.Keys,
 			ContentTypes: r.ContentTypes,
+			Metadata:     r.Metadata,
 			Overwrite:    r.Overwrite,
 			Download:     r.Download,
 		}

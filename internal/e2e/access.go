@@ -68,6 +68,9 @@ func RunAccessControl(t *testing.T, tg Target, ti *TokenIssuer) {
 		}{
 			{"not an image", alice, map[string]any{"op": "put", "filename": "x.html", "content_type": "text/html", "content_length": 10}, 403},
 			{"no content type", alice, map[string]any{"op": "put", "filename": "x.png", "content_length": 10}, 403},
+			{"SVG (can carry script)", alice, map[string]any{"op": "put", "filename": "x.svg", "content_type": "image/svg+xml", "content_length": 10}, 403},
+			{"metadata no rule lists", alice, map[string]any{"op": "put", "filename": "x.png", "content_type": "image/png", "content_length": 10,
+				"metadata": map[string]string{"snowball-auto-extract": "true"}}, 400},
 			{"over 10 MiB", alice, map[string]any{"op": "put", "filename": "x.png", "content_type": "image/png", "content_length": 10<<20 + 1}, 413},
 			{"no declared size", alice, map[string]any{"op": "put", "filename": "x.png", "content_type": "image/png"}, 400},
 			{"client-chosen key", alice, map[string]any{"op": "put", "key": "users/alice/mine.png", "content_type": "image/png", "content_length": 10}, 403},

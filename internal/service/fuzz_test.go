@@ -232,6 +232,15 @@ func forbidden(caller string, g grant) string {
 	if n, err := strconv.Atoi(expires); expires != "" && (err != nil || n < 1 || n > 3600) {
 		return "X-Amz-Expires " + expires
 	}
+	// No rule of this policy lists metadata, so no grant may sign any.
+	if strings.Contains(g.url.Query().Get("X-Amz-SignedHeaders"), "x-amz-meta-") {
+		return "metadata is signed"
+	}
+	for name := range g.fields {
+		if strings.HasPrefix(strings.ToLower(name), "x-amz-meta-") {
+			return "a metadata field " + name
+		}
+	}
 	upload := g.method == "PUT" || g.method == "POST"
 	switch {
 	case strings.HasPrefix(g.key, "public/") && (g.method == "GET" || g.method == "HEAD"):
@@ -337,6 +346,8 @@ func FuzzHandlerGrantsOnlyThePolicy(f *testing.F) {
 		{1, "POST", "", 3, "application/json", `{"op":"get","key":"public/x"}`},
 		{1, "POST", "", 1, "application/json", `{"op":"put","content_type":"image/png","content_length":1,"expires_in":604800}`},
 		{2, "POST", "", 2, "application/json", `{"filename":"scratch/alice/x"}`},
+		{1, "POST", "", 1, "application/json", `{"op":"put","content_type":"image/png","content_length":1,"metadata":{"snowball-auto-extract":"true"}}`},
+		{1, "POST", "", 1, "application/json", `{"op":"put","key":"scratch/alice/a.tar","metadata":{"author":"alice"}}`},
 		{3, "POST", "", 0, "application/json", `{"filename":"users/alice/x"}`},
 	} {
 		f.Add(s.route, s.method, s.query, s.who, s.ct, []byte(s.body))
