@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	"presign.dev/sigv4"
@@ -296,6 +297,11 @@ func (iss *Issuer) sign(be *backend, r *Request, dec Decision) (Grant, error) {
 func (iss *Issuer) signPost(be *backend, r *Request, dec Decision, g Grant, now time.Time, expires time.Duration, maxSize int64) (Grant, error) {
 	if dec.NoOverwrite {
 		return Grant{}, Errorf(CodeUnsupported, "uploads here must not overwrite, which needs put (S3 POST uploads cannot be conditional)")
+	}
+	// S3 and MinIO replace ${filename} in a form's key with the name of the
+	// uploaded file, which the uploader picks after the policy is signed.
+	if strings.Contains(r.Key, "${filename}") {
+		return Grant{}, Errorf(CodeInvalidArgument, "a post key must not contain ${filename}: the store would replace it with the uploaded file's name")
 	}
 	pr := sigv4.PostRequest{
 		Bucket: r.Bucket,

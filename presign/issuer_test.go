@@ -67,6 +67,7 @@ func TestIssueRefusesBadInput(t *testing.T) {
 		// MinIO unpacks an archive uploaded with this, writing any keys in it.
 		{"metadata snowball", Request{Op: OpPut, Key: "k", Metadata: map[string]string{"snowball-auto-extract": "true"}}, CodeInvalidArgument},
 		{"metadata minio", Request{Op: OpPost, Key: "k", Metadata: map[string]string{"minio-snowball-prefix": "users/bob"}}, CodeInvalidArgument},
+		{"post key with ${filename}", Request{Op: OpPost, Key: "users/alice/${filename}"}, CodeInvalidArgument},
 		{"metadata value CRLF", Request{Op: OpPut, Key: "k", Metadata: map[string]string{"a": "v\r\nx: y"}}, CodeInvalidArgument},
 		{"metadata too large", Request{Op: OpPut, Key: "k", Metadata: map[string]string{"a": strings.Repeat("v", 2100)}}, CodeTooLarge},
 		{"negative expiry", Request{Op: OpGet, Key: "k", ExpiresIn: -time.Second}, CodeInvalidArgument},
