@@ -385,7 +385,7 @@ func TestLooksLikeJWT(t *testing.T) {
 		{"ICB7fQ.e30.c2ln", true}, // "  {}": leading JSON whitespace
 		{"psk_dev_0123456789abcdef0123", false},
 		{"0123456789abcdef0123456789abcdef", false},
-		{"abc.def.ghi", false}, // does not decode to a JSON object
+		{"abc.def.ghi", false},             // does not decode to a JSON object
 		{"eyJhbGciOiJub25lIn0.e30.", true}, // unsigned: a JWT, for the verifier to refuse
 		{".e30.c2ln", false},
 		{"e30..c2ln", false},
