@@ -131,9 +131,10 @@ type Explanation struct {
 
 // Authorize implements presign.Authorizer: the first rule that matches
 // allows the request with its limits. Otherwise it returns an *presign.Error:
-// CodeUnauthenticated for an anonymous caller (no credential) whatever the
-// reason, CodeTooLarge for a declared size above the closest rule's limit,
-// and CodePermissionDenied with the closest rule's reason otherwise.
+// CodeUnauthenticated for an anonymous caller (no credential) that no rule
+// admits to this op and key, CodeTooLarge for a declared size above the
+// closest rule's limit, and CodePermissionDenied with the closest rule's
+// reason otherwise.
 func (p *Policy) Authorize(ctx context.Context, principal presign.Principal, r *presign.Request) (presign.Decision, error) {
 	var c closest
 	for _, rule := range p.rules {
@@ -183,9 +184,10 @@ func (c *closest) refusal(principal presign.Principal) error {
 	switch {
 	case principal.Kind == presign.KindAnonymous && c.stage == stageWho:
 		return presign.Errorf(presign.CodeUnauthenticated, "authentication required: send Authorization: Bearer <API key or JWT>")
-	case principal.Kind == presign.KindAnonymous:
-		// No credential is always 401, so that clients know to sign in:
-		// a rule for callers with one may allow what anonymous ones may not.
+	case principal.Kind == presign.KindAnonymous && c.stage < stageLimits:
+		// No credential, and no rule admits anonymous callers to this op
+		// and key: 401, so that clients know to sign in. (A rule that does
+		// admit them but refuses a limit answers as for anyone.)
 		return presign.Errorf(presign.CodeUnauthenticated, "authentication required: anonymous callers are denied (%s); send Authorization: Bearer <API key or JWT>", c.reason)
 	case c.stage == stageWho:
 		return presign.Errorf(presign.CodePermissionDenied, "denied: no rule grants access to this caller")

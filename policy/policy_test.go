@@ -101,7 +101,8 @@ func TestAuthorize(t *testing.T) {
 			wantCode: presign.CodePermissionDenied},
 		{name: "encoded dot-dot inside the prefix stays inside", who: alice, req: presign.Request{Op: presign.OpGet, Key: "users/alice/%2E%2E/x"}, wantRule: "own-files"},
 		{name: "anonymous public read", who: anon, req: presign.Request{Op: presign.OpGet, Key: "public/logo.png"}, wantRule: "public-reads"},
-		// No credential is always 401, whatever stopped the request.
+		// No credential: 401 unless a rule admits anonymous callers to this
+		// op and key (then its limits answer, as for anyone).
 		{name: "anonymous public write", who: anon, req: presign.Request{Op: presign.OpPut, Key: "public/logo.png"},
 			wantCode: presign.CodeUnauthenticated, wantMsg: "no rule lets this caller put objects"},
 		{name: "anonymous private read needs authentication", who: anon, req: presign.Request{Op: presign.OpGet, Key: "users/alice/x"},
@@ -215,6 +216,34 @@ func TestFilenameHelpers(t *testing.T) {
 		}
 		if got := Ext(tt.in); got != tt.ext {
 			t.Errorf("Ext(%q) = %q, want %q", tt.in, got, tt.ext)
+		}
+	}
+}
+
+// TestAnonymousRefusals: without a credential, a request no rule admits
+// anonymous callers to is 401; one a rule admits but whose limits it
+// breaks is answered by those limits, as for anyone (signing in would not
+// help an oversized upload to an anonymous drop box).
+func TestAnonymousRefusals(t *testing.T) {
+	p, err := New([]Rule{{Name: "drop-box", Who: Who{Anonymous: true}, Ops: []presign.Op{presign.OpPut}, Keys: []string{"inbox/*"},
+		MaxSize: 10, ContentTypes: []string{"text/plain"}}}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	anon := presign.Principal{Kind: presign.KindAnonymous}
+	for _, tt := range []struct {
+		name string
+		req  presign.Request
+		want presign.Code
+	}{
+		{"other op", presign.Request{Op: presign.OpGet, Key: "inbox/a"}, presign.CodeUnauthenticated},
+		{"other key", presign.Request{Op: presign.OpPut, Key: "private/a", ContentType: "text/plain", ContentLength: iptr(1)}, presign.CodeUnauthenticated},
+		{"too large", presign.Request{Op: presign.OpPut, Key: "inbox/a", ContentType: "text/plain", ContentLength: iptr(11)}, presign.CodeTooLarge},
+		{"wrong type", presign.Request{Op: presign.OpPut, Key: "inbox/a", ContentType: "text/html", ContentLength: iptr(1)}, presign.CodePermissionDenied},
+	} {
+		_, err := p.Authorize(context.Background(), anon, &tt.req)
+		if got := presign.ErrorCode(err); got != tt.want {
+			t.Errorf("%s: %v, want %s", tt.name, err, tt.want)
 		}
 	}
 }

@@ -27,6 +27,8 @@ if [ ! -x "${CHROMIUM:-/usr/bin/chromium}" ]; then
 		export DEBIAN_FRONTEND=noninteractive
 		if ! { $sudo apt-get update -qq && $sudo apt-get install -y -qq --no-install-recommends chromium >/dev/null; }; then
 			fail "apt-get install chromium failed"
+		elif [ ! -x "${CHROMIUM:-/usr/bin/chromium}" ]; then
+			fail "chromium was installed, but ${CHROMIUM:-/usr/bin/chromium} is not an executable (unset CHROMIUM for Debian's)"
 		fi
 	else
 		fail "chromium is missing and apt-get (as root) is not available"

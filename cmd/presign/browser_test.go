@@ -21,7 +21,7 @@ import (
 )
 
 // browserDir holds the page, its driver and the driver's pinned npm
-// dependency (playwright-core, installed by scripts/install-test-deps.sh).
+// dependency (playwright-core, installed by scripts/install-test-browser.sh).
 const browserDir = "testdata/browser"
 
 // chromium returns Debian's Chromium (or $CHROMIUM) and node, ready to run
@@ -45,9 +45,9 @@ func chromium(t *testing.T) (browser, node string) {
 	}
 	if missing != "" {
 		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s is not installed; scripts/install-test-deps.sh installs it", missing)
+			t.Fatalf("%s is not installed; scripts/install-test-browser.sh installs it", missing)
 		}
-		t.Skipf("%s is not installed; scripts/install-test-deps.sh installs it", missing)
+		t.Skipf("%s is not installed; scripts/install-test-browser.sh installs it", missing)
 	}
 	return browser, node
 }
@@ -75,7 +75,9 @@ type browserResult struct {
 // whose bucket CORS rule names the same origin. What the store must refuse
 // (an overwrite, a body longer than signed, a form over its size) is
 // refused to the browser, and a page from another origin can neither call
-// the API nor use a URL it was handed.
+// the API nor send a preflighted PUT with a URL it was handed. (A form POST
+// or a GET is a simple request, which CORS does not stop: a presigned URL
+// is a bearer capability within its signed limits.)
 func TestBrowser(t *testing.T) {
 	browser, node := chromium(t)
 	// Absolute paths: the embedded store changes the working directory.

@@ -389,6 +389,7 @@ func TestLooksLikeJWT(t *testing.T) {
 		{"eyJhbGciOiJub25lIn0.e30.", true}, // unsigned: a JWT, for the verifier to refuse
 		{".e30.c2ln", false},
 		{"e30..c2ln", false},
+		{"eyJhbGciOiJub25lIn0..", false}, // an empty payload, even unsigned
 		{"e30.e30", false},
 		{"e30.e30.c2ln.c2ln", false},
 		{"e30.e30.c2l=", false},
