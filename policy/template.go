@@ -72,20 +72,30 @@ func compilePattern(p string, principal presign.Principal) ([]segment, bool) {
 				if !ok {
 					return nil, false
 				}
-				s.parts = append(s.parts, part{literal: v})
+				s.addLiteral(v)
 				raw = raw[end+1:]
 			default:
 				end := strings.IndexAny(raw, "*{")
 				if end < 0 {
 					end = len(raw)
 				}
-				s.parts = append(s.parts, part{literal: raw[:end]})
+				s.addLiteral(raw[:end])
 				raw = raw[end:]
 			}
 		}
 		segs = append(segs, s)
 	}
 	return segs, true
+}
+
+// addLiteral appends text to the segment, joined to a literal before it,
+// so that literals and wildcards alternate (matchParts relies on it).
+func (s *segment) addLiteral(text string) {
+	if n := len(s.parts); n > 0 && !s.parts[n-1].wildcard {
+		s.parts[n-1].literal += text
+		return
+	}
+	s.parts = append(s.parts, part{literal: text})
 }
 
 // matchKey reports whether key matches the compiled pattern. Its cost is
@@ -123,42 +133,36 @@ func matchSegments(segs []segment, keySegs []string) bool {
 }
 
 // matchParts matches one segment: literals exactly, "*" any run of bytes
-// (within the segment). The literals before the first "*" must be a prefix
-// and those after the last a suffix; each run of literals between two
-// wildcards is matched at its leftmost place, which is never worse than a
-// later one when the only wildcard is "*".
+// (within the segment). No two literals are adjacent (addLiteral joins
+// them). A literal before the first "*" must be a prefix and one after the
+// last a suffix; each literal between two wildcards is matched at its
+// leftmost place, which is never worse than a later one when the only
+// wildcard is "*".
 func matchParts(parts []part, s string) bool {
-	i := 0
-	for ; i < len(parts) && !parts[i].wildcard; i++ {
-		if !strings.HasPrefix(s, parts[i].literal) {
+	if len(parts) > 0 && !parts[0].wildcard {
+		if !strings.HasPrefix(s, parts[0].literal) {
 			return false
 		}
-		s = s[len(parts[i].literal):]
+		s, parts = s[len(parts[0].literal):], parts[1:]
 	}
-	if i == len(parts) {
+	if len(parts) == 0 {
 		return s == ""
 	}
-	j := len(parts)
-	for ; !parts[j-1].wildcard; j-- {
-		if !strings.HasSuffix(s, parts[j-1].literal) {
+	if last := parts[len(parts)-1]; !last.wildcard {
+		if !strings.HasSuffix(s, last.literal) {
 			return false
 		}
-		s = s[:len(s)-len(parts[j-1].literal)]
+		s, parts = s[:len(s)-len(last.literal)], parts[:len(parts)-1]
 	}
-	for k := i; k < j; {
-		if parts[k].wildcard {
-			k++
+	for _, p := range parts {
+		if p.wildcard {
 			continue
 		}
-		var run strings.Builder
-		for ; !parts[k].wildcard; k++ { // parts[j-1] is a wildcard
-			run.WriteString(parts[k].literal)
-		}
-		at := strings.Index(s, run.String())
+		at := strings.Index(s, p.literal)
 		if at < 0 {
 			return false
 		}
-		s = s[at+run.Len():]
+		s = s[at+len(p.literal):]
 	}
 	return true
 }
