@@ -217,35 +217,16 @@ func FromEnv(lookup Lookup) (Config, error) {
 // envBackend is the backend named "default" of PRESIGN_S3_* and AWS_*.
 func envBackend(get func(string) string, bad func(string, string, ...any)) presign.Backend {
 	b := presign.Backend{
-		Name:     "default",
-		Endpoint: get("PRESIGN_S3_ENDPOINT"),
-		Region:   get("PRESIGN_S3_REGION"),
-		Bucket:   get("PRESIGN_S3_BUCKET"),
+		Name: "default", Region: "us-east-1", PathStyle: presign.PathStyleAuto,
 		Credentials: sigv4.Credentials{
 			AccessKeyID:     get("AWS_ACCESS_KEY_ID"),
 			SecretAccessKey: get("AWS_SECRET_ACCESS_KEY"),
 			SessionToken:    get("AWS_SESSION_TOKEN"),
 		},
 	}
-	if b.Region == "" {
-		b.Region = "us-east-1"
-	} else if !validRegion(b.Region) {
-		bad("PRESIGN_S3_REGION", "%q is not a region like us-east-1", b.Region)
-	}
-	if b.Endpoint != "" && !validEndpoint(b.Endpoint) {
-		bad("PRESIGN_S3_ENDPOINT", "%s is not an http(s) URL like https://gateway.storjshare.io (no query, fragment or user info)", quoteURL(b.Endpoint))
-	}
+	applyS3Env(&b, get, bad)
 	if b.Bucket == "" {
 		bad("PRESIGN_S3_BUCKET", "required: the bucket to presign for")
-	} else if err := presign.ValidateBucket(b.Bucket); err != nil {
-		bad("PRESIGN_S3_BUCKET", "%v", err)
-	}
-	b.PathStyle = presign.PathStyleAuto
-	if ps := get("PRESIGN_S3_PATH_STYLE"); ps != "" {
-		var ok bool
-		if b.PathStyle, ok = parsePathStyle(ps); !ok {
-			bad("PRESIGN_S3_PATH_STYLE", "%q must be true, false or auto", strings.ToLower(ps))
-		}
 	}
 	if b.Credentials.AccessKeyID == "" {
 		bad("AWS_ACCESS_KEY_ID", "required: the access key that signs URLs")
@@ -254,6 +235,36 @@ func envBackend(get func(string) string, bad func(string, string, ...any)) presi
 		bad("AWS_SECRET_ACCESS_KEY", "required: the secret key that signs URLs")
 	}
 	return b
+}
+
+// applyS3Env sets on b each PRESIGN_S3_* variable that is set, checked,
+// with its problems reported by name: the environment-only backend and the
+// environment's overrides of a file's first backend read them alike.
+func applyS3Env(b *presign.Backend, get func(string) string, bad func(string, string, ...any)) {
+	if v := get("PRESIGN_S3_ENDPOINT"); v != "" {
+		b.Endpoint = v
+		if !validEndpoint(v) {
+			bad("PRESIGN_S3_ENDPOINT", "%s is not an http(s) URL like https://gateway.storjshare.io (no query, fragment or user info)", quoteURL(v))
+		}
+	}
+	if v := get("PRESIGN_S3_REGION"); v != "" {
+		b.Region = v
+		if !validRegion(v) {
+			bad("PRESIGN_S3_REGION", "%q is not a region like us-east-1", v)
+		}
+	}
+	if v := get("PRESIGN_S3_BUCKET"); v != "" {
+		b.Bucket = v
+		if err := presign.ValidateBucket(v); err != nil {
+			bad("PRESIGN_S3_BUCKET", "%v", err)
+		}
+	}
+	if v := get("PRESIGN_S3_PATH_STYLE"); v != "" {
+		var ok bool
+		if b.PathStyle, ok = parsePathStyle(v); !ok {
+			bad("PRESIGN_S3_PATH_STYLE", "%q must be true, false or auto", strings.ToLower(v))
+		}
+	}
 }
 
 // envAuthGiven reports whether a variable that configures authentication is

@@ -20,6 +20,29 @@ import (
 	"presign.dev/sigv4"
 )
 
+// entryName checks the name of entry i of list (at path): given (what it is
+// for says why it is required), of a-z, 0-9 and '-', not reserved (a
+// non-empty reserved says why), and not the name of an earlier entry, which
+// names records. It reports whether the name is usable; a repeated name
+// is, its problem reported.
+func (r *reader) entryName(path, list string, i int, name, whatFor, reserved string, names map[string]int) bool {
+	switch {
+	case name == "":
+		r.errf(path+".name", "required: %s", whatFor)
+	case !validName(name):
+		r.errf(path+".name", "%q may hold only a-z, 0-9 and '-' (1 to 63 characters)", name)
+	case reserved != "":
+		r.errf(path+".name", "%q is reserved: %s", name, reserved)
+	default:
+		if j, dup := names[name]; dup {
+			r.errf(path+".name", "%q is already the name of %s[%d]", name, list, j)
+		}
+		names[name] = i
+		return true
+	}
+	return false
+}
+
 // lazyRegexp compiles expr on its first use, not at program start: the
 // Lambda bootstrap's cold start pays for every package's init, and compiling
 // this package's expressions there cost 0.3-0.5 ms (GODEBUG=inittrace=1),
@@ -170,17 +193,7 @@ func (r *reader) backends(c *Config, fbs []fileBackend, get func(string) string)
 		path := indexPath("backends", i)
 		b := presign.Backend{Region: "us-east-1", PathStyle: presign.PathStyleAuto}
 		b.Name = r.str(path+".name", fb.Name)
-		switch {
-		case fb.Name == nil || b.Name == "":
-			r.errf(path+".name", "required: the name rules and requests use for this backend")
-		case !validName(b.Name):
-			r.errf(path+".name", "%q may hold only a-z, 0-9 and '-' (1 to 63 characters)", b.Name)
-		default:
-			if j, dup := names[b.Name]; dup {
-				r.errf(path+".name", "%q is already the name of backends[%d]", b.Name, j)
-			}
-			names[b.Name] = i
-		}
+		r.entryName(path, "backends", i, b.Name, "the name rules and requests use for this backend", "", names)
 		if b.Endpoint = r.str(path+".endpoint", fb.Endpoint); b.Endpoint != "" && !validEndpoint(b.Endpoint) {
 			r.errf(path+".endpoint", "%s is not an http(s) URL like https://gateway.storjshare.io (no query, fragment or user info)", quoteURL(b.Endpoint))
 		}
@@ -240,30 +253,7 @@ func (r *reader) backends(c *Config, fbs []fileBackend, get func(string) string)
 // role in every process, which must not replace a Storj or R2 key that the
 // file names.
 func (r *reader) envOverrides(b *presign.Backend, get func(string) string) {
-	if v := get("PRESIGN_S3_ENDPOINT"); v != "" {
-		b.Endpoint = v
-		if !validEndpoint(v) {
-			r.envErrf("PRESIGN_S3_ENDPOINT", "%s is not an http(s) URL like https://gateway.storjshare.io (no query, fragment or user info)", quoteURL(v))
-		}
-	}
-	if v := get("PRESIGN_S3_REGION"); v != "" {
-		b.Region = v
-		if !validRegion(v) {
-			r.envErrf("PRESIGN_S3_REGION", "%q is not a region like us-east-1", v)
-		}
-	}
-	if v := get("PRESIGN_S3_BUCKET"); v != "" {
-		b.Bucket = v
-		if err := presign.ValidateBucket(v); err != nil {
-			r.envErrf("PRESIGN_S3_BUCKET", "%v", err)
-		}
-	}
-	if v := get("PRESIGN_S3_PATH_STYLE"); v != "" {
-		var ok bool
-		if b.PathStyle, ok = parsePathStyle(v); !ok {
-			r.envErrf("PRESIGN_S3_PATH_STYLE", "%q must be true, false or auto", strings.ToLower(v))
-		}
-	}
+	applyS3Env(b, get, r.envErrf)
 	id, secret, token := get("AWS_ACCESS_KEY_ID"), get("AWS_SECRET_ACCESS_KEY"), get("AWS_SESSION_TOKEN")
 	fileHasCredentials := b.Credentials.AccessKeyID != "" || b.Credentials.SecretAccessKey != ""
 	switch {
@@ -291,23 +281,11 @@ func (r *reader) apiKeys(c *Config, fks []fileAPIKey, get func(string) string) i
 	for i, fk := range fks {
 		path := indexPath("auth.api_keys", i)
 		k := APIKey{Name: r.str(path+".name", fk.Name)}
-		ok := true
-		switch {
-		case k.Name == "":
-			r.errf(path+".name", "required: the name rules use for this key (who: {api_keys: [NAME]})")
-			ok = false
-		case !validName(k.Name):
-			r.errf(path+".name", "%q may hold only a-z, 0-9 and '-' (1 to 63 characters)", k.Name)
-			ok = false
-		case envKeyName().MatchString(k.Name):
-			r.errf(path+".name", "%q is reserved: env-1, env-2, ... name the keys of PRESIGN_API_KEYS", k.Name)
-			ok = false
-		default:
-			if j, dup := names[k.Name]; dup {
-				r.errf(path+".name", "%q is already the name of auth.api_keys[%d]", k.Name, j)
-			}
-			names[k.Name] = i
+		reserved := ""
+		if envKeyName().MatchString(k.Name) {
+			reserved = "env-1, env-2, ... name the keys of PRESIGN_API_KEYS"
 		}
+		ok := r.entryName(path, "auth.api_keys", i, k.Name, "the name rules use for this key (who: {api_keys: [NAME]})", reserved, names)
 		h := strings.ToLower(r.str(path+".sha256", fk.SHA256))
 		b, err := hex.DecodeString(h)
 		switch {
@@ -438,17 +416,7 @@ func (r *reader) rules(c *Config, frs []fileRule) {
 	for i, fr := range frs {
 		path := indexPath("rules", i)
 		rule := policy.Rule{Name: r.str(path+".name", fr.Name)}
-		switch {
-		case rule.Name == "":
-			r.errf(path+".name", "required: the rule's name, for the audit log and refusals")
-		case !validName(rule.Name):
-			r.errf(path+".name", "%q may hold only a-z, 0-9 and '-' (1 to 63 characters)", rule.Name)
-		default:
-			if j, dup := names[rule.Name]; dup {
-				r.errf(path+".name", "%q is already the name of rules[%d]", rule.Name, j)
-			}
-			names[rule.Name] = i
-		}
+		r.entryName(path, "rules", i, rule.Name, "the rule's name, for the audit log and refusals", "", names)
 
 		rule.Who = r.who(path+".who", fr.Who, keys, len(c.JWT) > 0 || c.PlatformAuth == PlatformJWT, c.PlatformAuth == PlatformIAM)
 		if rule.Who.Anonymous {
