@@ -1,9 +1,9 @@
 package presign
 
 import (
-	"fmt"
 	"net"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -21,8 +21,15 @@ const (
 	PathStyleVirtual PathStyle = "false"
 )
 
+// Defaults of a Backend's optional fields.
+const (
+	DefaultRegion = "us-east-1"
+)
+
 // Backend is one S3-compatible store and its default bucket.
 type Backend struct {
+	// Name is how requests and rules refer to the backend: a-z, 0-9 and
+	// '-' (see [ValidateName]). It may be "" when it is the only backend.
 	Name string
 	// Endpoint is the store's base URL as clients reach it, e.g.
 	// "https://gateway.storjshare.io". "" means the AWS regional endpoint.
@@ -40,19 +47,12 @@ type Backend struct {
 	NoPost bool
 }
 
-// backend is a validated Backend with its signer.
-type backend struct {
-	Backend
-	scheme   string
-	host     string // lower-case, no default port
-	basePath string // endpoint path without trailing "/"
-	virtual  bool
-	signer   *sigv4.Signer
-}
-
-func newBackend(b Backend) (*backend, error) {
+// WithDefaults returns b with every zero optional field set to the value
+// that applies: region us-east-1, path style auto, max expiry 7 days, and
+// the AWS regional endpoint.
+func (b Backend) WithDefaults() Backend {
 	if b.Region == "" {
-		b.Region = "us-east-1"
+		b.Region = DefaultRegion
 	}
 	if b.PathStyle == "" {
 		b.PathStyle = PathStyleAuto
@@ -63,49 +63,104 @@ func newBackend(b Backend) (*backend, error) {
 	if b.Endpoint == "" {
 		b.Endpoint = "https://s3." + b.Region + ".amazonaws.com"
 	}
-	var errs []string
-	u, err := url.Parse(b.Endpoint)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
-		errs = append(errs, fmt.Sprintf("endpoint %q must be an http or https URL without query, fragment or user info", b.Endpoint))
-		u = &url.URL{}
+	return b
+}
+
+// Validate reports every problem of b (after [Backend.WithDefaults]), each
+// scoped to its field in the configuration file's names: name, endpoint,
+// region, bucket, path_style, access_key_id, secret_access_key,
+// max_expires.
+func (b Backend) Validate() Problems {
+	var ps Problems
+	b = b.WithDefaults()
+	if b.Name != "" {
+		if err := ValidateName(b.Name); err != nil {
+			ps.Addf("name", "%s", ErrorMessage(err))
+		}
+	}
+	if _, err := parseEndpoint(b.Endpoint); err != nil {
+		ps.Addf("endpoint", "%s is not an http(s) URL like https://gateway.storjshare.io (no query, fragment or user info)", QuoteURL(b.Endpoint))
+	}
+	if !validRegion(b.Region) {
+		ps.Addf("region", "%q is not a region like us-east-1", b.Region)
 	}
 	if b.Bucket == "" {
-		errs = append(errs, "bucket is required")
+		ps.Addf("bucket", "required: the bucket to presign for")
 	} else if err := ValidateBucket(b.Bucket); err != nil {
-		errs = append(errs, err.Error())
+		ps.Addf("bucket", "%s", ErrorMessage(err))
 	}
 	switch b.PathStyle {
 	case PathStyleAuto, PathStyleAlways, PathStyleVirtual:
 	default:
-		errs = append(errs, fmt.Sprintf("path style %q must be true, false or auto", b.PathStyle))
+		ps.Addf("path_style", "%q must be true, false or auto", string(b.PathStyle))
 	}
-	if b.Credentials.AccessKeyID == "" || b.Credentials.SecretAccessKey == "" {
-		errs = append(errs, "credentials need an access key ID and a secret access key")
+	if b.Credentials.AccessKeyID == "" {
+		ps.Addf("access_key_id", "required: the access key that signs URLs")
 	}
-	if b.MaxExpires < time.Second {
-		errs = append(errs, "max expiry must be at least 1s")
+	if b.Credentials.SecretAccessKey == "" {
+		ps.Addf("secret_access_key", "required: the secret key that signs URLs")
 	}
-	if len(errs) > 0 {
-		return nil, fmt.Errorf("backend %q: %s", b.Name, strings.Join(errs, "; "))
+	checkExpiry(&ps, "max_expires", b.MaxExpires)
+	return ps
+}
+
+// checkExpiry adds a problem unless d is a usable URL lifetime: whole
+// seconds from 1s to SigV4's 7 days.
+func checkExpiry(ps *Problems, field string, d time.Duration) {
+	switch {
+	case d%time.Second != 0:
+		ps.Addf(field, "%s must be whole seconds", FormatDuration(d))
+	case d < time.Second || d > sigv4.MaxExpires:
+		ps.Addf(field, "%s must be between 1s and %s", FormatDuration(d), FormatDuration(sigv4.MaxExpires))
 	}
+}
+
+// ParsePathStyle reads a path style as written in configuration: true,
+// false or auto, in any case.
+func ParsePathStyle(v string) (PathStyle, bool) {
+	switch ps := strings.ToLower(v); ps {
+	case "auto":
+		return PathStyleAuto, true
+	case "true", "false":
+		return PathStyle(ps), true
+	}
+	return PathStyle(v), false
+}
+
+// endpoint is where a backend's requests go: its URL, parsed, and the
+// addressing style.
+type endpoint struct {
+	scheme   string
+	host     string // lower-case, no default port
+	basePath string // endpoint path without trailing "/"
+	virtual  bool
+}
+
+// parseEndpoint checks an endpoint URL: http or https, a host, no query,
+// fragment or user info.
+func parseEndpoint(s string) (*url.URL, error) {
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+		return nil, Errorf(CodeInvalidArgument, "not an http(s) URL")
+	}
+	return u, nil
+}
+
+// newEndpoint resolves the addressing of a valid backend (with defaults).
+func newEndpoint(b Backend) endpoint {
+	u, _ := parseEndpoint(b.Endpoint)
 	host := strings.ToLower(u.Host)
 	if h, port, err := net.SplitHostPort(host); err == nil && (u.Scheme == "http" && port == "80" || u.Scheme == "https" && port == "443") {
 		host = h
 	}
-	be := &backend{
-		Backend:  b,
-		scheme:   u.Scheme,
-		host:     host,
-		basePath: strings.TrimSuffix(u.Path, "/"),
-		signer:   sigv4.NewSigner(b.Credentials, b.Region, "s3"),
-	}
+	e := endpoint{scheme: u.Scheme, host: host, basePath: strings.TrimSuffix(u.Path, "/")}
 	switch b.PathStyle {
 	case PathStyleVirtual:
-		be.virtual = true
+		e.virtual = true
 	case PathStyleAuto:
-		be.virtual = isAWSHost(host) && !(u.Scheme == "https" && strings.Contains(b.Bucket, "."))
+		e.virtual = isAWSHost(host) && !(u.Scheme == "https" && strings.Contains(b.Bucket, "."))
 	}
-	return be, nil
+	return e
 }
 
 func isAWSHost(host string) bool {
@@ -116,31 +171,83 @@ func isAWSHost(host string) bool {
 	return strings.HasSuffix(h, ".amazonaws.com")
 }
 
+// target returns where a request for key in bucket goes. key "" addresses
+// the bucket itself (POST uploads).
+func (e endpoint) target(bucket, key string) (host, path string) {
+	if e.virtual {
+		return bucket + "." + e.host, e.basePath + "/" + key
+	}
+	return e.host, e.basePath + "/" + bucket + "/" + key
+}
+
 // ValidateBucket applies S3's bucket naming rules: 3..63 characters of a-z,
 // 0-9, '.' and '-', starting and ending with a letter or digit.
 func ValidateBucket(b string) error {
 	if len(b) < 3 || len(b) > 63 {
-		return fmt.Errorf("bucket %q must be 3 to 63 characters", b)
+		return Errorf(CodeInvalidArgument, "bucket %q must be 3 to 63 characters", b)
 	}
 	for i := 0; i < len(b); i++ {
 		c := b[i]
 		if !('a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '.' || c == '-') {
-			return fmt.Errorf("bucket %q may hold only a-z, 0-9, '.' and '-'", b)
+			return Errorf(CodeInvalidArgument, "bucket %q may hold only a-z, 0-9, '.' and '-'", b)
 		}
 	}
 	if !isAlnum(b[0]) || !isAlnum(b[len(b)-1]) || strings.Contains(b, "..") {
-		return fmt.Errorf("bucket %q must start and end with a letter or digit", b)
+		return Errorf(CodeInvalidArgument, "bucket %q must start and end with a letter or digit", b)
 	}
 	return nil
 }
 
 func isAlnum(c byte) bool { return 'a' <= c && c <= 'z' || '0' <= c && c <= '9' }
 
-// target returns where a request for key in bucket goes. key "" addresses
-// the bucket itself (POST uploads).
-func (b *backend) target(bucket, key string) (host, path string) {
-	if b.virtual {
-		return bucket + "." + b.host, b.basePath + "/" + key
+// ValidateName accepts the name of a backend, a rule or an API key: 1 to
+// 63 characters of a-z, 0-9 and '-'.
+func ValidateName(name string) error {
+	ok := len(name) >= 1 && len(name) <= 63
+	for i := 0; ok && i < len(name); i++ {
+		c := name[i]
+		ok = 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-'
 	}
-	return b.host, b.basePath + "/" + bucket + "/" + key
+	if !ok {
+		return Errorf(CodeInvalidArgument, "%q may hold only a-z, 0-9 and '-' (1 to 63 characters)", name)
+	}
+	return nil
+}
+
+// validRegion accepts what can be a SigV4 credential scope's region.
+func validRegion(s string) bool {
+	if s == "" || len(s) > 64 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_' || c == '.') {
+			return false
+		}
+	}
+	return true
+}
+
+// QuoteURL quotes a URL for a message, unless it may carry a password:
+// any '@' may mark user info, even in a URL that does not parse.
+func QuoteURL(s string) string {
+	if strings.Contains(s, "@") {
+		return "the URL (with user info, not shown)"
+	}
+	return strconv.Quote(s)
+}
+
+// FormatDuration writes d the way configuration files do: 15m, 1h30m,
+// 168h, 1m30s.
+func FormatDuration(d time.Duration) string {
+	if d == 0 {
+		return "0s"
+	}
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
 }

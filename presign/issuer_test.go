@@ -2,11 +2,14 @@ package presign
 
 import (
 	"context"
+	"errors"
 	"net/url"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/google/go-cmp/cmp"
 
 	"presign.dev/sigv4"
 )
@@ -224,16 +227,31 @@ func TestAddressing(t *testing.T) {
 }
 
 func TestNewReportsEveryProblem(t *testing.T) {
-	_, err := New(Config{MaxExpires: 30 * 24 * time.Hour, Backends: []Backend{
-		{Name: "a", Endpoint: "ftp://x", Bucket: "B!"},
+	_, err := New(Config{MaxExpires: 30 * 24 * time.Hour, DefaultExpires: 1500 * time.Millisecond, Backends: []Backend{
+		{Name: "a", Endpoint: "ftp://x", Bucket: "B!", Region: "us east", PathStyle: "sometimes"},
+		{Name: "a", Endpoint: "https://u:p@s3.example.com", Bucket: "ok-bucket", Credentials: sigv4.Credentials{AccessKeyID: "AK", SecretAccessKey: "SK"}, MaxExpires: 8 * 24 * time.Hour},
+		{Name: "Bad_Name", Bucket: "ok-bucket", Credentials: sigv4.Credentials{AccessKeyID: "AK", SecretAccessKey: "SK"}},
 	}})
-	if err == nil {
-		t.Fatal("invalid config accepted")
+	var got Problems
+	if !errors.As(err, &got) {
+		t.Fatalf("error %v is not Problems", err)
 	}
-	for _, want := range []string{"max expiry", "endpoint", "bucket", "credentials"} {
-		if !strings.Contains(err.Error(), want) {
-			t.Errorf("error %q does not mention %s", err, want)
-		}
+	want := Problems{
+		{"max_expires", "720h must be between 1s and 168h"},
+		{"default_expires", "1.5s must be whole seconds"},
+		{"backends[0].endpoint", `"ftp://x" is not an http(s) URL like https://gateway.storjshare.io (no query, fragment or user info)`},
+		{"backends[0].region", `"us east" is not a region like us-east-1`},
+		{"backends[0].bucket", `bucket "B!" must be 3 to 63 characters`},
+		{"backends[0].path_style", `"sometimes" must be true, false or auto`},
+		{"backends[0].access_key_id", "required: the access key that signs URLs"},
+		{"backends[0].secret_access_key", "required: the secret key that signs URLs"},
+		{"backends[1].endpoint", "the URL (with user info, not shown) is not an http(s) URL like https://gateway.storjshare.io (no query, fragment or user info)"},
+		{"backends[1].max_expires", "192h must be between 1s and 168h"},
+		{"backends[1].name", `"a" is already the name of backends[0]`},
+		{"backends[2].name", `"Bad_Name" may hold only a-z, 0-9 and '-' (1 to 63 characters)`},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("problems (-want +got):\n%s", diff)
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"mime"
 	"strings"
+	"time"
 	"unicode/utf8"
 )
 
@@ -146,4 +147,93 @@ func headerSafe(v string) bool {
 		}
 	}
 	return !strings.HasPrefix(v, " ") && !strings.HasSuffix(v, " ") && !strings.Contains(v, "  ")
+}
+
+// validate checks r once and fills in its defaults (backend, bucket,
+// expiry), returning the backend that serves it.
+func (iss *Issuer) validate(r *Request) (*backend, error) {
+	be := iss.defaultBackend
+	if r.Backend != "" {
+		if be = iss.backends[r.Backend]; be == nil {
+			return nil, Errorf(CodeNotFound, "backend %q is not configured", r.Backend)
+		}
+	}
+	r.Backend = be.Name
+	switch r.Op {
+	case OpGet, OpHead, OpPut, OpPost, OpDelete:
+	case "":
+		return nil, Errorf(CodeInvalidArgument, "op is required: one of get, head, put, post, delete")
+	default:
+		return nil, Errorf(CodeInvalidArgument, "op %q is not one of get, head, put, post, delete", r.Op)
+	}
+	if r.Bucket == "" {
+		r.Bucket = be.Bucket
+	} else if r.Bucket != be.Bucket {
+		return nil, Errorf(CodePermissionDenied, "bucket %q is not served by backend %q", r.Bucket, be.Name)
+	}
+	if r.Key == "" && !r.Op.IsUpload() {
+		return nil, Errorf(CodeInvalidArgument, "key is required")
+	}
+	if r.Key != "" {
+		if err := ValidateKey(r.Key); err != nil {
+			return nil, err
+		}
+	}
+	if r.Filename != "" {
+		if err := validateFilename(r.Filename); err != nil {
+			return nil, err
+		}
+	}
+	if !r.Op.IsUpload() {
+		if r.ContentType != "" || r.ContentLength != nil || r.ContentMD5 != "" || r.ChecksumSHA256 != "" || len(r.Metadata) > 0 {
+			return nil, Errorf(CodeInvalidArgument, "content_type, content_length, content_md5, checksum_sha256 and metadata apply to uploads (put, post) only")
+		}
+	}
+	if r.ContentType != "" {
+		if err := validateContentType(r.ContentType); err != nil {
+			return nil, err
+		}
+	}
+	if r.ContentLength != nil {
+		switch n := *r.ContentLength; {
+		case n < 0:
+			return nil, Errorf(CodeInvalidArgument, "content_length must not be negative")
+		case n > MaxObjectSize:
+			return nil, Errorf(CodeTooLarge, "content_length %d is above the 5 GiB limit of a single upload", n)
+		}
+	}
+	if r.ContentMD5 != "" {
+		if err := validateDigest("content_md5", r.ContentMD5, 16); err != nil {
+			return nil, err
+		}
+	}
+	if r.ChecksumSHA256 != "" {
+		if err := validateDigest("checksum_sha256", r.ChecksumSHA256, 32); err != nil {
+			return nil, err
+		}
+	}
+	if err := validateMetadata(r.Metadata); err != nil {
+		return nil, err
+	}
+	if r.Op == OpPost {
+		if be.NoPost {
+			return nil, Errorf(CodeUnsupported, "backend %q does not support browser POST uploads; use put", be.Name)
+		}
+		if r.ContentMD5 != "" || r.ChecksumSHA256 != "" {
+			return nil, Errorf(CodeUnsupported, "content_md5 and checksum_sha256 are supported for put only")
+		}
+	}
+	switch {
+	case r.ExpiresIn < 0:
+		return nil, Errorf(CodeInvalidArgument, "expires_in must be positive")
+	case r.ExpiresIn == 0:
+		r.ExpiresIn = iss.defaultExpires
+	case r.ExpiresIn > be.MaxExpires:
+		return nil, Errorf(CodeInvalidArgument, "expires_in %d is above what backend %q allows (%d seconds)",
+			int64(r.ExpiresIn/time.Second), be.Name, int64(be.MaxExpires/time.Second))
+	}
+	if r.ExpiresIn%time.Second != 0 {
+		return nil, Errorf(CodeInvalidArgument, "expires_in must be whole seconds")
+	}
+	return be, nil
 }

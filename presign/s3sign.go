@@ -1,0 +1,131 @@
+package presign
+
+import (
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"presign.dev/sigv4"
+)
+
+// s3Signer presigns S3 requests with SigV4: query-string authentication
+// for GET, HEAD, PUT and DELETE, and POST policies for browser forms.
+type s3Signer struct {
+	endpoint
+	sigv4 *sigv4.Signer
+}
+
+func newS3Signer(b Backend) *s3Signer {
+	return &s3Signer{endpoint: newEndpoint(b), sigv4: sigv4.NewSigner(b.Credentials, b.Region, "s3")}
+}
+
+func (s *s3Signer) check(r *Request, dec Decision) error {
+	if r.Op != OpPost {
+		return nil
+	}
+	if dec.NoOverwrite {
+		return Errorf(CodeUnsupported, "uploads here must not overwrite, which needs put (S3 POST uploads cannot be conditional)")
+	}
+	// S3 and MinIO replace ${filename} in a form's key with the name of the
+	// uploaded file, which the uploader picks after the policy is signed.
+	if strings.Contains(r.Key, "${filename}") {
+		return Errorf(CodeInvalidArgument, "a post key must not contain ${filename}: the store would replace it with the uploaded file's name")
+	}
+	return nil
+}
+
+func (s *s3Signer) sign(g *Grant, r *Request, dec Decision, now time.Time, expires time.Duration, maxSize int64) error {
+	if r.Op == OpPost {
+		return s.signPost(g, r, now, expires, maxSize)
+	}
+	host, path := s.target(r.Bucket, r.Key)
+	sr := sigv4.Request{Scheme: s.scheme, Host: host, Path: path, Time: now, Expires: expires}
+	switch r.Op {
+	case OpGet:
+		sr.Method = "GET"
+		if r.Filename != "" {
+			sr.Query = []sigv4.Param{{Name: "response-content-disposition", Value: ContentDisposition(r.Filename)}}
+		}
+	case OpHead:
+		sr.Method = "HEAD"
+	case OpDelete:
+		sr.Method = "DELETE"
+	case OpPut:
+		sr.Method = "PUT"
+		g.Headers = make(map[string]string, 4)
+		sr.Headers = make([]sigv4.Header, 0, 4+len(r.Metadata))
+		// name is what the client sends; signed, its lower-case form.
+		add := func(name, signed, value string) {
+			g.Headers[name] = value
+			sr.Headers = append(sr.Headers, sigv4.Header{Name: signed, Value: value})
+		}
+		if r.ContentType != "" {
+			add("Content-Type", "content-type", r.ContentType)
+		}
+		if r.ContentLength != nil {
+			add("Content-Length", "content-length", strconv.FormatInt(*r.ContentLength, 10))
+		}
+		if r.ContentMD5 != "" {
+			add("Content-MD5", "content-md5", r.ContentMD5)
+		}
+		if r.ChecksumSHA256 != "" {
+			add("x-amz-checksum-sha256", "x-amz-checksum-sha256", r.ChecksumSHA256)
+		}
+		if dec.NoOverwrite {
+			add("If-None-Match", "if-none-match", "*")
+		}
+		for _, name := range sortedKeys(r.Metadata) {
+			add("x-amz-meta-"+name, "x-amz-meta-"+name, r.Metadata[name]) // names are lower-case already
+		}
+	}
+	g.Method = sr.Method
+	g.URL = s.sigv4.Presign(&sr)
+	return nil
+}
+
+// signPost builds the browser POST form: the policy pins the key, the
+// content type and metadata given, and the size range.
+func (s *s3Signer) signPost(g *Grant, r *Request, now time.Time, expires time.Duration, maxSize int64) error {
+	pr := sigv4.PostRequest{
+		Bucket: r.Bucket,
+		// 201 makes the store answer with an XML document naming the
+		// object (Location, Bucket, Key, ETag), which browsers can read.
+		Fields:          []sigv4.Param{{Name: "key", Value: r.Key}, {Name: "success_action_status", Value: "201"}},
+		Time:            now,
+		Expires:         expires,
+		LowerCaseFields: true,
+	}
+	if r.ContentType != "" {
+		pr.Fields = append(pr.Fields, sigv4.Param{Name: "Content-Type", Value: r.ContentType})
+	}
+	for _, name := range sortedKeys(r.Metadata) {
+		pr.Fields = append(pr.Fields, sigv4.Param{Name: "x-amz-meta-" + name, Value: r.Metadata[name]})
+	}
+	lo, hi := int64(0), maxSize
+	if r.ContentLength != nil {
+		lo, hi = *r.ContentLength, *r.ContentLength
+	}
+	pr.Conditions = []sigv4.Condition{sigv4.ContentLengthRange(lo, hi)}
+	form, err := s.sigv4.PresignPost(&pr)
+	if err != nil {
+		return err
+	}
+	host, path := s.target(r.Bucket, "")
+	g.Method = "POST"
+	g.URL = s.scheme + "://" + host + sigv4.EscapePath(path)
+	g.Fields = make(map[string]string, len(form.Fields))
+	for _, f := range form.Fields {
+		g.Fields[f.Name] = f.Value
+	}
+	return nil
+}
+
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
