@@ -237,3 +237,19 @@ func (iss *Issuer) validate(r *Request) (*backend, error) {
 	}
 	return be, nil
 }
+
+// IsClaimName reports whether s can name a JWT claim in rules, key
+// templates ({claim.NAME}) and issuer settings: printable ASCII without
+// spaces, braces or '*', at most 128 bytes (namespaced claims such as
+// https://example.com/roles included).
+func IsClaimName(s string) bool {
+	if s == "" || len(s) > 128 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c <= ' ' || c >= 0x7f || c == '{' || c == '}' || c == '*' {
+			return false
+		}
+	}
+	return true
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
 	"sync"
@@ -15,29 +16,26 @@ import (
 // maxRedirects bounds the redirects of a JWKS fetch.
 const maxRedirects = 5
 
-// checkJWKSURL accepts https URLs, and http ones only on loopback by name
-// (127.0.0.1, localhost), without credentials.
+// checkJWKSURL accepts https URLs, and http ones only on loopback
+// (localhost, 127.0.0.0/8, ::1), without credentials or a fragment: keys
+// fetched in clear over a network can be forged.
 func checkJWKSURL(s string) (*url.URL, error) {
 	u, err := url.Parse(s)
-	if err != nil {
-		return nil, errors.New("not a valid URL")
+	if err != nil || u.Host == "" || u.Hostname() == "" || (u.Scheme != "https" && u.Scheme != "http") {
+		return nil, errors.New("is not an https URL like https://auth.example.com/.well-known/jwks.json")
 	}
 	if u.User != nil {
-		return nil, errors.New("must not hold credentials")
+		return nil, errors.New("must not hold user info")
 	}
-	if u.Host == "" || u.Hostname() == "" {
-		return nil, errors.New("must be an absolute URL with a host")
+	if u.Fragment != "" || u.RawFragment != "" {
+		return nil, errors.New("must not have a fragment")
 	}
-	switch u.Scheme {
-	case "https":
-	case "http":
-		if h := u.Hostname(); h != "127.0.0.1" && h != "localhost" {
-			return nil, errors.New("must use https (http only for 127.0.0.1 or localhost)")
+	if u.Scheme == "http" {
+		h := u.Hostname()
+		if ip := net.ParseIP(h); h != "localhost" && (ip == nil || !ip.IsLoopback()) {
+			return nil, errors.New("must use https (http only for localhost or a loopback address): keys fetched in clear can be forged")
 		}
-	default:
-		return nil, errors.New("must use https (http only for 127.0.0.1 or localhost)")
 	}
-	u.Fragment, u.RawFragment = "", ""
 	return u, nil
 }
 

@@ -418,8 +418,11 @@ func TestCheckJWKSURL(t *testing.T) {
 		{"http://127.0.0.1:8080/jwks", true},
 		{"http://localhost/jwks", true},
 		{"http://idp.example/jwks", false},
-		{"http://127.0.0.2/jwks", false},
-		{"http://[::1]/jwks", false},
+		{"http://127.0.0.2/jwks", true}, // all of 127.0.0.0/8 is loopback
+		{"http://[::1]:8080/jwks", true},
+		{"http://0.0.0.0/jwks", false},
+		{"http://[::ffff:10.0.0.1]/jwks", false},
+		{"https://idp.example/jwks#keys", false},
 		{"http://localhost.idp.example/jwks", false},
 		{"https://u:p@idp.example/jwks", false},
 		{"https:///jwks", false},

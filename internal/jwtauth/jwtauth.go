@@ -116,16 +116,131 @@ var methods = map[string]jwt.SigningMethod{
 	algHS256: jwt.SigningMethodHS256,
 }
 
-// New validates every issuer and returns their Verifier. All problems are
-// reported at once (errors.Join); none names a secret or key material. New
-// makes no network request.
-func New(issuers []IssuerConfig, o Options) (*Verifier, error) {
-	var errs []error
-	if o.MinRefresh < 0 {
-		errs = append(errs, errors.New("jwtauth: MinRefresh must not be negative"))
+// WithDefaults returns c with its zero optional fields set to the values
+// that apply: clock skew 30s, subject claim "sub", groups claim "groups".
+func (c IssuerConfig) WithDefaults() IssuerConfig {
+	if c.ClockSkew == 0 {
+		c.ClockSkew = DefaultClockSkew
 	}
-	if o.TTL < 0 {
-		errs = append(errs, errors.New("jwtauth: TTL must not be negative"))
+	if c.SubjectClaim == "" {
+		c.SubjectClaim = "sub"
+	}
+	if c.GroupsClaim == "" {
+		c.GroupsClaim = "groups"
+	}
+	return c
+}
+
+// Validate reports every problem of c (after [IssuerConfig.WithDefaults]),
+// each scoped to its field in the configuration file's names: issuer,
+// audience[i], jwks_url, keys[i], hs256_secret, clock_skew, subject_claim,
+// groups_claim ("" for the issuer as a whole). No problem quotes a secret
+// or key material.
+func (c IssuerConfig) Validate() presign.Problems {
+	var ps presign.Problems
+	c = c.WithDefaults()
+	switch {
+	case c.Issuer == "":
+		ps.Addf("issuer", "required: the iss claim of the issuer's tokens, e.g. https://auth.example.com/")
+	case !printableNoSpace(c.Issuer, 2048):
+		ps.Addf("issuer", "must be printable without spaces")
+	}
+	if len(c.Audience) == 0 {
+		ps.Addf("audience", "required: the audiences (aud) tokens must carry one of, e.g. [presign]")
+	}
+	for i, a := range c.Audience {
+		switch {
+		case a == "":
+			ps.Addf(presign.Index("audience", i), "is empty")
+		case !printableNoSpace(a, 2048):
+			ps.Addf(presign.Index("audience", i), "must be printable without spaces")
+		}
+	}
+	sources := 0
+	if c.JWKSURL != "" {
+		sources++
+		if _, err := checkJWKSURL(c.JWKSURL); err != nil {
+			ps.Addf("jwks_url", "%v", err)
+		}
+	}
+	if c.Keys != nil {
+		sources++
+		if len(c.Keys) == 0 {
+			ps.Addf("keys", "is empty: list the issuer's public keys")
+		}
+		for i, k := range c.Keys {
+			if _, err := parseStaticKey(k); err != nil {
+				ps.Addf(presign.Index("keys", i), "%v", err)
+			}
+		}
+	}
+	if c.HS256Secret != nil {
+		sources++
+		if len(c.HS256Secret) < MinHS256SecretSize {
+			ps.Addf("hs256_secret", "the secret is shorter than %d bytes; HS256 needs at least 256 bits", MinHS256SecretSize)
+		}
+	}
+	switch {
+	case sources == 0:
+		ps.Addf("", "needs the issuer's keys: one of jwks_url, keys or hs256_secret")
+	case sources > 1:
+		ps.Addf("", "sets more than one of jwks_url, keys and hs256_secret; choose one")
+	}
+	if c.ClockSkew < 0 || c.ClockSkew > MaxClockSkew {
+		ps.Addf("clock_skew", "%s must be between 0s and %s", presign.FormatDuration(c.ClockSkew), presign.FormatDuration(MaxClockSkew))
+	}
+	if !presign.IsClaimName(c.SubjectClaim) {
+		ps.Addf("subject_claim", "%q is not a claim name", c.SubjectClaim)
+	}
+	if !presign.IsClaimName(c.GroupsClaim) {
+		ps.Addf("groups_claim", "%q is not a claim name", c.GroupsClaim)
+	}
+	return ps
+}
+
+// ValidateIssuers reports every problem of a list of issuers: each one's
+// ([IssuerConfig.Validate]) under "[i]", and an issuer named twice.
+func ValidateIssuers(issuers []IssuerConfig) presign.Problems {
+	var ps presign.Problems
+	seen := map[string]int{}
+	for i, c := range issuers {
+		at := presign.Index("", i)
+		ps.Append(at, c.Validate())
+		if j, dup := seen[c.Issuer]; dup && c.Issuer != "" {
+			ps.Addf(presign.Join(at, "issuer"), "%q is already the issuer of [%d]", c.Issuer, j)
+		}
+		seen[c.Issuer] = i
+	}
+	return ps
+}
+
+// printableNoSpace reports whether s is 1..max bytes of printable
+// characters other than spaces.
+func printableNoSpace(s string, max int) bool {
+	if s == "" || len(s) > max {
+		return false
+	}
+	for _, c := range s {
+		if c <= ' ' || c == 0x7f || (c >= 0x80 && c < 0xa0) || c == 0xfffd {
+			return false
+		}
+	}
+	return true
+}
+
+// New validates every issuer (ValidateIssuers) and returns their
+// Verifier; the error is the presign.Problems, all at once. New makes no
+// network request.
+func New(issuers []IssuerConfig, o Options) (*Verifier, error) {
+	ps := ValidateIssuers(issuers)
+	if len(issuers) == 0 {
+		ps.Addf("", "at least one issuer is required")
+	}
+	if o.MinRefresh < 0 || o.TTL < 0 {
+		ps.Addf("", "MinRefresh and TTL must not be negative")
+	}
+	if len(ps) > 0 {
+		return nil, ps
 	}
 	if o.MinRefresh == 0 {
 		o.MinRefresh = DefaultMinRefresh
@@ -140,10 +255,6 @@ func New(issuers []IssuerConfig, o Options) (*Verifier, error) {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
 	client, timeout := httpClient(o.HTTPClient)
-	if len(issuers) == 0 {
-		errs = append(errs, errors.New("jwtauth: at least one issuer is required"))
-	}
-
 	v := &Verifier{
 		issuers: make(map[string]*issuer, len(issuers)),
 		parser: jwt.NewParser(
@@ -154,96 +265,32 @@ func New(issuers []IssuerConfig, o Options) (*Verifier, error) {
 		),
 		log: o.Logger,
 	}
-	for i, c := range issuers {
-		where := fmt.Sprintf("jwtauth: issuer %d", i)
-		if c.Issuer != "" {
-			where += fmt.Sprintf(" (%q)", c.Issuer)
-		}
-		bad := func(format string, args ...any) {
-			errs = append(errs, fmt.Errorf("%s: %s", where, fmt.Sprintf(format, args...)))
-		}
+	for _, c := range issuers {
+		c = c.WithDefaults()
 		is := &issuer{name: c.Issuer, subClaim: c.SubjectClaim, groupsClaim: c.GroupsClaim}
-		switch {
-		case c.Issuer == "":
-			bad("Issuer is required")
-		case v.issuers[c.Issuer] != nil:
-			bad("Issuer is configured twice")
-		}
-		if len(c.Audience) == 0 {
-			bad("Audience is required")
-		}
-		if slices.Contains(c.Audience, "") {
-			bad("Audience has an empty value")
-		}
-		skew := c.ClockSkew
-		switch {
-		case skew < 0:
-			bad("ClockSkew must not be negative")
-		case skew > MaxClockSkew:
-			bad("ClockSkew is %v; at most %v is allowed", skew, MaxClockSkew)
-		case skew == 0:
-			skew = DefaultClockSkew
-		}
-		if is.subClaim == "" {
-			is.subClaim = "sub"
-		}
-		if is.groupsClaim == "" {
-			is.groupsClaim = "groups"
-		}
-
-		sources := 0
 		if c.JWKSURL != "" {
-			sources++
+			u, _ := checkJWKSURL(c.JWKSURL)
+			is.jwks = &jwksCache{
+				url: u.String(), issuer: c.Issuer, client: client, timeout: timeout,
+				minRefresh: o.MinRefresh, ttl: o.TTL, now: o.Now, log: o.Logger,
+			}
 		}
-		if len(c.Keys) > 0 {
-			sources++
+		for _, s := range c.Keys {
+			keys, _ := parseStaticKey(s)
+			is.static = append(is.static, keys...)
 		}
 		if c.HS256Secret != nil {
-			sources++
-		}
-		if sources != 1 {
-			bad("exactly one of JWKSURL, Keys and HS256Secret is required (%d are set)", sources)
-		}
-		if c.JWKSURL != "" {
-			u, err := checkJWKSURL(c.JWKSURL)
-			if err != nil {
-				bad("JWKSURL: %v", err)
-			} else {
-				is.jwks = &jwksCache{
-					url: u.String(), issuer: c.Issuer, client: client, timeout: timeout,
-					minRefresh: o.MinRefresh, ttl: o.TTL, now: o.Now, log: o.Logger,
-				}
-			}
-		}
-		for j, s := range c.Keys {
-			k, err := parseStaticKey(s)
-			if err != nil {
-				bad("Keys[%d]: %v", j, err)
-				continue
-			}
-			is.static = append(is.static, k)
-		}
-		if c.HS256Secret != nil {
-			if len(c.HS256Secret) < MinHS256SecretSize {
-				bad("HS256Secret has %d bytes; at least %d are required", len(c.HS256Secret), MinHS256SecretSize)
-			} else {
-				is.static = append(is.static, &key{alg: algHS256, verify: slices.Clone(c.HS256Secret)})
-			}
+			is.static = append(is.static, &key{alg: algHS256, verify: slices.Clone(c.HS256Secret)})
 		}
 		is.validator = jwt.NewValidator(
 			jwt.WithIssuer(c.Issuer),
 			jwt.WithAudience(slices.Clone(c.Audience)...),
-			jwt.WithLeeway(skew),
+			jwt.WithLeeway(c.ClockSkew),
 			jwt.WithTimeFunc(o.Now),
 			jwt.WithExpirationRequired(),
 			jwt.WithIssuedAt(),
 		)
-		if c.Issuer != "" && v.issuers[c.Issuer] == nil {
-			v.issuers[c.Issuer] = is
-		}
-	}
-	if err := errors.Join(errs...); err != nil {
-		return nil, err
+		v.issuers[c.Issuer] = is
 	}
 	return v, nil
 }

@@ -49,55 +49,97 @@ type key struct {
 // RFC 7517 §5 says to ignore those.
 var errIgnored = errors.New("unusable")
 
-// parseStaticKey parses one configured key: PEM (PKIX public key or
-// certificate) or one JWK JSON object. Errors never quote the input.
-func parseStaticKey(s string) (*key, error) {
+// parseStaticKey parses one configured key entry: PEM (a PKIX or PKCS #1
+// public key, or a certificate), one JWK JSON object, or a JWK Set
+// ({"keys": [...]}) whose every key must be usable (configuration is
+// explicit: a key listed there that cannot verify tokens is a mistake).
+// Errors never quote the input.
+func parseStaticKey(s string) ([]*key, error) {
 	s = strings.TrimSpace(s)
 	switch {
+	case s == "":
+		return nil, errors.New("is empty")
 	case strings.HasPrefix(s, "-----BEGIN"):
-		return parsePEM(s)
+		k, err := parsePEM(s)
+		if err != nil {
+			return nil, err
+		}
+		return []*key{k}, nil
 	case strings.HasPrefix(s, "{"):
+		var probe map[string]json.RawMessage
+		if err := json.Unmarshal([]byte(s), &probe); err != nil {
+			return nil, errors.New("is not valid JSON (a JWK or a JWK Set)")
+		}
+		if raw, ok := probe["keys"]; ok {
+			var set []json.RawMessage
+			if err := json.Unmarshal(raw, &set); err != nil || len(set) == 0 {
+				return nil, errors.New(`is a JWK Set whose "keys" is not a non-empty array of keys`)
+			}
+			if len(set) > MaxJWKSKeys {
+				return nil, fmt.Errorf("is a JWK Set of %d keys; at most %d are accepted", len(set), MaxJWKSKeys)
+			}
+			keys := make([]*key, 0, len(set))
+			for i, raw := range set {
+				k, err := parseJWK(raw)
+				if err != nil {
+					return nil, fmt.Errorf("is a JWK Set whose keys[%d] %v", i, jwkProblem(err))
+				}
+				keys = append(keys, k)
+			}
+			return keys, nil
+		}
 		k, err := parseJWK([]byte(s))
 		if err != nil {
-			return nil, fmt.Errorf("JWK: %w", err)
+			return nil, fmt.Errorf("is a JWK that %v", jwkProblem(err))
 		}
-		return k, nil
+		return []*key{k}, nil
 	default:
-		return nil, errors.New("not a PEM public key or certificate, nor a JWK JSON object")
+		return nil, errors.New("must be a PEM public key (-----BEGIN PUBLIC KEY-----) or a JWK in JSON")
 	}
+}
+
+// jwkProblem phrases a parseJWK error after "is a JWK that ...".
+func jwkProblem(err error) string {
+	return "cannot verify tokens: " + strings.TrimPrefix(err.Error(), errIgnored.Error()+": ")
 }
 
 func parsePEM(s string) (*key, error) {
 	block, rest := pem.Decode([]byte(s))
 	if block == nil {
-		return nil, errors.New("PEM: no valid PEM block")
+		return nil, errors.New("is not a valid PEM block")
 	}
 	if len(bytes.TrimSpace(rest)) > 0 {
-		return nil, errors.New("PEM: more than one block, or trailing data; give one key per entry")
+		return nil, errors.New("holds more than one PEM block, or trailing data; list each key on its own")
 	}
 	var pub crypto.PublicKey
 	switch block.Type {
 	case "PUBLIC KEY":
 		p, err := x509.ParsePKIXPublicKey(block.Bytes)
 		if err != nil {
-			return nil, errors.New("PEM: not a valid PKIX public key")
+			return nil, errors.New("is a PEM PUBLIC KEY that does not parse")
+		}
+		pub = p
+	case "RSA PUBLIC KEY":
+		p, err := x509.ParsePKCS1PublicKey(block.Bytes)
+		if err != nil {
+			return nil, errors.New("is a PEM RSA PUBLIC KEY that does not parse")
 		}
 		pub = p
 	case "CERTIFICATE":
 		c, err := x509.ParseCertificate(block.Bytes)
 		if err != nil {
-			return nil, errors.New("PEM: not a valid certificate")
+			return nil, errors.New("is a PEM CERTIFICATE that does not parse")
 		}
 		pub = c.PublicKey
 	default:
 		if strings.Contains(block.Type, "PRIVATE KEY") {
-			return nil, errors.New("PEM: this is a private key; configure its public key (PUBLIC KEY) instead")
+			return nil, errors.New("is a private key: give the issuer's public key, and keep the private key out of the configuration")
 		}
-		return nil, fmt.Errorf("PEM: a %q block; want PUBLIC KEY or CERTIFICATE", block.Type)
+		return nil, fmt.Errorf("is a PEM %q; want PUBLIC KEY, RSA PUBLIC KEY or CERTIFICATE", block.Type)
 	}
 	alg, verify, err := fromPublic(pub)
 	if err != nil {
-		return nil, fmt.Errorf("PEM: %w", err)
+		return nil, fmt.Errorf("is %w", err)
 	}
 	return &key{alg: alg, verify: verify}, nil
 }
@@ -174,6 +216,9 @@ func parseJWK(raw []byte) (*key, error) {
 	}
 	if kty == "" {
 		return nil, errors.New(`"kty" is required`)
+	}
+	if kty == "oct" {
+		return nil, fmt.Errorf("%w: a symmetric key (kty oct); an HS256 secret is configured as hs256_secret: ${env:NAME}", errIgnored)
 	}
 	for _, name := range privateMembers {
 		if _, ok := m[name]; ok {

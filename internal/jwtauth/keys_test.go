@@ -179,16 +179,20 @@ func TestParseStaticKey(t *testing.T) {
 		{"certificate", certPEM, algES256, ""},
 		{"JWK", jsonOf(t, jwkOf(k.ed, "x", nil)), algEdDSA, ""},
 		{"private PEM", privPEM, "", "private key"},
-		{"PKCS1", pkcs1, "", `"RSA PUBLIC KEY" block`},
-		{"two blocks", pemOf(t, k.rsa) + pemOf(t, k.ec), "", "more than one block"},
+		{"PKCS1", pkcs1, algRS256, ""},
+		{"two blocks", pemOf(t, k.rsa) + pemOf(t, k.ec), "", "more than one PEM block"},
 		{"RSA 1024", pemOf(t, small), "", "RSA key of 1024 bits"},
 		{"P-384", pemOf(t, p384), "", "P-384"},
-		{"bad PEM body", "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n", "", "not a valid PKIX public key"},
-		{"broken PEM", "-----BEGIN PUBLIC KEY-----\nAAAA", "", "no valid PEM block"},
+		{"bad PEM body", "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n", "", "PUBLIC KEY that does not parse"},
+		{"broken PEM", "-----BEGIN PUBLIC KEY-----\nAAAA", "", "not a valid PEM block"},
 		{"JWK enc", jsonOf(t, jwkOf(k.rsa, "x", map[string]any{"use": "enc"})), "", `"use" is not "sig"`},
-		{"JWK set is not one key", jsonOf(t, map[string]any{"keys": []any{jwkOf(k.rsa, "x", nil)}}), "", `"kty" is required`},
-		{"garbage", "c2VjcmV0", "", "not a PEM"},
-		{"empty", "", "", "not a PEM"},
+		{"JWK set", jsonOf(t, map[string]any{"keys": []any{jwkOf(k.rsa, "x", nil)}}), algRS256, ""},
+		{"JWK set with an unusable key", jsonOf(t, map[string]any{"keys": []any{jwkOf(k.rsa, "x", nil), jwkOf(k.rsa, "y", map[string]any{"use": "enc"})}}), "", `keys[1] cannot verify tokens: "use" is not "sig"`},
+		{"empty JWK set", `{"keys": []}`, "", "not a non-empty array"},
+		{"symmetric JWK", `{"kty":"oct","k":"c2VjcmV0"}`, "", "hs256_secret"},
+		{"JWK without kty", `{"n":"x"}`, "", `"kty" is required`},
+		{"garbage", "c2VjcmV0", "", "must be a PEM public key"},
+		{"empty", "", "", "is empty"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			got, err := parseStaticKey(tt.in)
@@ -196,8 +200,8 @@ func TestParseStaticKey(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if got.alg != tt.alg {
-					t.Fatalf("alg %s, want %s", got.alg, tt.alg)
+				if len(got) != 1 || got[0].alg != tt.alg {
+					t.Fatalf("keys %v, want one %s key", got, tt.alg)
 				}
 				return
 			}
