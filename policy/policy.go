@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -18,6 +17,9 @@ import (
 type Options struct {
 	Now    func() time.Time // for {date}; nil means time.Now
 	Random io.Reader        // for {uuid}; nil means crypto/rand
+	// Refs are the names rules may refer to (backends, API keys, kinds of
+	// callers); nil leaves references unchecked (rules built in code).
+	Refs *References
 }
 
 // Policy is a validated, ordered rule list. It is safe for concurrent use.
@@ -29,65 +31,16 @@ type Policy struct {
 
 var _ presign.Authorizer = (*Policy)(nil)
 
-// New validates rules (every problem at once) and returns the Policy.
+// New validates rules ([ValidateRules], every problem at once, as
+// presign.Problems with fields "[i].…") and returns the Policy.
 func New(rules []Rule, o Options) (*Policy, error) {
-	var errs []error
-	names := map[string]bool{}
+	if ps := ValidateRules(rules, o.Refs); len(ps) > 0 {
+		return nil, ps
+	}
+	p := &Policy{rules: make([]Rule, len(rules)), now: o.Now, random: o.Random}
 	for i, r := range rules {
-		bad := func(format string, args ...any) {
-			errs = append(errs, fmt.Errorf("rules[%d] (%s): %s", i, r.Name, fmt.Sprintf(format, args...)))
-		}
-		if r.Name == "" {
-			bad("name is required")
-		} else if names[r.Name] {
-			bad("name is used twice")
-		}
-		names[r.Name] = true
-		if isZeroWho(r.Who) {
-			bad("who is empty: name anonymous, authenticated, api_keys, iam, groups or claims")
-		}
-		if len(r.Ops) == 0 {
-			bad("ops is empty")
-		}
-		for _, op := range r.Ops {
-			if !slices.Contains(presign.Ops, op) {
-				bad("op %q is not one of get, head, put, post, delete", op)
-			}
-		}
-		for _, k := range r.Keys {
-			if err := ValidatePattern(k); err != nil {
-				bad("keys: %v", err)
-			}
-		}
-		if r.GenerateKey != "" {
-			if err := ValidateGenerateKey(r.GenerateKey); err != nil {
-				bad("generate_key: %v", err)
-			}
-		}
-		if len(r.Keys) == 0 && (r.GenerateKey == "" || slices.ContainsFunc(r.Ops, func(op presign.Op) bool { return !op.IsUpload() })) {
-			bad("keys is empty: name the keys this rule allows (generate_key alone covers uploads only)")
-		}
-		for _, ct := range r.ContentTypes {
-			if err := ValidateContentTypePattern(ct); err != nil {
-				bad("content_types: %v", err)
-			}
-		}
-		for _, name := range r.Metadata {
-			if err := presign.ValidateMetadataName(name); err != nil {
-				bad("metadata: %v", err)
-			}
-		}
-		if r.MaxSize < 0 || r.MaxSize > presign.MaxObjectSize {
-			bad("max_size must be between 0 and 5 GiB")
-		}
-		if r.MaxExpires < 0 {
-			bad("max_expires must not be negative")
-		}
+		p.rules[i] = r.WithDefaults()
 	}
-	if err := errors.Join(errs...); err != nil {
-		return nil, err
-	}
-	p := &Policy{rules: rules, now: o.Now, random: o.Random}
 	if p.now == nil {
 		p.now = time.Now
 	}
@@ -95,10 +48,6 @@ func New(rules []Rule, o Options) (*Policy, error) {
 		p.random = rand.Reader
 	}
 	return p, nil
-}
-
-func isZeroWho(w Who) bool {
-	return !w.Anonymous && !w.Authenticated && len(w.APIKeys) == 0 && len(w.IAM) == 0 && len(w.Groups) == 0 && len(w.Claims) == 0
 }
 
 // stage is how far a request got through a rule before it failed.
@@ -142,7 +91,7 @@ func (p *Policy) Authorize(ctx context.Context, principal presign.Principal, r *
 		if st == stageAllowed {
 			return dec, nil
 		}
-		c.note(st, reason)
+		c.note(st, reason.text, reason.tooLarge)
 	}
 	return presign.Decision{}, c.refusal(principal)
 }
@@ -154,8 +103,8 @@ func (p *Policy) Explain(principal presign.Principal, r *presign.Request) Explan
 	var c closest
 	for _, rule := range p.rules {
 		dec, st, reason := p.evaluate(rule, principal, r)
-		ex.Trace = append(ex.Trace, Trace{Rule: rule.Name, Matched: st == stageAllowed, Reason: reason})
-		c.note(st, reason)
+		ex.Trace = append(ex.Trace, Trace{Rule: rule.Name, Matched: st == stageAllowed, Reason: reason.text})
+		c.note(st, reason.text, reason.tooLarge)
 		if st == stageAllowed && !ex.Allowed {
 			ex.Allowed, ex.Rule, ex.Decision = true, rule.Name, &dec
 		}
@@ -169,88 +118,108 @@ func (p *Policy) Explain(principal presign.Principal, r *presign.Request) Explan
 // closest remembers the rule that got furthest with a refused request:
 // its reason is the one the caller hears.
 type closest struct {
-	stage  stage
-	reason string
+	stage    stage
+	reason   string
+	tooLarge bool // the reason is a declared size above the rule's limit
 }
 
-func (c *closest) note(st stage, reason string) {
+func (c *closest) note(st stage, reason string, tooLarge bool) {
 	if st > c.stage {
-		c.stage, c.reason = st, reason
+		c.stage, c.reason, c.tooLarge = st, reason, tooLarge
 	}
 }
 
-// refusal is the error of a request that no rule allows.
+// refusal is the error of a request that no rule allows. Callers without
+// a credential hear nothing about the rules (no names, patterns or
+// limits); authenticated callers hear the closest rule's reason.
 func (c *closest) refusal(principal presign.Principal) error {
+	anonymous := principal.Kind == presign.KindAnonymous
 	switch {
-	case principal.Kind == presign.KindAnonymous && c.stage == stageWho:
+	case anonymous && c.stage < stageLimits:
+		// No rule admits anonymous callers to this op and key: 401, so
+		// that clients know to sign in.
 		return presign.Errorf(presign.CodeUnauthenticated, "authentication required: send Authorization: Bearer <API key or JWT>")
-	case principal.Kind == presign.KindAnonymous && c.stage < stageLimits:
-		// No credential, and no rule admits anonymous callers to this op
-		// and key: 401, so that clients know to sign in. (A rule that does
-		// admit them but refuses a limit answers as for anyone.)
-		return presign.Errorf(presign.CodeUnauthenticated, "authentication required: anonymous callers are denied (%s); send Authorization: Bearer <API key or JWT>", c.reason)
+	case anonymous && c.tooLarge:
+		return presign.Errorf(presign.CodeTooLarge, "denied: the upload is larger than allowed")
+	case anonymous:
+		return presign.Errorf(presign.CodePermissionDenied, "denied: not allowed")
 	case c.stage == stageWho:
 		return presign.Errorf(presign.CodePermissionDenied, "denied: no rule grants access to this caller")
-	case c.stage == stageLimits && strings.HasPrefix(c.reason, "declared size"):
+	case c.tooLarge:
 		return presign.Errorf(presign.CodeTooLarge, "denied: %s", c.reason)
 	}
 	return presign.Errorf(presign.CodePermissionDenied, "denied: %s", c.reason)
 }
 
+// reason is why a rule refused a request, for the caller and the trace.
+type reason struct {
+	text     string
+	tooLarge bool // a declared size above the rule's limit
+}
+
+func because(format string, args ...any) reason { return reason{text: fmt.Sprintf(format, args...)} }
+
 // evaluate checks one rule; it returns the decision when the rule allows
 // the request, or how far it got and why it stopped.
-func (p *Policy) evaluate(rule Rule, principal presign.Principal, r *presign.Request) (presign.Decision, stage, string) {
+func (p *Policy) evaluate(rule Rule, principal presign.Principal, r *presign.Request) (presign.Decision, stage, reason) {
 	if !matchWho(rule.Who, principal) {
-		return presign.Decision{}, stageWho, "rule does not apply to this caller"
+		return presign.Decision{}, stageWho, because("rule does not apply to this caller")
 	}
 	if !slices.Contains(rule.Ops, r.Op) {
-		return presign.Decision{}, stageOp, fmt.Sprintf("no rule lets this caller %s objects", r.Op)
+		return presign.Decision{}, stageOp, because("no rule lets this caller %s objects", r.Op)
 	}
 	if rule.Backend != "" && rule.Backend != r.Backend {
-		return presign.Decision{}, stageBackend, fmt.Sprintf("no rule lets this caller %s on backend %q", r.Op, r.Backend)
+		return presign.Decision{}, stageBackend, because("no rule lets this caller %s on backend %q", r.Op, r.Backend)
 	}
 	dec := presign.Decision{Rule: rule.Name, MaxSize: rule.MaxSize, MaxExpires: rule.MaxExpires}
 	key := r.Key
 	generated := rule.GenerateKey != "" && r.Op.IsUpload()
 	if generated {
 		if r.Key != "" {
-			return presign.Decision{}, stageKey, fmt.Sprintf("rule %q chooses upload keys itself; send no key", rule.Name)
+			return presign.Decision{}, stageKey, because("rule %q chooses upload keys itself; send no key", rule.Name)
 		}
 		uuid, err := newUUID(p.random)
 		if err != nil {
-			return presign.Decision{}, stageKey, "generating a key failed"
+			return presign.Decision{}, stageKey, because("generating a key failed")
 		}
-		key, err = generateKey(rule.GenerateKey, principal, r.Filename, uuid, p.now())
+		// When the rule fixes the content types, {ext} follows the signed
+		// type, never the client's file name: an image/png upload must
+		// not get a .html key.
+		ext := Ext(r.Filename)
+		if len(rule.ContentTypes) > 0 {
+			ext = TypeExt(r.ContentType)
+		}
+		key, err = generateKey(rule.GenerateKey, principal, r.Filename, ext, uuid, p.now())
 		if err != nil {
-			return presign.Decision{}, stageKey, presign.ErrorMessage(err)
+			return presign.Decision{}, stageKey, because("%s", presign.ErrorMessage(err))
 		}
 		dec.Key = key
 	}
 	if key == "" {
-		return presign.Decision{}, stageKey, "key is required"
+		return presign.Decision{}, stageKey, because("key is required")
 	}
 	if len(rule.Keys) > 0 && !p.keyAllowed(rule, principal, key) {
-		return presign.Decision{}, stageKey, fmt.Sprintf("key is outside what rule %q allows (%s)", rule.Name, strings.Join(rule.Keys, ", "))
+		return presign.Decision{}, stageKey, because("key is outside what rule %q allows (%s)", rule.Name, strings.Join(rule.Keys, ", "))
 	}
 	if r.Op.IsUpload() {
 		if len(rule.ContentTypes) > 0 {
 			if r.ContentType == "" {
-				return presign.Decision{}, stageLimits, fmt.Sprintf("content_type is required: rule %q allows %s", rule.Name, strings.Join(rule.ContentTypes, ", "))
+				return presign.Decision{}, stageLimits, because("content_type is required: rule %q allows %s", rule.Name, strings.Join(rule.ContentTypes, ", "))
 			}
 			if !slices.ContainsFunc(rule.ContentTypes, func(pat string) bool { return matchContentType(pat, r.ContentType) }) {
-				return presign.Decision{}, stageLimits, fmt.Sprintf("content type %q is not allowed by rule %q (allowed: %s)", r.ContentType, rule.Name, strings.Join(rule.ContentTypes, ", "))
+				return presign.Decision{}, stageLimits, because("content type %q is not allowed by rule %q (allowed: %s)", r.ContentType, rule.Name, strings.Join(rule.ContentTypes, ", "))
 			}
 		}
 		for name := range r.Metadata {
 			if !slices.Contains(rule.Metadata, name) {
-				return presign.Decision{}, stageLimits, fmt.Sprintf("metadata %q is not allowed by rule %q (allowed: %s)", name, rule.Name, listOrNone(rule.Metadata))
+				return presign.Decision{}, stageLimits, because("metadata %q is not allowed by rule %q (allowed: %s)", name, rule.Name, listOrNone(rule.Metadata))
 			}
 		}
 		if rule.RequireChecksum && r.Op == presign.OpPut && r.ContentMD5 == "" && r.ChecksumSHA256 == "" {
-			return presign.Decision{}, stageLimits, fmt.Sprintf("content_md5 or checksum_sha256 is required: rule %q has the store verify every upload", rule.Name)
+			return presign.Decision{}, stageLimits, because("content_md5 or checksum_sha256 is required: rule %q has the store verify every upload", rule.Name)
 		}
 		if rule.MaxSize > 0 && r.ContentLength != nil && *r.ContentLength > rule.MaxSize {
-			return presign.Decision{}, stageLimits, fmt.Sprintf("declared size %d is above the %d bytes rule %q allows", *r.ContentLength, rule.MaxSize, rule.Name)
+			return presign.Decision{}, stageLimits, reason{text: fmt.Sprintf("declared size %d is above the %d bytes rule %q allows", *r.ContentLength, rule.MaxSize, rule.Name), tooLarge: true}
 		}
 		// A fresh {uuid} key cannot collide, and a POST cannot be
 		// conditional: overwrite protection is signed where it matters.
@@ -259,9 +228,9 @@ func (p *Policy) evaluate(rule Rule, principal presign.Principal, r *presign.Req
 		}
 	}
 	if r.Op == presign.OpGet && r.Filename != "" && rule.Download != nil && !*rule.Download {
-		return presign.Decision{}, stageLimits, fmt.Sprintf("rule %q does not allow download file names", rule.Name)
+		return presign.Decision{}, stageLimits, because("rule %q does not allow download file names", rule.Name)
 	}
-	return dec, stageAllowed, ""
+	return dec, stageAllowed, reason{}
 }
 
 func (p *Policy) keyAllowed(rule Rule, principal presign.Principal, key string) bool {

@@ -3,9 +3,12 @@ package policy
 import (
 	"bytes"
 	"context"
+	"errors"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/google/go-cmp/cmp"
 
 	"presign.dev/presign"
 )
@@ -104,7 +107,7 @@ func TestAuthorize(t *testing.T) {
 		// No credential: 401 unless a rule admits anonymous callers to this
 		// op and key (then its limits answer, as for anyone).
 		{name: "anonymous public write", who: anon, req: presign.Request{Op: presign.OpPut, Key: "public/logo.png"},
-			wantCode: presign.CodeUnauthenticated, wantMsg: "no rule lets this caller put objects"},
+			wantCode: presign.CodeUnauthenticated, wantMsg: "authentication required"},
 		{name: "anonymous private read needs authentication", who: anon, req: presign.Request{Op: presign.OpGet, Key: "users/alice/x"},
 			wantCode: presign.CodeUnauthenticated, wantMsg: "authentication required"},
 		{name: "anonymous where no rule admits anonymous", who: anon, req: presign.Request{Op: presign.OpDelete, Key: "jobs/x"},
@@ -181,16 +184,33 @@ func TestNewReportsEveryProblem(t *testing.T) {
 	_, err := New([]Rule{
 		{Name: "a", Ops: []presign.Op{"copy"}, Keys: []string{"x/{nope}/**", "a**b"}},
 		{Name: "a", Who: Who{Authenticated: true}, Ops: []presign.Op{presign.OpGet}},
-		{Name: "c", Who: Who{Authenticated: true}, Ops: []presign.Op{presign.OpPut}, GenerateKey: "u/{sub}/*", ContentTypes: []string{"image"}, MaxSize: -1},
-	}, Options{})
-	if err == nil {
-		t.Fatal("accepted")
+		{Name: "c", Who: Who{Authenticated: true, APIKeys: []string{"ghost"}}, Ops: []presign.Op{presign.OpPut}, GenerateKey: "u/{sub}/*", ContentTypes: []string{"image"}, MaxSize: -1, Backend: "nope"},
+		{Name: "d", Who: Who{Anonymous: true, Groups: []string{"g"}}, Ops: []presign.Op{presign.OpGet, presign.OpGet}, Keys: []string{"u/{sub}/*"}, MaxSize: 1, Download: bptr(true), MaxExpires: 1500 * time.Millisecond},
+	}, Options{Refs: &References{Backends: []string{"default"}, APIKeys: []string{"svc"}}})
+	var got presign.Problems
+	if !errors.As(err, &got) {
+		t.Fatalf("New: %v, want presign.Problems", err)
 	}
-	for _, want := range []string{"rules[0] (a): who is empty", `op "copy"`, "unknown reference {nope}", "** must be a whole segment",
-		"rules[1] (a): name is used twice", "rules[1] (a): keys is empty", "a generated key has no wildcards", `"image" is not a media type`, "max_size"} {
-		if !strings.Contains(err.Error(), want) {
-			t.Errorf("error lacks %q:\n%v", want, err)
-		}
+	want := []string{
+		"[0].who: matches nobody: set anonymous, authenticated, api_keys, iam, groups or claims",
+		`[0].ops[0]: "copy" is not an operation: get, head, put, post, delete`,
+		"[0].keys[0]: {nope} is not a placeholder here; known: {sub} {name} {claim.NAME}",
+		"[0].keys[1]: has ** inside a path segment; ** must be a whole segment, as in users/**",
+		`[1].keys: required: the key patterns allowed, e.g. ["users/{sub}/**"] (write ["**"] for every key)`,
+		`[1].name: "a" is already the name of rules[0]`,
+		`[2].who.api_keys[0]: "ghost" is not the name of a key in auth.api_keys (or env-1, env-2, ... of PRESIGN_API_KEYS)`,
+		`[2].backend: "nope" is not the name of a backend`,
+		"[2].generate_key: has a *: generate_key is a template, not a pattern",
+		"[2].max_size: -1 must be between 1 byte and 5GiB, S3's limit for one upload",
+		`[2].content_types[0]: "image" is not a media type pattern like image/png, image/* or */*`,
+		"[3].who.groups: groups come from JWTs, but auth.jwt lists no issuer (nor is PRESIGN_PLATFORM_AUTH=jwt_authorizer)",
+		`[3].ops[1]: "get" is listed twice`,
+		"[3]: uses {sub}, which anonymous callers (who.anonymous) have no value for",
+		"[3].max_size: applies to uploads, but ops has neither put nor post",
+		"[3].max_expires: 1.5s must be whole seconds",
+	}
+	if diff := cmp.Diff(want, strings.Split(got.Error(), "\n")); diff != "" {
+		t.Errorf("problems (-want +got):\n%s", diff)
 	}
 }
 
@@ -244,6 +264,80 @@ func TestAnonymousRefusals(t *testing.T) {
 		_, err := p.Authorize(context.Background(), anon, &tt.req)
 		if got := presign.ErrorCode(err); got != tt.want {
 			t.Errorf("%s: %v, want %s", tt.name, err, tt.want)
+		}
+		// Anonymous callers learn nothing of the rules beyond "not allowed".
+		for _, secret := range []string{"drop-box", "inbox", "10", "text/plain", "rule"} {
+			if msg := presign.ErrorMessage(err); strings.Contains(msg, secret) {
+				t.Errorf("%s: the refusal %q tells an anonymous caller %q", tt.name, msg, secret)
+			}
+		}
+	}
+}
+
+// TestExtFollowsTheSignedType: when a rule fixes the content types, {ext}
+// comes from the signed type, so a client cannot get an image/png upload
+// stored under a .html key by naming its file page.html.
+func TestExtFollowsTheSignedType(t *testing.T) {
+	rules := []Rule{
+		{Name: "any", Who: Who{APIKeys: []string{"svc"}}, Ops: []presign.Op{presign.OpPut}, GenerateKey: "any/{uuid}{ext}"},
+		{Name: "images", Who: Who{Authenticated: true}, Ops: []presign.Op{presign.OpPut}, GenerateKey: "u/{uuid}{ext}",
+			ContentTypes: []string{"image/png", "image/jpeg", "application/x-custom"}},
+	}
+	p, err := New(rules, Options{Random: bytes.NewReader(bytes.Repeat([]byte{0}, 1<<10))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		who             presign.Principal
+		filename, ctype string
+		wantSuffix      string
+	}{
+		{alice, "page.html", "image/png", ".png"},
+		{alice, "photo.JPEG", "image/jpeg", ".jpg"},
+		{alice, "x.exe", "image/png; charset=binary", ".png"},
+		{alice, "data.html", "application/x-custom", "0000"}, // no extension known: none
+		{worker, "page.html", "image/png", ".html"},          // no types fixed: the file's
+	} {
+		who := tt.who
+		if who.Kind == presign.KindAPIKey {
+			who.Name = "svc"
+		}
+		dec, err := p.Authorize(context.Background(), who, &presign.Request{Op: presign.OpPut, Filename: tt.filename, ContentType: tt.ctype})
+		if err != nil {
+			t.Fatalf("%s as %s: %v", tt.filename, tt.ctype, err)
+		}
+		if !strings.HasSuffix(dec.Key, tt.wantSuffix) {
+			t.Errorf("%s as %s: key %q, want suffix %q", tt.filename, tt.ctype, dec.Key, tt.wantSuffix)
+		}
+	}
+}
+
+// TestOpenMode: PRESIGN_AUTH=none grants what the tutorials did, GET and
+// PUT URLs (and the Chalice POST form), and refuses everything else with a
+// message that says so.
+func TestOpenMode(t *testing.T) {
+	open := presign.Principal{Kind: presign.KindOpen}
+	for _, tt := range []struct {
+		req  presign.Request
+		want presign.Code
+	}{
+		{presign.Request{Op: presign.OpGet, Key: "k"}, ""},
+		{presign.Request{Op: presign.OpPut, Key: "k", ContentType: "text/plain"}, ""},
+		{presign.Request{Op: presign.OpPost, Key: "k"}, ""},
+		{presign.Request{Op: presign.OpDelete, Key: "k"}, presign.CodePermissionDenied},
+		{presign.Request{Op: presign.OpHead, Key: "k"}, presign.CodePermissionDenied},
+		{presign.Request{Op: "list", Key: "k"}, presign.CodePermissionDenied},
+		{presign.Request{Op: presign.OpPut, Key: "k", Metadata: map[string]string{"a": "b"}}, presign.CodePermissionDenied},
+	} {
+		dec, err := OpenMode{}.Authorize(context.Background(), open, &tt.req)
+		if got := presign.ErrorCode(err); got != tt.want {
+			t.Errorf("%s %v: %v, want %q", tt.req.Op, tt.req.Metadata, err, tt.want)
+		}
+		if err != nil && !strings.Contains(presign.ErrorMessage(err), "open mode allows only get and put") {
+			t.Errorf("%s: message %q does not say what open mode allows", tt.req.Op, presign.ErrorMessage(err))
+		}
+		if err == nil && dec.Rule != OpenModeRule {
+			t.Errorf("%s: rule %q", tt.req.Op, dec.Rule)
 		}
 	}
 }

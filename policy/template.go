@@ -1,7 +1,6 @@
 package policy
 
 import (
-	"fmt"
 	"path"
 	"strings"
 	"time"
@@ -167,63 +166,10 @@ func matchParts(parts []part, s string) bool {
 	return true
 }
 
-// Identity references allowed in key patterns and templates.
-func validReference(name string, generate bool) bool {
-	switch name {
-	case "sub", "name":
-		return true
-	case "uuid", "date", "filename", "ext":
-		return generate
-	}
-	return strings.HasPrefix(name, "claim.") && len(name) > len("claim.")
-}
-
-// ValidatePattern checks a key pattern's syntax: balanced {} with known
-// names, "**" only as a whole segment, no "." or ".." segments.
-func ValidatePattern(p string) error { return validateTemplate(p, false) }
-
-// ValidateGenerateKey checks a generate_key template's syntax.
-func ValidateGenerateKey(t string) error { return validateTemplate(t, true) }
-
-func validateTemplate(t string, generate bool) error {
-	if t == "" {
-		return fmt.Errorf("empty")
-	}
-	for _, seg := range strings.Split(t, "/") {
-		if seg == "." || seg == ".." {
-			return fmt.Errorf("%q has a %q segment", t, seg)
-		}
-		if strings.Contains(seg, "**") && seg != "**" {
-			return fmt.Errorf("%q: ** must be a whole segment", t)
-		}
-		if generate && strings.Contains(seg, "*") {
-			return fmt.Errorf("%q: a generated key has no wildcards", t)
-		}
-		for rest := seg; rest != ""; {
-			open := strings.IndexAny(rest, "{}")
-			if open < 0 {
-				break
-			}
-			if rest[open] == '}' {
-				return fmt.Errorf("%q: unbalanced }", t)
-			}
-			end := strings.IndexByte(rest[open:], '}')
-			if end < 0 {
-				return fmt.Errorf("%q: unbalanced {", t)
-			}
-			name := rest[open+1 : open+end]
-			if !validReference(name, generate) {
-				return fmt.Errorf("%q: unknown reference {%s}", t, name)
-			}
-			rest = rest[open+end+1:]
-		}
-	}
-	return nil
-}
-
 // generateKey fills a generate_key template. uuid is a random UUID; now the
-// time; filename the client's file name (sanitized here).
-func generateKey(t string, p presign.Principal, filename, uuid string, now time.Time) (string, error) {
+// time; filename the client's file name (sanitized here); ext the
+// extension {ext} stands for.
+func generateKey(t string, p presign.Principal, filename, ext, uuid string, now time.Time) (string, error) {
 	var b strings.Builder
 	for rest := t; rest != ""; {
 		open := strings.IndexByte(rest, '{')
@@ -243,7 +189,7 @@ func generateKey(t string, p presign.Principal, filename, uuid string, now time.
 		case "filename":
 			b.WriteString(SanitizeFilename(filename))
 		case "ext":
-			b.WriteString(Ext(filename))
+			b.WriteString(ext)
 		default:
 			v, ok := identityValue(p, name)
 			if !ok {
@@ -314,11 +260,28 @@ func matchContentType(pattern, ct string) bool {
 	return pattern == ct
 }
 
-// ValidateContentTypePattern checks "type/subtype", "type/*" or "*/*".
-func ValidateContentTypePattern(p string) error {
-	t, s, ok := strings.Cut(p, "/")
-	if !ok || t == "" || s == "" || strings.ContainsAny(p, " ;,\t") || (t == "*" && s != "*") || strings.Count(p, "/") != 1 {
-		return fmt.Errorf("%q is not a media type pattern like image/png, image/* or */*", p)
+// typeExtensions are the extensions of common media types, for {ext}
+// when a rule fixes the content types: the key then says what the store
+// will serve it as, whatever the client's file was called. A fixed table,
+// not the system's mime.types, so that keys do not depend on the host.
+var typeExtensions = map[string]string{
+	"image/png": ".png", "image/jpeg": ".jpg", "image/gif": ".gif", "image/webp": ".webp",
+	"image/avif": ".avif", "image/heic": ".heic", "image/heif": ".heif", "image/bmp": ".bmp",
+	"image/tiff": ".tiff", "image/svg+xml": ".svg", "image/x-icon": ".ico",
+	"application/pdf": ".pdf", "application/json": ".json", "application/zip": ".zip",
+	"application/gzip": ".gz", "application/xml": ".xml", "application/wasm": ".wasm",
+	"text/plain": ".txt", "text/csv": ".csv", "text/html": ".html", "text/css": ".css",
+	"text/markdown": ".md", "text/javascript": ".js",
+	"video/mp4": ".mp4", "video/webm": ".webm", "video/quicktime": ".mov",
+	"audio/mpeg": ".mp3", "audio/ogg": ".ogg", "audio/wav": ".wav", "audio/webm": ".weba", "audio/mp4": ".m4a",
+}
+
+// TypeExt returns the extension for media type ct (parameters ignored),
+// or "" when the table has none: {ext} of an upload whose rule fixes the
+// content types, so that a signed image/png never gets a .html key.
+func TypeExt(ct string) string {
+	if i := strings.IndexByte(ct, ';'); i >= 0 {
+		ct = ct[:i]
 	}
-	return nil
+	return typeExtensions[strings.ToLower(strings.TrimSpace(ct))]
 }

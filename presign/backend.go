@@ -104,15 +104,23 @@ func (b Backend) Validate() Problems {
 	return ps
 }
 
-// checkExpiry adds a problem unless d is a usable URL lifetime: whole
-// seconds from 1s to SigV4's 7 days.
+// checkExpiry adds a problem with field unless d is a usable lifetime.
 func checkExpiry(ps *Problems, field string, d time.Duration) {
+	if err := ValidateExpiry(d); err != nil {
+		ps.Addf(field, "%s", ErrorMessage(err))
+	}
+}
+
+// ValidateExpiry accepts a URL lifetime or a cap on one: whole seconds
+// from 1s to SigV4's 7 days.
+func ValidateExpiry(d time.Duration) error {
 	switch {
 	case d%time.Second != 0:
-		ps.Addf(field, "%s must be whole seconds", FormatDuration(d))
+		return Errorf(CodeInvalidArgument, "%s must be whole seconds", FormatDuration(d))
 	case d < time.Second || d > sigv4.MaxExpires:
-		ps.Addf(field, "%s must be between 1s and %s", FormatDuration(d), FormatDuration(sigv4.MaxExpires))
+		return Errorf(CodeInvalidArgument, "%s must be between 1s and %s", FormatDuration(d), FormatDuration(sigv4.MaxExpires))
 	}
+	return nil
 }
 
 // ParsePathStyle reads a path style as written in configuration: true,
