@@ -33,13 +33,18 @@ Usage:
                                           run the HTTP API (config from the environment and FILE)
   presign dev [--addr 127.0.0.1:8080] [--s3-addr 127.0.0.1:9000] [--data DIR]
                                           run a local stack on an embedded S3 store
-  presign url [flags] KEY                 sign one URL locally and print it
+  presign url [--op OP] [--content-type TYPE] [--content-length N] [--filename NAME]
+              [--expires DURATION] [--backend NAME] [--config FILE] [-o url|json] KEY
+                                          sign one URL locally and print it
   presign config check [FILE]             validate the configuration, print it with secrets redacted
-  presign policy explain --as WHO --op OP [--key KEY]
+  presign policy explain [--config FILE] --as WHO --op OP [--key KEY] [--backend NAME]
+              [--content-type TYPE] [--content-length N] [--filename NAME]
+              [--groups G1,G2] [--claims NAME=VALUE,...]
                                           would this caller be allowed this request, by which rule?
+                                          (WHO: anonymous, api_key:NAME or jwt:SUB)
   presign version                         print version, commit and Go version
 
-Run "presign COMMAND --help" for a command's flags. Configuration variables
+Run 'presign COMMAND --help' for a command's flags. Configuration variables
 (PRESIGN_S3_BUCKET, AWS_ACCESS_KEY_ID, PRESIGN_API_KEYS, ...) are listed in the README.
 `
 
@@ -62,18 +67,45 @@ func (e usageError) Error() string { return e.msg }
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
-	defer stop()
 	c := &cli{stdout: os.Stdout, stderr: os.Stderr, lookup: os.LookupEnv, random: rand.Reader}
-	err := c.run(ctx, os.Args[1:])
+	status := c.main(ctx, os.Args[1:])
+	stop()
+	os.Exit(status)
+}
+
+// main runs args, reports an error on stderr and returns the exit status:
+// 0 (also for --help), 1 for a failure, 2 for a mistake on the command line.
+// A mistake is reported in two lines, the error and where to find the usage;
+// only a missing command prints the whole usage.
+func (c *cli) main(ctx context.Context, args []string) int {
+	err := c.run(ctx, args)
 	switch {
 	case err == nil, errors.Is(err, flag.ErrHelp):
+		return 0
 	case errors.As(err, new(usageError)):
-		fmt.Fprintf(os.Stderr, "presign: %v\n\n%s", err, usage)
-		os.Exit(2)
+		if len(args) == 0 {
+			fmt.Fprintf(c.stderr, "presign: %v\n\n%s", err, usage)
+		} else {
+			fmt.Fprintf(c.stderr, "presign: %v\nRun '%s --help' for usage.\n", err, commandName(args))
+		}
+		return 2
 	default:
-		fmt.Fprintf(os.Stderr, "presign: %v\n", err)
-		os.Exit(1)
+		fmt.Fprintf(c.stderr, "presign: %v\n", err)
+		return 1
 	}
+}
+
+// commandName is the command args invoke, as typed before --help
+// ("presign policy explain"), or "presign" when there is none.
+func commandName(args []string) string {
+	switch {
+	case len(args) == 0:
+	case args[0] == "serve", args[0] == "dev", args[0] == "url":
+		return "presign " + args[0]
+	case len(args) > 1 && (args[0] == "config" && args[1] == "check" || args[0] == "policy" && args[1] == "explain"):
+		return "presign " + args[0] + " " + args[1]
+	}
+	return "presign"
 }
 
 func (c *cli) run(ctx context.Context, args []string) error {
@@ -102,24 +134,34 @@ func (c *cli) run(ctx context.Context, args []string) error {
 	}
 }
 
-// newFlagSet returns a flag set whose -help prints a usage line and the flags.
+// newFlagSet returns a flag set whose -help prints a usage line and the flags
+// (on stderr).
 func (c *cli) newFlagSet(name, synopsis string) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(c.stderr)
 	fs.Usage = func() {
-		fmt.Fprintf(c.stderr, "Usage: presign %s\n\nFlags:\n", synopsis)
+		fmt.Fprintf(fs.Output(), "Usage: presign %s\n\nFlags:\n", synopsis)
 		fs.PrintDefaults()
 	}
 	return fs
 }
 
 // parse parses args, allowing flags after positional arguments
-// ("presign url KEY -o json").
+// ("presign url KEY -o json"). On a mistake it prints nothing and returns a
+// usageError (the flag package's own report, the error and the whole flag
+// list, is silenced); -help prints the flag set's usage and returns
+// flag.ErrHelp.
 func parse(fs *flag.FlagSet, args []string) ([]string, error) {
+	out, help := fs.Output(), fs.Usage
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
+	defer func() { fs.SetOutput(out); fs.Usage = help }()
 	var positional []string
 	for {
 		if err := fs.Parse(args); err != nil {
 			if errors.Is(err, flag.ErrHelp) {
+				fs.SetOutput(out)
+				help()
 				return nil, err
 			}
 			return nil, usageError{err.Error()}
