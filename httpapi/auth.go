@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"net/http"
+	"net/url"
 	"strings"
 
 	"presign.dev/presign"
@@ -92,4 +93,20 @@ func bearer(r *http.Request) (string, error) {
 		return "", presign.Errorf(presign.CodeUnauthenticated, "the Authorization header must be \"Bearer <API key or JWT>\"")
 	}
 	return token, nil
+}
+
+// NormalizeOrigin accepts a CORS origin as configuration writes it: "*"
+// (any origin), or scheme://host[:port] of http or https, a trailing "/"
+// allowed and removed. It returns an *presign.Error (CodeInvalidArgument)
+// that never quotes a URL with user info.
+func NormalizeOrigin(o string) (string, error) {
+	if o == "*" {
+		return o, nil
+	}
+	u, err := url.Parse(o)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") ||
+		u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+		return "", presign.Errorf(presign.CodeInvalidArgument, "%s is not an origin like https://app.example.com", presign.QuoteURL(o))
+	}
+	return strings.TrimSuffix(o, "/"), nil
 }

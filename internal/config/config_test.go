@@ -1,189 +1,266 @@
 package config
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
-	"regexp"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+
+	"presign.dev/internal/jwtauth"
+	"presign.dev/policy"
 	"presign.dev/presign"
+	"presign.dev/sigv4"
 )
 
 func env(m map[string]string) Lookup {
 	return func(k string) (string, bool) { v, ok := m[k]; return v, ok }
 }
 
-func valid() map[string]string {
+// exampleEnv provides the variables examples/presign.yaml refers to.
+func exampleEnv() map[string]string {
 	return map[string]string{
-		"PRESIGN_S3_BUCKET": "bucket", "AWS_ACCESS_KEY_ID": "AKID", "AWS_SECRET_ACCESS_KEY": "very-secret-value",
+		"STORJ_ACCESS_KEY_ID": "storj-access", "STORJ_SECRET_ACCESS_KEY": "storj-secret-value-1",
+		"R2_ACCOUNT_ID": "acct123", "R2_ACCESS_KEY_ID": "r2-access", "R2_SECRET_ACCESS_KEY": "r2-secret-value-2",
 	}
 }
 
-func TestDefaults(t *testing.T) {
-	c, err := FromEnv(env(valid()))
+func TestExampleFile(t *testing.T) {
+	c, err := Load(env(exampleEnv()), "../../examples/presign.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Addr != ":8080" || c.Expires != 15*time.Minute || c.MaxExpires != time.Hour || c.Backend.Region != "us-east-1" ||
-		c.Backend.PathStyle != presign.PathStyleAuto || c.LogFormat != "json" || c.AuthNone || len(c.APIKeys) != 0 {
-		t.Errorf("defaults: %+v", c)
+	hash, _ := hex.DecodeString("3ecbb48b9ba0cdc4b9bc1f0d78b1e3a37f5d3c1e6b0e9c8f9a7b6c5d4e3f2a1b")
+	f := false
+	want := Config{
+		Source: "../../examples/presign.yaml",
+		Addr:   ":8080",
+		Backends: []presign.Backend{{
+			Name: "storj", Endpoint: "https://gateway.storjshare.io", Region: "us-east-1", Bucket: "my-bucket",
+			PathStyle:   presign.PathStyleAuto,
+			Credentials: sigv4.Credentials{AccessKeyID: "storj-access", SecretAccessKey: "storj-secret-value-1"},
+			MaxExpires:  168 * time.Hour,
+		}, {
+			Name: "r2-archive", Endpoint: "https://acct123.r2.cloudflarestorage.com", Region: "auto", Bucket: "archive",
+			PathStyle:   presign.PathStyleAlways,
+			Credentials: sigv4.Credentials{AccessKeyID: "r2-access", SecretAccessKey: "r2-secret-value-2"},
+			NoPost:      true,
+		}},
+		Expires:    15 * time.Minute,
+		MaxExpires: time.Hour,
+		APIKeys:    []APIKey{{Name: "backend-service", Hash: [32]byte(hash)}},
+		JWT: []jwtauth.IssuerConfig{{
+			Issuer: "https://auth.example.com/", Audience: []string{"presign"},
+			JWKSURL:   "https://auth.example.com/.well-known/jwks.json",
+			ClockSkew: 30 * time.Second, SubjectClaim: "sub", GroupsClaim: "groups",
+		}},
+		Rules: []policy.Rule{{
+			Name: "user-uploads", Who: policy.Who{Authenticated: true},
+			Ops: []presign.Op{presign.OpPut, presign.OpPost}, Backend: "storj",
+			Keys: []string{"users/{sub}/**"}, GenerateKey: "users/{sub}/{uuid}{ext}",
+			MaxSize: 10 << 20, ContentTypes: []string{"image/png", "image/jpeg", "image/gif", "image/webp"}, MaxExpires: 10 * time.Minute, Overwrite: &f,
+			Metadata: []string{"author"},
+		}, {
+			Name: "user-reads", Who: policy.Who{Authenticated: true},
+			Ops: []presign.Op{presign.OpGet, presign.OpHead}, Backend: "storj",
+			Keys: []string{"users/{sub}/**"}, Download: ptr(true),
+		}, {
+			Name: "editors-delete", Who: policy.Who{Claims: map[string][]string{"role": {"editor", "admin"}}},
+			Ops: []presign.Op{presign.OpDelete}, Keys: []string{"users/**"},
+		}, {
+			Name: "public-reads", Who: policy.Who{Anonymous: true, Authenticated: true},
+			Ops: []presign.Op{presign.OpGet, presign.OpHead}, Backend: "storj",
+			Keys: []string{"public/**"}, MaxExpires: time.Hour,
+		}, {
+			Name: "backend-service", Who: policy.Who{APIKeys: []string{"backend-service"}},
+			Ops: presign.Ops, Keys: []string{"**"},
+		}},
+		AllowAnonymous: true,
+		CORSOrigins:    []string{"https://app.example.com"},
+		LogFormat:      "json",
+		authGiven:      true,
 	}
-	if err := c.RequireAuth(); err == nil || !strings.Contains(err.Error(), "PRESIGN_AUTH=none") {
-		t.Errorf("serve without auth: %v", err)
+	if diff := cmp.Diff(want, c, cmp.AllowUnexported(Config{}), cmpopts.EquateEmpty()); diff != "" {
+		t.Errorf("examples/presign.yaml (-want +got):\n%s", diff)
 	}
-	m := valid()
-	m["PORT"] = "3000"
-	if c, _ := FromEnv(env(m)); c.Addr != ":3000" {
-		t.Errorf("PORT: addr %q", c.Addr)
-	}
-	m["PRESIGN_ADDR"] = "127.0.0.1:9999"
-	if c, _ := FromEnv(env(m)); c.Addr != "127.0.0.1:9999" {
-		t.Errorf("PRESIGN_ADDR over PORT: addr %q", c.Addr)
+	if err := c.RequireAuth(); err != nil {
+		t.Errorf("RequireAuth: %v", err)
 	}
 }
 
-func TestAPIKeys(t *testing.T) {
-	m := valid()
+func TestLoadChoosesTheSource(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "presign.yaml")
+	file := "backends:\n  - {name: s3, bucket: my-bucket, access_key_id: AKID, secret_access_key: \"${env:SECRET}\"}\n"
+	if err := os.WriteFile(path, []byte(file), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	m := map[string]string{"PRESIGN_S3_BUCKET": "bucket", "AWS_ACCESS_KEY_ID": "AKID", "AWS_SECRET_ACCESS_KEY": "very-secret-value", "SECRET": "file-secret-value"}
+	c, err := Load(env(m), "")
+	if err != nil || c.Source != SourceEnvironment || len(c.Backends) != 1 || c.Backends[0].Name != "default" || c.Rules != nil {
+		t.Errorf("no file: %+v, %v", c, err)
+	}
+	m["PRESIGN_CONFIG"] = path
+	if c, err := Load(env(m), ""); err != nil || c.Source != path || c.Backends[0].Name != "s3" || c.Backends[0].Bucket != "bucket" {
+		t.Errorf("PRESIGN_CONFIG: %+v, %v", c, err)
+	}
+	m["PRESIGN_CONFIG"] = filepath.Join(dir, "other.yaml")
+	if c, err := Load(env(m), path); err != nil || c.Source != path {
+		t.Errorf("the path argument over PRESIGN_CONFIG: %+v, %v", c, err)
+	}
+	if _, err := Load(env(m), filepath.Join(dir, "none.yaml")); err == nil || err.Error() != filepath.Join(dir, "none.yaml")+": cannot read the configuration file: no such file or directory" {
+		t.Errorf("missing file: %v", err)
+	}
+	if _, err := Load(env(m), ""); err == nil || err.Error() != "PRESIGN_CONFIG: "+m["PRESIGN_CONFIG"]+": cannot read the configuration file: no such file or directory" {
+		t.Errorf("missing file: %v", err)
+	}
+}
+
+// TestCredentialsFromTheEnvironment: AWS_* are the first backend's
+// credentials only when the file gives it none (Lambda sets them to the
+// function's role in every process).
+func TestCredentialsFromTheEnvironment(t *testing.T) {
+	m := map[string]string{"AWS_ACCESS_KEY_ID": "ENVKEY", "AWS_SECRET_ACCESS_KEY": "env-secret-value", "AWS_SESSION_TOKEN": "env-token", "SECRET": "file-secret-value", "PRESIGN_AUTH": "none"}
+	without := "backends:\n  - {name: s3, bucket: my-bucket}\n  - {name: two, bucket: two-bucket, access_key_id: AK2, secret_access_key: \"${env:SECRET}\"}\n"
+	with := "backends:\n  - {name: s3, bucket: my-bucket, access_key_id: AK, secret_access_key: \"${env:SECRET}\"}\n"
+	c, err := Parse(env(m), "f.yaml", []byte(without))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := sigv4.Credentials{AccessKeyID: "ENVKEY", SecretAccessKey: "env-secret-value", SessionToken: "env-token"}
+	if c.Backends[0].Credentials != want || c.Backends[1].Credentials.AccessKeyID != "AK2" {
+		t.Errorf("a file without credentials: %+v", c.Backends)
+	}
+	c, err = Parse(env(m), "f.yaml", []byte(with))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.Backends[0].Credentials; got != (sigv4.Credentials{AccessKeyID: "AK", SecretAccessKey: "file-secret-value"}) {
+		t.Errorf("a file with credentials: %+v", got)
+	}
+}
+
+func TestAPIKeysFromTheEnvironment(t *testing.T) {
 	sum := sha256.Sum256([]byte("second-key-0123456789"))
-	m["PRESIGN_API_KEYS"] = "first-key-0123456789, sha256:" + hex.EncodeToString(sum[:])
-	c, err := FromEnv(env(m))
+	m := map[string]string{"PRESIGN_S3_BUCKET": "bucket", "AWS_ACCESS_KEY_ID": "AKID", "AWS_SECRET_ACCESS_KEY": "very-secret-value",
+		"PRESIGN_API_KEYS": "first-key-0123456789, sha256:" + hex.EncodeToString(sum[:])}
+	c, err := LoadServing(env(m), "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(c.APIKeys) != 2 || c.APIKeys[0].Hash != sha256.Sum256([]byte("first-key-0123456789")) || c.APIKeys[1].Hash != sum {
-		t.Errorf("keys %+v", c.APIKeys)
-	}
-	if c.RequireAuth() != nil {
-		t.Error("keys configured, auth still required")
+	want := []APIKey{{Name: "env-1", Hash: sha256.Sum256([]byte("first-key-0123456789"))}, {Name: "env-2", Hash: sum}}
+	if diff := cmp.Diff(want, c.APIKeys); diff != "" {
+		t.Errorf("keys (-want +got):\n%s", diff)
 	}
 }
 
-func TestEveryProblemReportedByName(t *testing.T) {
-	m := map[string]string{
-		"PRESIGN_S3_ENDPOINT":   "ftp://x",
-		"PRESIGN_S3_PATH_STYLE": "sometimes",
-		"AWS_SECRET_ACCESS_KEY": "s3cr3t-do-not-print",
-		"PRESIGN_EXPIRES":       "2h",
-		"PRESIGN_MAX_EXPIRES":   "30d",
-		"PRESIGN_API_KEYS":      "short,sha256:zz",
-		"PRESIGN_AUTH":          "maybe",
-		"PRESIGN_CORS_ORIGINS":  "app.example.com",
-		"PRESIGN_LOG_LEVEL":     "loud",
-		"PRESIGN_LOG_FORMAT":    "xml",
-	}
-	_, err := FromEnv(env(m))
-	if err == nil {
-		t.Fatal("accepted")
-	}
-	for _, name := range []string{"PRESIGN_S3_ENDPOINT", "PRESIGN_S3_BUCKET", "PRESIGN_S3_PATH_STYLE", "AWS_ACCESS_KEY_ID",
-		"PRESIGN_MAX_EXPIRES", "PRESIGN_API_KEYS", "PRESIGN_AUTH", "PRESIGN_CORS_ORIGINS", "PRESIGN_LOG_LEVEL", "PRESIGN_LOG_FORMAT"} {
-		if !strings.Contains(err.Error(), name+":") {
-			t.Errorf("no error names %s:\n%v", name, err)
+func TestSizesAndDurations(t *testing.T) {
+	for _, tt := range []struct {
+		s  string
+		n  int64
+		ok bool
+	}{
+		{"10MiB", 10 << 20, true}, {"10MB", 10e6, true}, {"1KiB", 1024, true}, {"1KB", 1000, true}, {"5GiB", 5 << 30, true},
+		{"2GB", 2e9, true}, {"123", 123, true}, {"7B", 7, true}, {"5TiB", 5 << 40, true},
+		{"10 MB", 0, false}, {"10mb", 0, false}, {"1.5MiB", 0, false}, {"-1", 0, false}, {"", 0, false}, {"MiB", 0, false},
+		{"99999999999999GiB", 0, false}, {"9999999999999TiB", 0, false},
+	} {
+		if n, ok := parseSize(tt.s); ok != tt.ok || n != tt.n {
+			t.Errorf("parseSize(%q) = %d, %v", tt.s, n, ok)
 		}
 	}
-	for _, secret := range []string{"s3cr3t-do-not-print", "short"} {
-		if strings.Contains(err.Error(), secret) {
-			t.Errorf("error leaks a secret %q:\n%v", secret, err)
+	for _, tt := range []struct {
+		s  string
+		d  time.Duration
+		ok bool
+	}{
+		{"15m", 15 * time.Minute, true}, {"1h30m", 90 * time.Minute, true}, {"7d", 168 * time.Hour, true},
+		{"1d12h", 36 * time.Hour, true}, {"900", 15 * time.Minute, true}, {"0s", 0, true}, {"2d", 48 * time.Hour, true},
+		{"", 0, false}, {"d", 0, false}, {"1dh", 0, false}, {"-5m", 0, false}, {"15 min", 0, false}, {"1d-1h", 0, false},
+	} {
+		if d, ok := ParseDuration(tt.s); ok != tt.ok || d != tt.d {
+			t.Errorf("ParseDuration(%q) = %v, %v", tt.s, d, ok)
 		}
 	}
 }
 
-// TestNoPasswordInURLProblems: a password written into an endpoint or an
-// origin never reaches the error, parseable or not, through the
-// environment or the file (with the environment overriding it).
-func TestNoPasswordInURLProblems(t *testing.T) {
-	for _, v := range []string{"https://admin:pw-do-not-print@minio.internal", "https://admin:pw-do-not-print@minio.internal/%zz"} {
-		m := valid()
-		m["PRESIGN_S3_ENDPOINT"], m["PRESIGN_CORS_ORIGINS"], m["PRESIGN_S3_REGION"] = v, v, "us east/1"
-		_, errEnv := FromEnv(env(m))
-		_, errFile := Parse(env(m), "f.yaml", []byte("backends:\n  - {name: b, bucket: bucket, endpoint: https://s3.example.com}\n"))
-		for _, err := range []error{errEnv, errFile} {
-			if err == nil {
-				t.Fatalf("%s accepted", v)
+func TestProblemsAreJoined(t *testing.T) {
+	_, err := Parse(env(nil), "presign.yaml", []byte("listen: bad\nlog: {level: x}\n"))
+	var joined interface{ Unwrap() []error }
+	if !errors.As(err, &joined) || len(joined.Unwrap()) != 3 {
+		t.Errorf("want 3 joined problems: %v", err)
+	}
+}
+
+// TestRedactedIsTheSchema: config check's output is itself a valid file
+// in the schema, which reads back to the same configuration (secrets
+// aside).
+func TestRedactedIsTheSchema(t *testing.T) {
+	c, err := Load(env(exampleEnv()), "../../examples/presign.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	if err := c.WriteRedacted(&b); err != nil {
+		t.Fatal(err)
+	}
+	r := newReader("out.yaml", nil)
+	if _, ok := r.decode(b.Bytes()); !ok || len(r.probs) > 0 {
+		t.Errorf("the redacted output does not decode: %v\n%s", r.err(), b.String())
+	}
+}
+
+func FuzzLoadYAML(f *testing.F) {
+	example, err := os.ReadFile("../../examples/presign.yaml")
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(example)
+	for _, dir := range []string{"testdata/problems", "testdata/effective"} {
+		files, _ := filepath.Glob(filepath.Join(dir, "*.yaml"))
+		for _, name := range files {
+			if data, err := os.ReadFile(name); err == nil && len(data) < 4096 {
+				f.Add(data)
 			}
-			if strings.Contains(err.Error(), "pw-do-not-print") {
-				t.Errorf("error leaks the password:\n%v", err)
+		}
+	}
+	m := exampleEnv()
+	m["SECRET"], m["JWT_SECRET"] = "file-secret-value", "0123456789abcdef0123456789abcdef-jwt"
+	lookup := env(m)
+	f.Fuzz(func(t *testing.T, data []byte) {
+		c, err := Parse(lookup, "fuzz.yaml", data)
+		if err != nil {
+			if err.Error() == "" {
+				t.Fatal("empty error")
 			}
-			for _, name := range []string{"PRESIGN_S3_ENDPOINT:", "PRESIGN_CORS_ORIGINS:", "PRESIGN_S3_REGION:"} {
-				if !strings.Contains(err.Error(), name) {
-					t.Errorf("no problem names %s\n%v", name, err)
+			for _, v := range m {
+				if strings.Contains(err.Error(), v) && strings.Contains(v, "secret") {
+					t.Fatalf("a problem shows a secret: %v", err)
 				}
 			}
-		}
-	}
-}
-
-func TestDurations(t *testing.T) {
-	for _, tt := range []struct {
-		v    string
-		want time.Duration
-		ok   bool
-	}{
-		{"15m", 15 * time.Minute, true}, {"900", 15 * time.Minute, true}, {"1h", time.Hour, true},
-		{"0", 0, false}, {"-5m", 0, false}, {"1.5s", 0, false}, {"soon", 0, false}, {"99999999999999999999", 0, false},
-	} {
-		m := valid()
-		m["PRESIGN_EXPIRES"] = tt.v
-		c, err := FromEnv(env(m))
-		if (err == nil) != tt.ok || (tt.ok && c.Expires != tt.want) {
-			t.Errorf("PRESIGN_EXPIRES=%q: %v, %v", tt.v, c.Expires, err)
-		}
-	}
-}
-
-func FuzzFromEnv(f *testing.F) {
-	f.Add("bucket", "15m", "k1234567890123456,sha256:00", "https://a.example", "auto")
-	f.Fuzz(func(t *testing.T, bucket, expires, keys, origins, pathStyle string) {
-		m := valid()
-		m["PRESIGN_S3_BUCKET"], m["PRESIGN_EXPIRES"], m["PRESIGN_API_KEYS"], m["PRESIGN_CORS_ORIGINS"], m["PRESIGN_S3_PATH_STYLE"] = bucket, expires, keys, origins, pathStyle
-		c, err := FromEnv(env(m))
-		if err != nil {
 			return
 		}
-		// What is accepted must build an issuer.
+		// Accepted means every owner accepts it too.
 		if _, err := presign.New(c.IssuerConfig()); err != nil {
-			t.Fatalf("accepted config does not build an issuer: %v", err)
+			t.Fatalf("accepted config does not build an issuer: %v\n%s", err, data)
+		}
+		if _, err := policy.New(c.Rules, policy.Options{Refs: c.PolicyRefs()}); err != nil {
+			t.Fatalf("accepted config does not build its policy: %v\n%s", err, data)
+		}
+		if len(c.JWT) > 0 {
+			if _, err := jwtauth.New(c.JWT, jwtauth.Options{}); err != nil {
+				t.Fatalf("accepted config does not build its JWT verifier: %v\n%s", err, data)
+			}
+		}
+		if err := c.WriteRedacted(&bytes.Buffer{}); err != nil {
+			t.Fatalf("WriteRedacted: %v", err)
 		}
 	})
-}
-
-// TestExpressionsCompile: the package's expressions compile on first use,
-// not at init, so an invalid one would panic only on the path that needs it;
-// this compiles every one.
-func TestExpressionsCompile(t *testing.T) {
-	for _, re := range []func() *regexp.Regexp{envKeyName, envName, secretRef, sizeRE, plainKey, reSyntax, reUnknown, reType, reDupKey, reDupFld, reLine, reQuoted} {
-		if re() == nil {
-			t.Fatal("nil expression")
-		}
-	}
-}
-
-// TestLoadServingListsMissingAuthWithTheRest: the missing authentication is
-// one of the problems reported at once, and is not claimed when a bad
-// authentication setting was given (that setting's own problem is listed).
-func TestLoadServingListsMissingAuthWithTheRest(t *testing.T) {
-	_, err := LoadServing(env(map[string]string{"PRESIGN_LOG_LEVEL": "loud"}), "")
-	for _, want := range []string{"PRESIGN_S3_BUCKET:", "PRESIGN_LOG_LEVEL:", "PRESIGN_API_KEYS: no authentication is configured"} {
-		if err == nil || !strings.Contains(err.Error(), want) {
-			t.Errorf("error lacks %q:\n%v", want, err)
-		}
-	}
-	if !errors.Is(err, ErrNoAuth) {
-		t.Errorf("%v is not ErrNoAuth", err)
-	}
-	_, err = LoadServing(env(map[string]string{"PRESIGN_API_KEYS": "short"}), "")
-	if err == nil || !strings.Contains(err.Error(), "PRESIGN_API_KEYS:") || errors.Is(err, ErrNoAuth) {
-		t.Errorf("bad key: %v", err)
-	}
-	if _, err := LoadServing(env(valid()), ""); !errors.Is(err, ErrNoAuth) {
-		t.Errorf("valid but no auth: %v", err)
-	}
-	m := valid()
-	m["PRESIGN_AUTH"] = "none"
-	if _, err := LoadServing(env(m), ""); err != nil {
-		t.Errorf("PRESIGN_AUTH=none: %v", err)
-	}
 }

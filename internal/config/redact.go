@@ -9,52 +9,45 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"presign.dev/policy"
 	"presign.dev/presign"
-	"presign.dev/sigv4"
 )
 
-// Redacted is the placeholder of every secret in Redacted's output.
+// redacted is the placeholder of every secret in Redacted's output.
 const redacted = "<redacted>"
 
 // Redacted returns the effective configuration in the file's schema (it
-// marshals to YAML or JSON), defaults filled in, with every secret replaced
-// by "<redacted>" and API key hashes shortened to their first 8 hex digits
+// marshals to YAML or JSON): every value that applies, defaults included
+// as the owning packages fill them in, with every secret replaced by
+// "<redacted>" and API key hashes shortened to their first 8 hex digits
 // and "…". The env-only configuration shows as the file that would say the
 // same, its backend named "default".
 func (c Config) Redacted() any {
+	ic := c.IssuerConfig().WithDefaults()
 	f := &fileConfig{
 		Listen:   ptr(c.Addr),
-		Defaults: &fileDefaults{Expires: ptr(fmtDuration(c.Expires)), MaxExpires: ptr(fmtDuration(c.MaxExpires))},
+		Defaults: &fileDefaults{Expires: ptr(presign.FormatDuration(ic.DefaultExpires)), MaxExpires: ptr(presign.FormatDuration(ic.MaxExpires))},
 		Log:      &fileLog{Level: ptr(levelName(c.LogLevel)), Format: ptr(c.LogFormat)},
 	}
 	if len(c.CORSOrigins) > 0 {
 		f.CORS = &fileCORS{Origins: append([]string(nil), c.CORSOrigins...)}
 	}
-	backends := c.Backends
-	if len(backends) == 0 && c.Backend.Name != "" {
-		backends = []presign.Backend{c.Backend}
-	}
-	for _, b := range backends {
+	for _, b := range ic.Backends {
 		fb := fileBackend{
 			Name:        ptr(b.Name),
+			Endpoint:    ptr(b.Endpoint),
 			Region:      ptr(b.Region),
 			Bucket:      ptr(b.Bucket),
 			PathStyle:   ptr(string(b.PathStyle)),
 			AccessKeyID: ptr(b.Credentials.AccessKeyID),
-			MaxExpires:  ptr(fmtDuration(sigv4.MaxExpires)),
+			MaxExpires:  ptr(presign.FormatDuration(b.MaxExpires)),
 			Post:        ptr(!b.NoPost),
-		}
-		if b.Endpoint != "" {
-			fb.Endpoint = ptr(b.Endpoint)
 		}
 		if b.Credentials.SecretAccessKey != "" {
 			fb.SecretAccessKey = ptr(redacted)
 		}
 		if b.Credentials.SessionToken != "" {
 			fb.SessionToken = ptr(redacted)
-		}
-		if b.MaxExpires != 0 {
-			fb.MaxExpires = ptr(fmtDuration(b.MaxExpires))
 		}
 		f.Backends = append(f.Backends, fb)
 	}
@@ -65,11 +58,12 @@ func (c Config) Redacted() any {
 		f.Auth.APIKeys = append(f.Auth.APIKeys, fileAPIKey{Name: ptr(k.Name), SHA256: ptr(hex.EncodeToString(k.Hash[:4]) + "…")})
 	}
 	for _, j := range c.JWT {
+		j = j.WithDefaults()
 		fj := fileJWT{
 			Issuer:       ptr(j.Issuer),
 			Audience:     append([]string(nil), j.Audience...),
 			Keys:         append([]string(nil), j.Keys...),
-			ClockSkew:    ptr(fmtDuration(j.ClockSkew)),
+			ClockSkew:    ptr(presign.FormatDuration(j.ClockSkew)),
 			SubjectClaim: ptr(j.SubjectClaim),
 			GroupsClaim:  ptr(j.GroupsClaim),
 		}
@@ -82,6 +76,7 @@ func (c Config) Redacted() any {
 		f.Auth.JWT = append(f.Auth.JWT, fj)
 	}
 	for _, r := range c.Rules {
+		r = r.WithDefaults()
 		fr := fileRule{
 			Name:         ptr(r.Name),
 			Who:          &fileWho{APIKeys: r.Who.APIKeys, IAM: r.Who.IAM, Groups: r.Who.Groups, Claims: r.Who.Claims},
@@ -110,10 +105,10 @@ func (c Config) Redacted() any {
 			fr.GenerateKey = ptr(r.GenerateKey)
 		}
 		if r.MaxSize != 0 {
-			fr.MaxSize = ptr(fmtSize(r.MaxSize))
+			fr.MaxSize = ptr(policy.FormatSize(r.MaxSize))
 		}
 		if r.MaxExpires != 0 {
-			fr.MaxExpires = ptr(fmtDuration(r.MaxExpires))
+			fr.MaxExpires = ptr(presign.FormatDuration(r.MaxExpires))
 		}
 		f.Rules = append(f.Rules, fr)
 	}
@@ -124,17 +119,16 @@ func (c Config) Redacted() any {
 // and, when set, the open mode of PRESIGN_AUTH=none.
 func (c Config) WriteRedacted(w io.Writer) error {
 	var b strings.Builder
-	src := c.Source
-	if src == "" {
-		src = SourceEnvironment
-	}
-	if src == SourceEnvironment {
+	if c.Source == "" || c.Source == SourceEnvironment {
 		fmt.Fprintf(&b, "# presign: effective configuration, from the environment\n")
 	} else {
-		fmt.Fprintf(&b, "# presign: effective configuration, from %s and the environment\n", strings.ReplaceAll(src, "\n", " "))
+		fmt.Fprintf(&b, "# presign: effective configuration, from %s and the environment\n", strings.ReplaceAll(c.Source, "\n", " "))
 	}
 	if c.AuthNone {
-		b.WriteString("# PRESIGN_AUTH=none: no authentication; anyone who can reach the service gets URLs\n")
+		b.WriteString("# PRESIGN_AUTH=none: no authentication; anyone who can reach the service gets GET and PUT URLs\n")
+	}
+	if c.PlatformAuth != "" {
+		fmt.Fprintf(&b, "# PRESIGN_PLATFORM_AUTH=%s: callers come from the Lambda platform's verified request context\n", c.PlatformAuth)
 	}
 	enc := yaml.NewEncoder(&b)
 	enc.SetIndent(2)
@@ -159,3 +153,5 @@ func levelName(l slog.Level) string {
 	}
 	return "info"
 }
+
+func ptr[T any](v T) *T { return &v }

@@ -1,0 +1,142 @@
+package config
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"strconv"
+	"strings"
+
+	"presign.dev/presign"
+)
+
+// applyEnv writes the environment's settings into f, into the very fields
+// a file would set, and records which variable set each, so that the one
+// converter reads both and a problem names the variable:
+//
+//	PRESIGN_ADDR, else PORT (as ":PORT")   listen
+//	PRESIGN_EXPIRES, PRESIGN_MAX_EXPIRES   defaults.expires, defaults.max_expires
+//	PRESIGN_CORS_ORIGINS                   cors.origins (replaced, not merged)
+//	PRESIGN_LOG_LEVEL, PRESIGN_LOG_FORMAT  log.level, log.format
+//	PRESIGN_S3_ENDPOINT, _REGION, _BUCKET,
+//	_PATH_STYLE                            backends[0].endpoint, region, bucket, path_style
+//	AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,
+//	AWS_SESSION_TOKEN                      backends[0]'s credentials, only when the file gives none
+//	PRESIGN_API_KEYS                       auth.api_keys, added, named env-1, env-2, ...
+//
+// Without a file, or with a file that has no backends while
+// PRESIGN_S3_BUCKET is set, backends[0] is made from the environment and
+// named "default".
+func (r *reader) applyEnv(f *fileConfig) {
+	get := envGetter(r.lookup)
+	set := func(path, name string) *string {
+		v := get(name)
+		if v == "" {
+			return nil
+		}
+		r.envSet[path] = name
+		return &v
+	}
+	override := func(dst **string, path, name string) {
+		if v := set(path, name); v != nil {
+			*dst = v
+		}
+	}
+
+	override(&f.Listen, "listen", "PRESIGN_ADDR")
+	if r.envSet["listen"] == "" {
+		if port := get("PORT"); port != "" {
+			v := ":" + port
+			f.Listen = &v
+			r.envSet["listen"] = "PORT"
+		}
+	}
+
+	if f.Defaults == nil {
+		f.Defaults = &fileDefaults{}
+	}
+	override(&f.Defaults.Expires, "defaults.expires", "PRESIGN_EXPIRES")
+	override(&f.Defaults.MaxExpires, "defaults.max_expires", "PRESIGN_MAX_EXPIRES")
+
+	if v := get("PRESIGN_CORS_ORIGINS"); v != "" {
+		f.CORS = &fileCORS{Origins: splitList(v)}
+		r.envSet["cors.origins"] = "PRESIGN_CORS_ORIGINS"
+	}
+
+	if f.Log == nil {
+		f.Log = &fileLog{}
+	}
+	override(&f.Log.Level, "log.level", "PRESIGN_LOG_LEVEL")
+	override(&f.Log.Format, "log.format", "PRESIGN_LOG_FORMAT")
+
+	if len(f.Backends) == 0 && (r.name == "" || get("PRESIGN_S3_BUCKET") != "") {
+		name := "default"
+		f.Backends = []fileBackend{{Name: &name}}
+		r.envBackend = true
+	}
+	if len(f.Backends) > 0 {
+		b := &f.Backends[0]
+		override(&b.Endpoint, "backends[0].endpoint", "PRESIGN_S3_ENDPOINT")
+		override(&b.Region, "backends[0].region", "PRESIGN_S3_REGION")
+		override(&b.Bucket, "backends[0].bucket", "PRESIGN_S3_BUCKET")
+		override(&b.PathStyle, "backends[0].path_style", "PRESIGN_S3_PATH_STYLE")
+		// The credentials are one setting, and the environment's fill it
+		// only when the file gives none: AWS Lambda sets AWS_* to the
+		// function's role in every process, which must not replace a
+		// Storj or R2 key that the file names.
+		if b.AccessKeyID == nil && b.SecretAccessKey == nil && b.SessionToken == nil {
+			b.AccessKeyID = set("backends[0].access_key_id", "AWS_ACCESS_KEY_ID")
+			b.SecretAccessKey = set("backends[0].secret_access_key", "AWS_SECRET_ACCESS_KEY")
+			b.SessionToken = set("backends[0].session_token", "AWS_SESSION_TOKEN")
+			if b.SessionToken != nil && b.AccessKeyID == nil && b.SecretAccessKey == nil {
+				r.envErrf("AWS_SESSION_TOKEN", "set without AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, whose session it belongs to")
+			}
+		}
+	}
+
+	r.envAPIKeys(f, get("PRESIGN_API_KEYS"))
+}
+
+// envAPIKeys adds the keys of PRESIGN_API_KEYS to auth.api_keys: each raw
+// (at least 16 characters, kept as its SHA-256) or sha256:<hex>, named
+// env-1, env-2, ... by position. Problems name the entry, never the key.
+func (r *reader) envAPIKeys(f *fileConfig, v string) {
+	for i, raw := range splitList(v) {
+		hash, ok := strings.CutPrefix(raw, "sha256:")
+		if ok {
+			if b, err := hex.DecodeString(hash); err != nil || len(b) != sha256.Size {
+				r.envErrf("PRESIGN_API_KEYS", "entry %d: sha256: must be followed by 64 hex digits", i+1)
+				continue
+			}
+		} else {
+			if len(raw) < 16 {
+				r.envErrf("PRESIGN_API_KEYS", "entry %d: API keys must be at least 16 characters", i+1)
+				continue
+			}
+			sum := sha256.Sum256([]byte(raw))
+			hash = hex.EncodeToString(sum[:])
+		}
+		if f.Auth == nil {
+			f.Auth = &fileAuth{}
+		}
+		name := "env-" + strconv.Itoa(i+1)
+		r.envSet[presign.Index("auth.api_keys", len(f.Auth.APIKeys))] = "PRESIGN_API_KEYS"
+		f.Auth.APIKeys = append(f.Auth.APIKeys, fileAPIKey{Name: &name, SHA256: &hash})
+	}
+}
+
+func envGetter(lookup Lookup) func(string) string {
+	return func(name string) string {
+		v, _ := lookup(name)
+		return strings.TrimSpace(v)
+	}
+}
+
+func splitList(v string) []string {
+	var out []string
+	for _, s := range strings.Split(v, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}

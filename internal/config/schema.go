@@ -1,0 +1,93 @@
+package config
+
+// The configuration's schema: what a YAML file holds, and what the
+// environment fills in (PRESIGN_* and AWS_* write into the same fields,
+// see env.go). Every leaf is a pointer or a slice, so that "absent" is told
+// apart from "zero"; scalars are kept as written (numbers and booleans
+// included) and parsed by the converter, so that every problem is reported
+// at its path. The same types, with their omitempty tags, write the
+// redacted effective configuration (redact.go).
+type fileConfig struct {
+	Listen   *string       `yaml:"listen,omitempty" json:"listen,omitempty"`
+	Defaults *fileDefaults `yaml:"defaults,omitempty" json:"defaults,omitempty"`
+	CORS     *fileCORS     `yaml:"cors,omitempty" json:"cors,omitempty"`
+	Log      *fileLog      `yaml:"log,omitempty" json:"log,omitempty"`
+	Backends []fileBackend `yaml:"backends,omitempty" json:"backends,omitempty"`
+	Auth     *fileAuth     `yaml:"auth,omitempty" json:"auth,omitempty"`
+	Rules    []fileRule    `yaml:"rules,omitempty" json:"rules,omitempty"`
+}
+
+type fileDefaults struct {
+	Expires    *string `yaml:"expires,omitempty" json:"expires,omitempty"`
+	MaxExpires *string `yaml:"max_expires,omitempty" json:"max_expires,omitempty"`
+}
+
+type fileCORS struct {
+	Origins []string `yaml:"origins,omitempty" json:"origins,omitempty"`
+}
+
+type fileLog struct {
+	Level  *string `yaml:"level,omitempty" json:"level,omitempty"`
+	Format *string `yaml:"format,omitempty" json:"format,omitempty"`
+}
+
+type fileBackend struct {
+	Name            *string `yaml:"name,omitempty" json:"name,omitempty"`
+	Endpoint        *string `yaml:"endpoint,omitempty" json:"endpoint,omitempty"`
+	Region          *string `yaml:"region,omitempty" json:"region,omitempty"`
+	Bucket          *string `yaml:"bucket,omitempty" json:"bucket,omitempty"`
+	PathStyle       *string `yaml:"path_style,omitempty" json:"path_style,omitempty"`
+	AccessKeyID     *string `yaml:"access_key_id,omitempty" json:"access_key_id,omitempty"`
+	SecretAccessKey *string `yaml:"secret_access_key,omitempty" json:"secret_access_key,omitempty"`
+	SessionToken    *string `yaml:"session_token,omitempty" json:"session_token,omitempty"`
+	MaxExpires      *string `yaml:"max_expires,omitempty" json:"max_expires,omitempty"`
+	Post            *bool   `yaml:"post,omitempty" json:"post,omitempty"`
+}
+
+type fileAuth struct {
+	APIKeys []fileAPIKey `yaml:"api_keys,omitempty" json:"api_keys,omitempty"`
+	JWT     []fileJWT    `yaml:"jwt,omitempty" json:"jwt,omitempty"`
+}
+
+type fileAPIKey struct {
+	Name   *string `yaml:"name,omitempty" json:"name,omitempty"`
+	SHA256 *string `yaml:"sha256,omitempty" json:"sha256,omitempty"`
+}
+
+type fileJWT struct {
+	Issuer       *string  `yaml:"issuer,omitempty" json:"issuer,omitempty"`
+	Audience     []string `yaml:"audience,omitempty" json:"audience,omitempty"`
+	JWKSURL      *string  `yaml:"jwks_url,omitempty" json:"jwks_url,omitempty"`
+	Keys         []string `yaml:"keys,omitempty" json:"keys,omitempty"`
+	HS256Secret  *string  `yaml:"hs256_secret,omitempty" json:"hs256_secret,omitempty"`
+	ClockSkew    *string  `yaml:"clock_skew,omitempty" json:"clock_skew,omitempty"`
+	SubjectClaim *string  `yaml:"subject_claim,omitempty" json:"subject_claim,omitempty"`
+	GroupsClaim  *string  `yaml:"groups_claim,omitempty" json:"groups_claim,omitempty"`
+}
+
+type fileRule struct {
+	Name         *string  `yaml:"name,omitempty" json:"name,omitempty"`
+	Who          *fileWho `yaml:"who,omitempty" json:"who,omitempty"`
+	Ops          []string `yaml:"ops,omitempty" json:"ops,omitempty"`
+	Backend      *string  `yaml:"backend,omitempty" json:"backend,omitempty"`
+	Keys         []string `yaml:"keys,omitempty" json:"keys,omitempty"`
+	GenerateKey  *string  `yaml:"generate_key,omitempty" json:"generate_key,omitempty"`
+	MaxSize      *string  `yaml:"max_size,omitempty" json:"max_size,omitempty"`
+	ContentTypes []string `yaml:"content_types,omitempty" json:"content_types,omitempty"`
+	MaxExpires   *string  `yaml:"max_expires,omitempty" json:"max_expires,omitempty"`
+	Overwrite    *bool    `yaml:"overwrite,omitempty" json:"overwrite,omitempty"`
+	Download     *bool    `yaml:"download,omitempty" json:"download,omitempty"`
+	// Metadata: the x-amz-meta-* names uploads may set (default none).
+	Metadata []string `yaml:"metadata,omitempty" json:"metadata,omitempty"`
+	// RequireChecksum: put uploads must declare content_md5 or checksum_sha256.
+	RequireChecksum *bool `yaml:"require_checksum,omitempty" json:"require_checksum,omitempty"`
+}
+
+type fileWho struct {
+	Anonymous     *bool               `yaml:"anonymous,omitempty" json:"anonymous,omitempty"`
+	Authenticated *bool               `yaml:"authenticated,omitempty" json:"authenticated,omitempty"`
+	APIKeys       []string            `yaml:"api_keys,omitempty" json:"api_keys,omitempty"`
+	IAM           []string            `yaml:"iam,omitempty" json:"iam,omitempty"`
+	Groups        []string            `yaml:"groups,omitempty" json:"groups,omitempty"`
+	Claims        map[string][]string `yaml:"claims,omitempty" json:"claims,omitempty"`
+}
