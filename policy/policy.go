@@ -69,15 +69,6 @@ type Trace struct {
 	Reason  string `json:"reason,omitempty"`
 }
 
-// Explanation is the whole reasoning of a decision.
-type Explanation struct {
-	Allowed  bool              `json:"allowed"`
-	Rule     string            `json:"rule,omitempty"`
-	Decision *presign.Decision `json:"decision,omitempty"`
-	Error    string            `json:"error,omitempty"`
-	Trace    []Trace           `json:"trace"`
-}
-
 // Authorize implements presign.Authorizer: the first rule that matches
 // allows the request with its limits. Otherwise it returns an *presign.Error:
 // CodeUnauthenticated for an anonymous caller (no credential) that no rule
@@ -96,23 +87,17 @@ func (p *Policy) Authorize(ctx context.Context, principal presign.Principal, r *
 	return presign.Decision{}, c.refusal(principal)
 }
 
-// Explain evaluates every rule for principal and r, in order, and says
-// which one allows it (the first that matches) or why none does.
-func (p *Policy) Explain(principal presign.Principal, r *presign.Request) Explanation {
-	var ex Explanation
-	var c closest
+// Explain evaluates every rule for principal and the validated r, in
+// order, and says how each saw it: the first that matches is the one that
+// allows. The request is not changed (no key is generated for it).
+func (p *Policy) Explain(principal presign.Principal, r *presign.Request) []Trace {
+	probe := *r
+	trace := make([]Trace, 0, len(p.rules))
 	for _, rule := range p.rules {
-		dec, st, reason := p.evaluate(rule, principal, r)
-		ex.Trace = append(ex.Trace, Trace{Rule: rule.Name, Matched: st == stageAllowed, Reason: reason.text})
-		c.note(st, reason.text, reason.tooLarge)
-		if st == stageAllowed && !ex.Allowed {
-			ex.Allowed, ex.Rule, ex.Decision = true, rule.Name, &dec
-		}
+		_, st, reason := p.evaluate(rule, principal, &probe)
+		trace = append(trace, Trace{Rule: rule.Name, Matched: st == stageAllowed, Reason: reason.text})
 	}
-	if !ex.Allowed {
-		ex.Error = presign.ErrorMessage(c.refusal(principal))
-	}
-	return ex
+	return trace
 }
 
 // closest remembers the rule that got furthest with a refused request:

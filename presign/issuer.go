@@ -153,13 +153,17 @@ func New(cfg Config) (*Issuer, error) {
 // declared size is above a limit, CodeUnsupported when the backend cannot
 // do the operation.
 func (iss *Issuer) Issue(ctx context.Context, p Principal, r Request) (Grant, error) {
-	d, err := iss.decide(ctx, p, &r)
+	be, err := iss.validate(&r)
+	if err != nil {
+		return Grant{}, err
+	}
+	d, err := iss.authorize(ctx, p, be, &r)
 	if err != nil {
 		return Grant{}, err
 	}
 	now := iss.now()
-	g := Grant{Bucket: r.Bucket, Key: r.Key, ExpiresAt: now.Add(d.expires).UTC().Truncate(time.Second), Backend: d.be.Name, Rule: d.dec.Rule}
-	if err := d.be.signer.sign(&g, &r, d.dec, now, d.expires, d.maxSize); err != nil {
+	g := Grant{Bucket: r.Bucket, Key: r.Key, ExpiresAt: now.Add(d.expires).UTC().Truncate(time.Second), Backend: be.Name, Rule: d.dec.Rule}
+	if err := be.signer.sign(&g, &r, d.dec, now, d.expires, d.maxSize); err != nil {
 		return Grant{}, err
 	}
 	return g, nil
@@ -167,10 +171,15 @@ func (iss *Issuer) Issue(ctx context.Context, p Principal, r Request) (Grant, er
 
 // Decide answers r exactly as Issue would, without signing: the request as
 // it would be signed (backend, bucket, expiry and a generated key filled
-// in) and the Authorizer's decision, or the error Issue would return.
-// `presign policy explain` asks it.
+// in) and the Authorizer's decision, or the error Issue would return. A
+// malformed request returns the zero Request with its error; a refused one
+// returns the validated request. `presign policy explain` asks it.
 func (iss *Issuer) Decide(ctx context.Context, p Principal, r Request) (Request, Decision, error) {
-	d, err := iss.decide(ctx, p, &r)
+	be, err := iss.validate(&r)
+	if err != nil {
+		return Request{}, Decision{}, err
+	}
+	d, err := iss.authorize(ctx, p, be, &r)
 	if err != nil {
 		return r, Decision{}, err
 	}
@@ -178,21 +187,17 @@ func (iss *Issuer) Decide(ctx context.Context, p Principal, r Request) (Request,
 	return r, d.dec, nil
 }
 
-// decision is what decide found: where to sign, with which limits.
+// decision is what authorize found: the Authorizer's decision and the
+// limits that apply.
 type decision struct {
-	be      *backend
 	dec     Decision
 	expires time.Duration // clamped to every cap
 	maxSize int64         // the upload limit that applies
 }
 
-// decide validates r (filling in its defaults), authorizes it and applies
-// the decision's limits.
-func (iss *Issuer) decide(ctx context.Context, p Principal, r *Request) (decision, error) {
-	be, err := iss.validate(r)
-	if err != nil {
-		return decision{}, err
-	}
+// authorize asks the Authorizer about the validated r, takes the key it
+// chose, and applies the decision's limits and the backend's checks.
+func (iss *Issuer) authorize(ctx context.Context, p Principal, be *backend, r *Request) (decision, error) {
 	dec, err := iss.authz.Authorize(ctx, p, r)
 	if err != nil {
 		return decision{}, err
@@ -209,7 +214,7 @@ func (iss *Issuer) decide(ctx context.Context, p Principal, r *Request) (decisio
 	if r.Key == "" {
 		return decision{}, Errorf(CodeInvalidArgument, "key is required")
 	}
-	d := decision{be: be, dec: dec, expires: min(r.ExpiresIn, iss.maxExpires, be.MaxExpires), maxSize: MaxObjectSize}
+	d := decision{dec: dec, expires: min(r.ExpiresIn, iss.maxExpires, be.MaxExpires), maxSize: MaxObjectSize}
 	if dec.MaxExpires > 0 {
 		d.expires = min(d.expires, dec.MaxExpires)
 	}

@@ -129,3 +129,42 @@ func sortedKeys(m map[string]string) []string {
 	slices.Sort(keys)
 	return keys
 }
+
+// uploadPart is one part of a multipart upload, to presign with
+// [s3Signer.signUploadPart].
+type uploadPart struct {
+	Bucket, Key, UploadID string
+	PartNumber            int
+	// Size is signed as content-length: the store refuses a body of any
+	// other size.
+	Size int64
+	// ChecksumCRC64NVME and ChecksumSHA256 (base64), when set, are signed as
+	// x-amz-checksum-crc64nvme and x-amz-checksum-sha256: the store refuses
+	// a body with another checksum, and keeps it as the part's.
+	ChecksumCRC64NVME, ChecksumSHA256 string
+}
+
+// signUploadPart presigns the UploadPart request of p, PUT
+// ?partNumber=N&uploadId=U, for the lifetime expires: g gets the method,
+// the URL and the headers the client must send. No Content-Type is signed:
+// UploadPart takes none.
+func (s *s3Signer) signUploadPart(g *Grant, p *uploadPart, now time.Time, expires time.Duration) {
+	host, path := s.target(p.Bucket, p.Key)
+	sr := sigv4.Request{Method: "PUT", Scheme: s.scheme, Host: host, Path: path, Time: now, Expires: expires,
+		Query: []sigv4.Param{{Name: "partNumber", Value: strconv.Itoa(p.PartNumber)}, {Name: "uploadId", Value: p.UploadID}}}
+	g.Headers = make(map[string]string, 3)
+	sr.Headers = make([]sigv4.Header, 0, 3)
+	add := func(name, signed, value string) {
+		g.Headers[name] = value
+		sr.Headers = append(sr.Headers, sigv4.Header{Name: signed, Value: value})
+	}
+	add("Content-Length", "content-length", strconv.FormatInt(p.Size, 10))
+	if p.ChecksumCRC64NVME != "" {
+		add("x-amz-checksum-crc64nvme", "x-amz-checksum-crc64nvme", p.ChecksumCRC64NVME)
+	}
+	if p.ChecksumSHA256 != "" {
+		add("x-amz-checksum-sha256", "x-amz-checksum-sha256", p.ChecksumSHA256)
+	}
+	g.Method = sr.Method
+	g.URL = s.sigv4.Presign(&sr)
+}

@@ -47,6 +47,11 @@ type Part struct {
 	ETag       string // as the store quotes it
 	// LastModified is when the part was uploaded.
 	LastModified time.Time
+	// Checksums are the part's checksums the store reports, by algorithm
+	// ("SHA256": base64): that of the upload's checksum algorithm, if it
+	// was created with one (MinIO also reports a checksum the part was
+	// uploaded with). Complete needs them back (see [CompletedPart]).
+	Checksums map[string]string
 }
 
 // CompletedPart names a part to assemble: its number and the ETag the
@@ -54,6 +59,12 @@ type Part struct {
 type CompletedPart struct {
 	PartNumber int
 	ETag       string
+	// Checksums are the part's checksums, by algorithm ("CRC32", "CRC32C",
+	// "CRC64NVME", "SHA1", "SHA256": base64), as ListParts reports them.
+	// When the upload was created with a checksum algorithm, S3 requires
+	// that algorithm's checksum of every part; when it was not, Versity
+	// Gateway refuses any (and lists none).
+	Checksums map[string]string
 }
 
 // CompleteMultipartInput completes a multipart upload.
@@ -93,9 +104,12 @@ type ObjectInfo struct {
 type StoreError struct {
 	Op         string // the S3 operation, e.g. "CompleteMultipartUpload"
 	StatusCode int    // the HTTP status (200 for an error in a 200 body)
-	Code       string // the S3 error code, e.g. "NoSuchUpload"; "" when the body had none
-	Message    string // the store's message
-	RequestID  string // the store's request ID, for its operator
+	// Code is the S3 error code, e.g. "NoSuchUpload"; "" when the body had
+	// none. A HEAD answer has no body: its code is the status text without
+	// spaces ("NotFound", "Forbidden", "PreconditionFailed").
+	Code      string
+	Message   string // the store's message
+	RequestID string // the store's request ID, for its operator
 }
 
 func (e *StoreError) Error() string {

@@ -64,7 +64,7 @@ func setup(lookup config.Lookup, logw io.Writer) (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	auth, err := lambdaurl.PlatformAuth(cfg.PlatformAuth)
+	auth, err := platformAuth(cfg.PlatformAuth)
 	if err != nil {
 		return nil, err
 	}

@@ -2,13 +2,9 @@ package lambdaurl
 
 import (
 	"context"
-	"errors"
 	"net/http"
 	"reflect"
-	"slices"
 	"testing"
-
-	"presign.dev/presign"
 )
 
 const (
@@ -90,12 +86,8 @@ func TestForgedHeadersAreNoAuthorizer(t *testing.T) {
 	if ok {
 		t.Fatalf("authorizer from headers: %+v", a)
 	}
-	for _, mode := range []string{PlatformIAM, PlatformJWT} {
-		auth, _ := PlatformAuth(mode)
-		p, err := auth.Authenticate(r)
-		if !isUnauthenticated(err) {
-			t.Errorf("%s: principal %+v, err %v", mode, p, err)
-		}
+	if r.Header.Get("x-amzn-iam-userarn") == "" {
+		t.Error("the forged headers did not reach the request")
 	}
 	// A request built outside the adapter with the same headers has none either.
 	r2, _ := http.NewRequest("GET", "https://x/", nil)
@@ -104,76 +96,5 @@ func TestForgedHeadersAreNoAuthorizer(t *testing.T) {
 	}
 	if _, ok := AuthorizerFrom(r2.Context()); ok {
 		t.Error("authorizer on a plain request")
-	}
-}
-
-func isUnauthenticated(err error) bool {
-	var pe *presign.Error
-	return errors.As(err, &pe) && pe.Code == presign.CodeUnauthenticated
-}
-
-func TestPlatformAuth(t *testing.T) {
-	if a, err := PlatformAuth(""); a != nil || err != nil {
-		t.Errorf("off: %v %v", a, err)
-	}
-	if _, err := PlatformAuth("AWS_IAM"); err == nil {
-		t.Error("unknown mode accepted")
-	}
-	iam, _ := PlatformAuth(PlatformIAM)
-	jwt, _ := PlatformAuth(PlatformJWT)
-	tests := []struct {
-		name       string
-		auth       any
-		authorizer string
-		want       presign.Principal // zero: 401
-	}{
-		{"iam", iam, iamAuthorizer, presign.Principal{Kind: presign.KindIAM, Name: "arn:aws:iam::123456789012:user/alice"}},
-		{"iam without authorizer", iam, "", presign.Principal{}},
-		{"iam given a JWT authorizer", iam, jwtAuthorizer, presign.Principal{}},
-		{"iam without ARN", iam, `{"iam": {"accountId": "1"}}`, presign.Principal{}},
-		{"jwt", jwt, jwtAuthorizer, presign.Principal{Kind: presign.KindJWT, Name: "alice", Issuer: "https://auth.example.com/",
-			Claims: map[string]string{"sub": "alice", "iss": "https://auth.example.com/", "email": "a@example.com", "exp": "1795341600"}}},
-		{"jwt without authorizer", jwt, "", presign.Principal{}},
-		{"jwt given IAM", jwt, iamAuthorizer, presign.Principal{}},
-		{"jwt without sub", jwt, `{"jwt": {"claims": {"iss": "x"}}}`, presign.Principal{}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			ev := withAuthorizer(t, httpAPIEvent, tt.authorizer)
-			for k, v := range forged {
-				ev.Headers[k] = v
-			}
-			ev.Headers["authorization"] = "Bearer conformance-key-0123456789" // never consulted
-			_, _, r := authorizerSeen(t, ev)
-			p, err := tt.auth.(interface {
-				Authenticate(*http.Request) (presign.Principal, error)
-			}).Authenticate(r)
-			if tt.want.Kind == "" {
-				if !isUnauthenticated(err) {
-					t.Errorf("principal %+v, err %v; want 401", p, err)
-				}
-				return
-			}
-			if err != nil || !reflect.DeepEqual(p, tt.want) {
-				t.Errorf("principal %+v, err %v; want %+v", p, err, tt.want)
-			}
-		})
-	}
-}
-
-func TestAuthorizerGroups(t *testing.T) {
-	for _, tt := range []struct {
-		claims map[string]string
-		want   []string
-	}{
-		{map[string]string{"groups": "[admin ops]"}, []string{"admin", "ops"}},
-		{map[string]string{"cognito:groups": "[editors]"}, []string{"editors"}},
-		{map[string]string{"groups": "a,b"}, []string{"a", "b"}},
-		{map[string]string{"groups": "[]"}, nil},
-		{map[string]string{}, nil},
-	} {
-		if got := authorizerGroups(tt.claims); !slices.Equal(got, tt.want) {
-			t.Errorf("%v: %q, want %q", tt.claims, got, tt.want)
-		}
 	}
 }

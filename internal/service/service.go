@@ -1,10 +1,13 @@
 // Package service wires a validated configuration into presign's parts:
-// the issuer with its access policy, the authentication chain and the HTTP
-// handler. Every entry point (presign serve, the Lambda function, the Cloud
-// Function) builds the same service here, so they behave alike.
+// the issuer with its authorizer, the authentication chain and the HTTP
+// handler. Every entry point — presign serve, presign dev, the Lambda
+// function and the Cloud Function — builds the same service here, so they
+// behave alike; an entry point adds only what its platform has (Lambda's
+// platform identity, serve's metrics).
 package service
 
 import (
+	"context"
 	"log/slog"
 	"net/http"
 	"time"
@@ -22,7 +25,8 @@ type Options struct {
 	// HTTPClient fetches JWKS documents; nil means jwtauth's default.
 	HTTPClient *http.Client
 	Now        func() time.Time // nil means time.Now
-	// Observer and Metrics are passed to the handler (serve adds Prometheus).
+	// Observer and Metrics are passed to the handler (serve and dev add
+	// Prometheus).
 	Observer httpapi.Observer
 	Metrics  http.Handler
 	// Auth, when non-nil, authenticates every request instead of the
@@ -32,14 +36,17 @@ type Options struct {
 
 // Service is a configured presign.
 type Service struct {
-	Issuer  *presign.Issuer
-	Policy  *policy.Policy // nil with env-only configuration: every caller may do everything
+	Issuer *presign.Issuer
+	// Policy is the configuration's rules; nil without rules (the
+	// environment-only configuration, or open mode).
+	Policy  *policy.Policy
 	Auth    httpapi.Authenticator
 	Handler *httpapi.Handler
 }
 
-// New builds the service of cfg. It does no I/O: JWKS are fetched on first
-// use.
+// New builds the service of cfg. It does no I/O (JWKS are fetched on first
+// use), and it accepts exactly the configurations that config.Load
+// accepts: each part validates its own settings with the same rules.
 func New(cfg config.Config, o Options) (*Service, error) {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
@@ -47,8 +54,11 @@ func New(cfg config.Config, o Options) (*Service, error) {
 	s := &Service{}
 	ic := cfg.IssuerConfig()
 	ic.Now = o.Now
-	if len(cfg.Rules) > 0 {
-		p, err := policy.New(cfg.Rules, policy.Options{Now: o.Now})
+	switch {
+	case cfg.AuthNone:
+		ic.Authorizer = policy.OpenMode{}
+	case len(cfg.Rules) > 0:
+		p, err := policy.New(cfg.Rules, policy.Options{Now: o.Now, Refs: cfg.PolicyRefs()})
 		if err != nil {
 			return nil, err
 		}
@@ -62,7 +72,7 @@ func New(cfg config.Config, o Options) (*Service, error) {
 	s.Issuer = iss
 
 	if cfg.AuthNone {
-		o.Logger.Warn("PRESIGN_AUTH=none: anyone who can reach this service gets presigned URLs")
+		o.Logger.Warn("PRESIGN_AUTH=none: anyone who can reach this service gets presigned GET and PUT URLs")
 		s.Auth = httpapi.Open{}
 	} else {
 		chain := httpapi.Chain{Anonymous: cfg.AllowAnonymous, IsJWT: jwtauth.LooksLikeJWT}
@@ -70,11 +80,7 @@ func New(cfg config.Config, o Options) (*Service, error) {
 			chain.APIKeys = append(chain.APIKeys, httpapi.APIKey{Name: k.Name, Hash: k.Hash})
 		}
 		if len(cfg.JWT) > 0 {
-			issuers := make([]jwtauth.IssuerConfig, len(cfg.JWT))
-			for i, j := range cfg.JWT {
-				issuers[i] = jwtauth.IssuerConfig(j)
-			}
-			v, err := jwtauth.New(issuers, jwtauth.Options{HTTPClient: o.HTTPClient, Now: o.Now, Logger: o.Logger})
+			v, err := jwtauth.New(cfg.JWT, jwtauth.Options{HTTPClient: o.HTTPClient, Now: o.Now, Logger: o.Logger})
 			if err != nil {
 				return nil, err
 			}
@@ -90,4 +96,48 @@ func New(cfg config.Config, o Options) (*Service, error) {
 		Observer: o.Observer, Metrics: o.Metrics,
 	})
 	return s, nil
+}
+
+// Explanation is what `presign policy explain` prints: the verdict the
+// service would give, and how each rule saw the request.
+type Explanation struct {
+	Allowed bool   `json:"allowed"`
+	Rule    string `json:"rule,omitempty"`
+	// Request is the request as it would be signed: backend, bucket,
+	// expiry and a generated key filled in (when allowed).
+	Request  *ExplainedRequest `json:"request,omitempty"`
+	Decision *presign.Decision `json:"decision,omitempty"`
+	// Code and Error are the refusal the caller would get.
+	Code  presign.Code   `json:"code,omitempty"`
+	Error string         `json:"error,omitempty"`
+	Trace []policy.Trace `json:"trace,omitempty"`
+}
+
+// ExplainedRequest is the part of a request that explain reports.
+type ExplainedRequest struct {
+	Op        presign.Op `json:"op"`
+	Backend   string     `json:"backend"`
+	Bucket    string     `json:"bucket"`
+	Key       string     `json:"key"`
+	ExpiresIn int64      `json:"expires_in"` // seconds
+}
+
+// Explain answers r for p through the very path of a request to the API
+// (presign.Issuer.Decide: validation, authorization, limits), and adds
+// each rule's verdict when there are rules.
+func (s *Service) Explain(ctx context.Context, p presign.Principal, r presign.Request) Explanation {
+	got, dec, err := s.Issuer.Decide(ctx, p, r)
+	var ex Explanation
+	if err != nil {
+		ex.Code, ex.Error = presign.ErrorCode(err), presign.ErrorMessage(err)
+	} else {
+		ex.Allowed, ex.Rule, ex.Decision = true, dec.Rule, &dec
+		ex.Request = &ExplainedRequest{Op: got.Op, Backend: got.Backend, Bucket: got.Bucket, Key: got.Key, ExpiresIn: int64(got.ExpiresIn / time.Second)}
+	}
+	if s.Policy != nil && got.Backend != "" {
+		// The trace needs a validated request (backend filled in); one
+		// refused before the rules has none.
+		ex.Trace = s.Policy.Explain(p, &got)
+	}
+	return ex
 }
