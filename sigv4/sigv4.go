@@ -1,6 +1,7 @@
 // Package sigv4 presigns S3 requests with AWS Signature Version 4: query-string
 // authentication for GET, HEAD, PUT, DELETE and multipart requests, and the
-// browser POST policy (see [Signer.PresignPost]).
+// browser POST policy (see [Signer.PresignPost]). It also signs server-side
+// requests in the Authorization header (see [Signer.SignHeaders]).
 //
 // The package is pure: it does no I/O, reads no clock and no environment. The
 // signing time is a field of every request, so a fixed time gives the same URL
@@ -15,7 +16,8 @@
 //     then sorted by encoded name and value.
 //   - host is always signed; other headers are signed only when the caller names
 //     them, so accept-encoding, user-agent or expect are never signed by accident.
-//   - A session token travels as the X-Amz-Security-Token query parameter.
+//   - A session token travels as the X-Amz-Security-Token query parameter
+//     (a header, signed, with [Signer.SignHeaders]).
 //   - The payload hash defaults to UNSIGNED-PAYLOAD.
 //
 // # Preconditions
@@ -24,7 +26,8 @@
 // does not re-check. Request.Host is lower-case without a default port,
 // Request.Path starts with "/", Request.Expires is whole seconds in 1s..7 days,
 // header names are valid tokens, header values hold no control characters, and
-// Request.Query holds none of the X-Amz-* authentication parameters.
+// Request.Query holds none of the X-Amz-* authentication parameters (nor
+// Request.Headers any of the authentication headers, for [Signer.SignHeaders]).
 //
 // A Signer is safe for concurrent use. Presigning a URL allocates once (the
 // returned string); [Signer.AppendPresign] allocates nothing when dst has room.
@@ -96,7 +99,8 @@ type Request struct {
 	// PayloadHash is the hex SHA-256 of the body, or "" for UNSIGNED-PAYLOAD.
 	PayloadHash string
 	Time        time.Time
-	Expires     time.Duration
+	// Expires is the presigned URL's lifetime; SignHeaders ignores it.
+	Expires time.Duration
 }
 
 // Signer presigns requests for one set of credentials, region and service.
@@ -166,6 +170,60 @@ func (s *Signer) appendSigned(sc *scratch, dst []byte, r *Request) []byte {
 	dst = append(dst, sc.query...)
 	dst = append(dst, "&X-Amz-Signature="...)
 	return append(dst, sig[:]...)
+}
+
+// SignHeaders signs r in its headers, for a request its caller sends itself
+// (server to server), and returns the headers to add to it: Authorization,
+// X-Amz-Date, X-Amz-Content-Sha256 and, when the credentials have a session
+// token, X-Amz-Security-Token. All but Authorization are signed.
+//
+// r.Headers are the request's other headers to sign (host always is); the
+// request must carry each with exactly its value, and r.Headers must not hold
+// the headers SignHeaders returns. r.PayloadHash is the hex SHA-256 of the
+// body ([EmptyPayloadHash] for none), or "" for UNSIGNED-PAYLOAD. The query
+// is signed as r.Query; r.Scheme and r.Expires are not used.
+func (s *Signer) SignHeaders(r *Request) []Header {
+	sc := getScratch()
+	defer putScratch(sc)
+	sc.buildForHeaders(s, r)
+	sig := s.sign(sc, sc.creq)
+
+	// AWS4-HMAC-SHA256 Credential=AK/YYYYMMDD/region/service/aws4_request,
+	// SignedHeaders=a;b, Signature=hex
+	const credential, signedHeaders, signature = " Credential=", ", SignedHeaders=", ", Signature="
+	n := len(Algorithm) + len(credential) + len(s.creds.AccessKeyID) + 1 + 8 + len(s.scope) + len(signedHeaders) + len(signature) + len(sig)
+	for _, h := range sc.hdr {
+		n += len(h.Name) + 1
+	}
+	a := make([]byte, 0, n)
+	a = append(a, Algorithm...)
+	a = append(a, credential...)
+	a = append(a, s.creds.AccessKeyID...)
+	a = append(a, '/')
+	a = append(a, sc.date[:8]...)
+	a = append(a, s.scope...)
+	a = append(a, signedHeaders...)
+	a = sc.appendSignedHeaders(a)
+	a = append(a, signature...)
+	a = append(a, sig[:]...)
+
+	hs := make([]Header, 3, 4)
+	hs[0] = Header{Name: "Authorization", Value: unsafe.String(unsafe.SliceData(a), len(a))}
+	hs[1] = Header{Name: "X-Amz-Date", Value: string(sc.date[:])}
+	hs[2] = Header{Name: "X-Amz-Content-Sha256", Value: payloadHash(r)}
+	if s.creds.SessionToken != "" {
+		hs = append(hs, Header{Name: "X-Amz-Security-Token", Value: s.creds.SessionToken})
+	}
+	return hs
+}
+
+// headerCanonicalRequest returns the canonical request SignHeaders signs,
+// for tests.
+func (s *Signer) headerCanonicalRequest(r *Request) string {
+	sc := getScratch()
+	defer putScratch(sc)
+	sc.buildForHeaders(s, r)
+	return string(sc.creq)
 }
 
 // CanonicalRequest returns the canonical request of r, for tests and for
@@ -269,6 +327,7 @@ type scratch struct {
 	enc    []byte   // encoded query names and values, referenced by params
 	param  []encParam
 	hdr    []Header // lower-cased, trimmed, sorted, host included
+	auth   []Header // the signed authentication headers of SignHeaders
 	lower  []byte   // lower-cased header names, referenced by hdr
 	creq   []byte
 	sts    []byte
@@ -291,6 +350,7 @@ var scratchPool = sync.Pool{New: func() any {
 		enc:   make([]byte, 0, 512),
 		param: make([]encParam, 0, 16),
 		hdr:   make([]Header, 0, 16),
+		auth:  make([]Header, 0, 3),
 		lower: make([]byte, 0, 256),
 		creq:  make([]byte, 0, 1024),
 		sts:   make([]byte, 0, 160),
@@ -302,13 +362,43 @@ var scratchPool = sync.Pool{New: func() any {
 func getScratch() *scratch   { return scratchPool.Get().(*scratch) }
 func putScratch(sc *scratch) { scratchPool.Put(sc) }
 
-// build fills sc.date, sc.path, sc.query and sc.creq for r.
+// build fills sc.date, sc.path, sc.query and sc.creq for r, presigned.
 func (sc *scratch) build(s *Signer, r *Request) {
 	formatAmzDate(&sc.date, r.Time)
 	sc.path = AppendEscapePath(sc.path[:0], r.Path)
-	sc.buildHeaders(r)
-	sc.buildQuery(s, r)
+	sc.buildHeaders(r, nil)
+	sc.buildQuery(s, r, true)
+	sc.buildCanonical(r)
+}
 
+// buildForHeaders fills sc like build, for a request signed in its headers:
+// the query is the caller's alone, and the authentication headers other
+// than Authorization (sc.auth) are signed with the caller's.
+func (sc *scratch) buildForHeaders(s *Signer, r *Request) {
+	formatAmzDate(&sc.date, r.Time)
+	sc.path = AppendEscapePath(sc.path[:0], r.Path)
+	// Lower-case names, sorted: they are merged into sc.hdr as they are.
+	sc.auth = append(sc.auth[:0],
+		Header{Name: "x-amz-content-sha256", Value: payloadHash(r)},
+		Header{Name: "x-amz-date", Value: unsafeString(sc.date[:])})
+	if s.creds.SessionToken != "" {
+		sc.auth = append(sc.auth, Header{Name: "x-amz-security-token", Value: s.creds.SessionToken})
+	}
+	sc.buildHeaders(r, sc.auth)
+	sc.buildQuery(s, r, false)
+	sc.buildCanonical(r)
+}
+
+func payloadHash(r *Request) string {
+	if r.PayloadHash == "" {
+		return UnsignedPayload
+	}
+	return r.PayloadHash
+}
+
+// buildCanonical writes the canonical request of r into sc.creq, from
+// sc.path, sc.query and sc.hdr.
+func (sc *scratch) buildCanonical(r *Request) {
 	c := sc.creq[:0]
 	c = append(c, r.Method...)
 	c = append(c, '\n')
@@ -325,19 +415,16 @@ func (sc *scratch) build(s *Signer, r *Request) {
 	c = append(c, '\n')
 	c = sc.appendSignedHeaders(c)
 	c = append(c, '\n')
-	if r.PayloadHash == "" {
-		c = append(c, UnsignedPayload...)
-	} else {
-		c = append(c, r.PayloadHash...)
-	}
+	c = append(c, payloadHash(r)...)
 	sc.creq = c
 }
 
-// buildHeaders collects host and r.Headers into sc.hdr, lower-cased and
-// sorted by name. Repeated names are joined with "," in the order given, as
-// SigV4 requires.
-func (sc *scratch) buildHeaders(r *Request) {
+// buildHeaders collects host, r.Headers and extra (lower-case already) into
+// sc.hdr, lower-cased and sorted by name. Repeated names are joined with ","
+// in the order given, as SigV4 requires.
+func (sc *scratch) buildHeaders(r *Request, extra []Header) {
 	sc.hdr = append(sc.hdr[:0], Header{Name: "host", Value: r.Host})
+	sc.hdr = append(sc.hdr, extra...)
 	sc.lower = sc.lower[:0]
 	// Lower-case every name into one buffer first: appending may move it, so
 	// the strings are taken only once it is complete.
@@ -437,9 +524,9 @@ func (sc *scratch) appendAuthValue(q []byte, s *Signer, r *Request, i int) []byt
 
 // buildQuery writes the canonical query of r (every parameter but the
 // signature, encoded, then sorted by encoded name and value) into sc.query:
-// the caller's parameters are encoded and sorted, then merged with the
-// authentication parameters, which are sorted already.
-func (sc *scratch) buildQuery(s *Signer, r *Request) {
+// the caller's parameters are encoded and sorted, then, when presigned,
+// merged with the authentication parameters, which are sorted already.
+func (sc *scratch) buildQuery(s *Signer, r *Request, presigned bool) {
 	sc.enc = sc.enc[:0]
 	sc.param = sc.param[:0]
 	for _, p := range r.Query {
@@ -469,7 +556,11 @@ func (sc *scratch) buildQuery(s *Signer, r *Request) {
 		q = append(q, '=')
 		q = append(q, sc.enc[p.value[0]:p.value[1]]...)
 	}
-	for i, name := range authParams {
+	auth := authParams[:]
+	if !presigned {
+		auth = nil // signed in the headers instead
+	}
+	for i, name := range auth {
 		if i == 4 && s.encToken == "" {
 			continue
 		}
