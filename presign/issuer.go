@@ -14,10 +14,15 @@ type Authorizer interface {
 }
 
 // AllowAll is the Authorizer of the environment-only configuration: every
-// authenticated caller may do every operation on the configured buckets.
+// authenticated caller may do every operation on the configured buckets;
+// a caller without a credential (KindAnonymous) is refused with
+// CodeUnauthenticated.
 type AllowAll struct{}
 
-func (AllowAll) Authorize(context.Context, Principal, *Request) (Decision, error) {
+func (AllowAll) Authorize(_ context.Context, p Principal, _ *Request) (Decision, error) {
+	if p.Kind == KindAnonymous {
+		return Decision{}, Errorf(CodeUnauthenticated, "authentication required: send Authorization: Bearer <API key or JWT>")
+	}
 	return Decision{Rule: "allow-all"}, nil
 }
 

@@ -1,12 +1,14 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 
 	"presign.dev/internal/config"
-	"presign.dev/policy"
+	"presign.dev/internal/service"
 	"presign.dev/presign"
 )
 
@@ -32,17 +34,23 @@ func (c *cli) configCmd(args []string) error {
 	if err != nil {
 		return configError(err)
 	}
+	// What is printed is what serve would run: the service builds from it
+	// (no I/O), with the same rules config.Load applied.
+	if _, err := service.New(cfg, service.Options{}); err != nil {
+		return configError(err)
+	}
 	return cfg.WriteRedacted(c.stdout)
 }
 
 // policyCmd serves "presign policy explain": would this caller be allowed
-// this request, and by which rule?
+// this request, and by which rule? The request goes through the service's
+// own path (validation, rules, limits), so the answer is the server's.
 func (c *cli) policyCmd(args []string) error {
 	if len(args) == 0 || args[0] != "explain" {
 		return usageError{"usage: presign policy explain [flags]"}
 	}
-	fs := c.newFlagSet("policy explain", "policy explain --as WHO --op OP [--key KEY] [flags]")
-	file := fs.String("config", "", "YAML configuration file (default $PRESIGN_CONFIG)")
+	fs := c.newFlagSet("policy explain", "policy explain [--config FILE] --as WHO --op OP [--key KEY] [flags]")
+	file := fs.String("config", "", "YAML configuration file (default $PRESIGN_CONFIG, else the environment)")
 	as := fs.String("as", "anonymous", "the caller: anonymous, api_key:NAME or jwt:SUB")
 	groups := fs.String("groups", "", "jwt: comma-separated groups")
 	claims := fs.String("claims", "", "jwt: comma-separated claim=value pairs")
@@ -52,8 +60,12 @@ func (c *cli) policyCmd(args []string) error {
 	contentType := fs.String("content-type", "", "uploads: the declared Content-Type")
 	contentLength := fs.Int64("content-length", -1, "uploads: the declared size")
 	filename := fs.String("filename", "", "the client's file name")
-	if _, err := parse(fs, args[1:]); err != nil {
+	pos, err := parse(fs, args[1:])
+	if err != nil {
 		return err
+	}
+	if len(pos) > 0 {
+		return usageError{fmt.Sprintf("policy explain takes flags only, not %q (the key is --key KEY)", pos[0])}
 	}
 	p, err := principalFlag(*as, *groups, *claims)
 	if err != nil {
@@ -63,25 +75,24 @@ func (c *cli) policyCmd(args []string) error {
 	if err != nil {
 		return configError(err)
 	}
-	if len(cfg.Rules) == 0 {
-		fmt.Fprintln(c.stdout, "no rules: every authenticated caller may do every operation on every backend (environment-only configuration)")
-		return nil
+	switch {
+	case cfg.AuthNone:
+		p = presign.Principal{Kind: presign.KindOpen} // everyone, as the server sees them
+	case p.Kind == presign.KindAPIKey && !slices.ContainsFunc(cfg.APIKeys, func(k config.APIKey) bool { return k.Name == p.Name }):
+		return usageError{fmt.Sprintf("--as %s: no API key of the configuration is named %q", *as, p.Name)}
 	}
-	pol, err := policy.New(cfg.Rules, policy.Options{})
+	svc, err := service.New(cfg, service.Options{})
 	if err != nil {
 		return configError(err)
 	}
 	req := presign.Request{Op: presign.Op(*op), Key: *key, Backend: *backend, ContentType: *contentType, Filename: *filename}
-	if req.Backend == "" {
-		req.Backend = cfg.Backends[0].Name
-	}
 	if *contentLength >= 0 {
 		req.ContentLength = contentLength
 	}
 	enc := json.NewEncoder(c.stdout)
 	enc.SetIndent("", "  ")
 	enc.SetEscapeHTML(false)
-	return enc.Encode(pol.Explain(p, &req))
+	return enc.Encode(svc.Explain(context.Background(), p, req))
 }
 
 // principalFlag parses --as with its groups and claims.

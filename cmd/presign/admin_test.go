@@ -3,10 +3,12 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"strings"
 	"testing"
 
-	"presign.dev/policy"
+	"presign.dev/internal/service"
+	"presign.dev/presign"
 )
 
 var exampleEnv = map[string]string{
@@ -39,33 +41,59 @@ func TestConfigCheck(t *testing.T) {
 	}
 }
 
+// TestPolicyExplain: explain answers as the server would, through the
+// same validation, rules and limits: a key the server refuses as malformed
+// or an unknown backend is not "allowed" (both were, before).
 func TestPolicyExplain(t *testing.T) {
 	for _, tt := range []struct {
 		args     []string
+		env      map[string]string // nil: exampleEnv, with examples/presign.yaml
 		allowed  bool
 		rule     string
+		code     presign.Code
 		errorHas string
 	}{
-		{[]string{"--as", "jwt:alice", "--op", "put", "--content-type", "image/png", "--content-length", "1000"}, true, "user-uploads", ""},
-		{[]string{"--as", "jwt:alice", "--op", "get", "--key", "users/bob/x.png"}, false, "", "outside what rule"},
-		{[]string{"--as", "anonymous", "--op", "get", "--key", "public/logo.png"}, true, "public-reads", ""},
-		{[]string{"--as", "jwt:ed", "--claims", "role=editor", "--op", "delete", "--key", "users/alice/x"}, true, "editors-delete", ""},
-		{[]string{"--as", "api_key:backend-service", "--op", "delete", "--key", "anything/at/all"}, true, "backend-service", ""},
+		{args: []string{"--as", "jwt:alice", "--op", "put", "--content-type", "image/png", "--content-length", "1000"}, allowed: true, rule: "user-uploads"},
+		{args: []string{"--as", "jwt:alice", "--op", "get", "--key", "users/bob/x.png"}, code: presign.CodePermissionDenied, errorHas: "outside what rule"},
+		{args: []string{"--as", "anonymous", "--op", "get", "--key", "public/logo.png"}, allowed: true, rule: "public-reads"},
+		{args: []string{"--as", "anonymous", "--op", "get", "--key", "users/alice/x.png"}, code: presign.CodeUnauthenticated, errorHas: "authentication required"},
+		{args: []string{"--as", "jwt:ed", "--claims", "role=editor", "--op", "delete", "--key", "users/alice/x"}, allowed: true, rule: "editors-delete"},
+		{args: []string{"--as", "api_key:backend-service", "--op", "delete", "--key", "anything/at/all"}, allowed: true, rule: "backend-service"},
+		{args: []string{"--as", "api_key:backend-service", "--op", "get", "--key", "a/../b"}, code: presign.CodeInvalidArgument, errorHas: `".." path segment`},
+		{args: []string{"--as", "api_key:backend-service", "--op", "get", "--key", "k", "--backend", "nope"}, code: presign.CodeNotFound, errorHas: `backend "nope" is not configured`},
+		{args: []string{"--as", "jwt:alice", "--op", "put", "--content-type", "image/png", "--content-length", "20000000"}, code: presign.CodeTooLarge},
+		{args: []string{"--as", "anonymous", "--op", "get", "--key", "k"}, env: map[string]string{"PRESIGN_S3_BUCKET": "bucket", "AWS_ACCESS_KEY_ID": "AK", "AWS_SECRET_ACCESS_KEY": "secret-value-0123", "PRESIGN_API_KEYS": "a-key-0123456789abcdef"},
+			code: presign.CodeUnauthenticated},
+		{args: []string{"--as", "api_key:env-1", "--op", "delete", "--key", "k"}, env: map[string]string{"PRESIGN_S3_BUCKET": "bucket", "AWS_ACCESS_KEY_ID": "AK", "AWS_SECRET_ACCESS_KEY": "secret-value-0123", "PRESIGN_API_KEYS": "a-key-0123456789abcdef"},
+			allowed: true, rule: "allow-all"},
+		{args: []string{"--op", "delete", "--key", "k"}, env: map[string]string{"PRESIGN_S3_BUCKET": "bucket", "AWS_ACCESS_KEY_ID": "AK", "AWS_SECRET_ACCESS_KEY": "secret-value-0123", "PRESIGN_AUTH": "none"},
+			code: presign.CodePermissionDenied, errorHas: "open mode allows only get and put"},
 	} {
-		c, out, _ := testCLI(exampleEnv)
-		if err := c.run(context.Background(), append([]string{"policy", "explain", "--config", "../../examples/presign.yaml"}, tt.args...)); err != nil {
+		env, args := tt.env, append([]string{"policy", "explain"}, tt.args...)
+		if env == nil {
+			env, args = exampleEnv, append(args, "--config", "../../examples/presign.yaml")
+		}
+		c, out, _ := testCLI(env)
+		if err := c.run(context.Background(), args); err != nil {
 			t.Fatalf("%v: %v", tt.args, err)
 		}
-		var ex policy.Explanation
+		var ex service.Explanation
 		if err := json.Unmarshal(out.Bytes(), &ex); err != nil {
 			t.Fatalf("%v: %v\n%s", tt.args, err, out)
 		}
-		if ex.Allowed != tt.allowed || ex.Rule != tt.rule || !strings.Contains(ex.Error, tt.errorHas) || len(ex.Trace) == 0 {
+		if ex.Allowed != tt.allowed || ex.Rule != tt.rule || ex.Code != tt.code || !strings.Contains(ex.Error, tt.errorHas) {
 			t.Errorf("%v: %+v", tt.args, ex)
 		}
 	}
-	c, _, _ := testCLI(exampleEnv)
-	if err := c.run(context.Background(), []string{"policy", "explain", "--config", "../../examples/presign.yaml", "--as", "root"}); err == nil {
-		t.Error("--as root accepted")
+	for _, args := range [][]string{
+		{"--as", "root"},
+		{"--as", "api_key:ghost", "--op", "get", "--key", "k"},
+		{"--as", "anonymous", "--op", "get", "public/x"}, // a stray argument: the key is --key
+	} {
+		c, _, _ := testCLI(exampleEnv)
+		err := c.run(context.Background(), append([]string{"policy", "explain", "--config", "../../examples/presign.yaml"}, args...))
+		if !errors.As(err, new(usageError)) {
+			t.Errorf("%v: %v, want a usage error", args, err)
+		}
 	}
 }

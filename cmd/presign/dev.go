@@ -2,24 +2,20 @@ package main
 
 import (
 	"context"
-	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
-	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
 
-	"presign.dev/httpapi"
+	"presign.dev/internal/config"
 	"presign.dev/internal/devstore"
 	"presign.dev/internal/metrics"
 	"presign.dev/internal/service"
-	"presign.dev/presign"
-	"presign.dev/sigv4"
 )
 
 // DevState is what `presign dev` writes to DIR/dev.json: everything a client
@@ -78,26 +74,38 @@ func (c *cli) dev(ctx context.Context, args []string) error {
 	defer store.Close()
 	st.S3Endpoint = store.Endpoint()
 
-	iss, err := presign.New(presign.Config{Backends: []presign.Backend{{
-		Name: "dev", Endpoint: st.S3Endpoint, Region: st.Region, Bucket: st.Bucket, PathStyle: presign.PathStyleAlways,
-		Credentials: sigv4.Credentials{AccessKeyID: st.AccessKeyID, SecretAccessKey: st.SecretAccessKey},
-	}}})
+	// The same service as serve, configured as serve would be from the
+	// environment: dev adds its store, its key and permissive local CORS,
+	// and nothing else.
+	cfg, err := config.LoadServing(devEnvironment(st), "")
 	if err != nil {
-		return err
+		return configError(err)
 	}
-	logger := service.NewLogger(c.stderr, "text", slog.LevelInfo, nil)
+	logger := service.NewLogger(c.stderr, cfg.LogFormat, cfg.LogLevel, nil)
 	m := metrics.New()
-	h := httpapi.New(httpapi.Options{
-		Issuer:      iss,
-		Auth:        httpapi.APIKeys{{Name: "dev", Hash: sha256.Sum256([]byte(st.APIKey))}},
-		CORSOrigins: []string{"*"},
-		Logger:      logger, Observer: m, Metrics: m.Handler(),
-	})
+	svc, err := service.New(cfg, service.Options{Logger: logger, Observer: m, Metrics: m.Handler()})
+	if err != nil {
+		return configError(err)
+	}
+	h := svc.Handler
 	if err := writeDevState(filepath.Join(data, "dev.json"), st); err != nil {
 		return err
 	}
 	printDevBanner(c.stdout, st, data)
 	return c.serveUntilDone(ctx, ln, h, logger)
+}
+
+// devEnvironment is the configuration of presign dev, as the environment
+// that would configure presign serve the same way: the embedded store (its
+// generated credentials, path-style), the generated API key, CORS open to
+// any origin (the store's CORS admits local origins only), text logs.
+func devEnvironment(st DevState) config.Lookup {
+	vars := map[string]string{
+		"PRESIGN_S3_ENDPOINT": st.S3Endpoint, "PRESIGN_S3_REGION": st.Region, "PRESIGN_S3_BUCKET": st.Bucket,
+		"PRESIGN_S3_PATH_STYLE": "true", "AWS_ACCESS_KEY_ID": st.AccessKeyID, "AWS_SECRET_ACCESS_KEY": st.SecretAccessKey,
+		"PRESIGN_API_KEYS": st.APIKey, "PRESIGN_CORS_ORIGINS": "*", "PRESIGN_LOG_FORMAT": "text",
+	}
+	return func(name string) (string, bool) { v, ok := vars[name]; return v, ok }
 }
 
 // loadOrCreateDevState reads path, or makes new credentials and an API key.
@@ -159,7 +167,7 @@ func printDevBanner(w io.Writer, st DevState, data string) {
 Upload and download with curl:
 
   URL=$(curl -s -H 'Authorization: Bearer %[2]s' '%[1]s/?key=hello.txt&method=PUT')
-  curl -s -X PUT --data-binary 'hello, presign' "$URL"
+  curl -s -X PUT -H 'Content-Type: text/plain' --data-binary 'hello, presign' "$URL"
   curl -s "$(curl -s -H 'Authorization: Bearer %[2]s' '%[1]s/?key=hello.txt&method=GET')"
 
 The JSON API, with the size and type signed:
