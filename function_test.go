@@ -186,7 +186,7 @@ func TestLogFormat(t *testing.T) {
 			t.Errorf("line has level, not severity: %s", line)
 		}
 		switch m["message"] {
-		case "PRESIGN_AUTH=none: anyone who can reach this service gets presigned URLs":
+		case "PRESIGN_AUTH=none: anyone who can reach this service gets presigned GET and PUT URLs":
 			sawWarning = m["severity"] == "WARNING"
 		case "presign function ready":
 			sawReady = m["severity"] == "INFO"

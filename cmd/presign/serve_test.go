@@ -63,25 +63,97 @@ func TestServeRefusesWithoutAuth(t *testing.T) {
 	}
 }
 
-func TestServeOpenModeWarns(t *testing.T) {
-	env := serveEnv(&s3test.Server{Endpoint: "http://127.0.0.1:1", Bucket: "bucket", AccessKeyID: "AK", SecretAccessKey: "SK"})
-	delete(env, "PRESIGN_API_KEYS")
-	env["PRESIGN_AUTH"] = "none"
-	c, out, _ := testCLI(env)
-	api, stop := start(t, c, "serve")
-	resp, err := http.Get(api + "/?key=k&method=GET")
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != 200 {
-		t.Errorf("open mode: %d", resp.StatusCode)
-	}
-	if err := stop(); err != nil {
-		t.Fatal(err)
-	}
-	if !strings.Contains(out.String(), `"level":"WARN","msg":"PRESIGN_AUTH=none`) {
-		t.Errorf("no warning logged:\n%s", out)
+// TestServeOpenMode: PRESIGN_AUTH=none grants what the tutorials did and
+// no more, against both real stores: anyone gets GET and PUT URLs and the
+// Chalice POST form, and they work; DELETE and HEAD (tutorial route),
+// delete, head and metadata (JSON API) are refused with 403 and a message
+// that says what open mode allows, so no object can be deleted (before,
+// anonymous callers got DELETE URLs and deleted objects on both stores).
+func TestServeOpenMode(t *testing.T) {
+	for _, store := range []string{"versitygw", "minio"} {
+		t.Run(store, func(t *testing.T) {
+			srv := s3test.Start(t, store)
+			env := serveEnv(srv)
+			delete(env, "PRESIGN_API_KEYS")
+			env["PRESIGN_AUTH"] = "none"
+			c, out, _ := testCLI(env)
+			api, stop := start(t, c, "serve")
+			defer func() {
+				if err := stop(); err != nil {
+					t.Error(err)
+				}
+				if !strings.Contains(out.String(), `"level":"WARN","msg":"PRESIGN_AUTH=none`) {
+					t.Errorf("no warning logged:\n%s", out)
+				}
+			}()
+			get := func(target string) (int, string) {
+				t.Helper()
+				resp, err := http.Get(api + target)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer resp.Body.Close()
+				b, _ := io.ReadAll(resp.Body)
+				return resp.StatusCode, string(b)
+			}
+			post := func(path, body string) (int, string) {
+				t.Helper()
+				resp, err := http.Post(api+path, "application/json", strings.NewReader(body))
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer resp.Body.Close()
+				b, _ := io.ReadAll(resp.Body)
+				return resp.StatusCode, string(b)
+			}
+			use := func(method, url, body string) int {
+				t.Helper()
+				req, _ := http.NewRequest(method, url, strings.NewReader(body))
+				resp, err := http.DefaultClient.Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				return resp.StatusCode
+			}
+
+			// What the tutorials granted works.
+			status, putURL := get("/?key=open/hello.txt&method=PUT")
+			if status != 200 || use("PUT", putURL, "hello, open mode") != 200 {
+				t.Fatalf("PUT URL: %d %s", status, putURL)
+			}
+			status, getURL := get("/?key=open/hello.txt&method=GET")
+			if status != 200 || use("GET", getURL, "") != 200 {
+				t.Fatalf("GET URL: %d %s", status, getURL)
+			}
+			if status, body := post("/get-upload-url", `{"filename":"open/form.txt"}`); status != 200 || !strings.Contains(body, `"policy"`) {
+				t.Errorf("the Chalice form: %d %s", status, body)
+			}
+
+			// Nothing else is granted.
+			for _, tt := range []struct{ route, target, body string }{
+				{"tutorial", "/?key=open/hello.txt&method=DELETE", ""},
+				{"tutorial", "/?key=open/hello.txt&method=HEAD", ""},
+				{"json", "/v1/presign", `{"op":"delete","key":"open/hello.txt"}`},
+				{"json", "/v1/presign", `{"op":"head","key":"open/hello.txt"}`},
+				{"json", "/v1/presign", `{"op":"put","key":"open/x.txt","metadata":{"a":"b"}}`},
+			} {
+				var status int
+				var body string
+				if tt.route == "tutorial" {
+					status, body = get(tt.target)
+				} else {
+					status, body = post(tt.target, tt.body)
+				}
+				if status != 403 || !strings.Contains(body, "open mode allows only get and put") || strings.Contains(body, "X-Amz-Signature") {
+					t.Errorf("%s %s: %d %s; want 403 saying what open mode allows", tt.target, tt.body, status, body)
+				}
+			}
+			if use("GET", getURL, "") != 200 {
+				t.Error("the object is gone")
+			}
+		})
 	}
 }
 
