@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -65,3 +66,67 @@ func BenchmarkHandler(b *testing.B) {
 type readCloser struct{ *strings.Reader }
 
 func (readCloser) Close() error { return nil }
+
+// presignStd is POST /v1/presign with encoding/json for both directions
+// instead of codec.go: the alternative BenchmarkServer measures the codec
+// against, through the whole server.
+func (h *Handler) presignStd(w http.ResponseWriter, r *http.Request, p presign.Principal) error {
+	var body PresignRequest
+	if err := decodeJSON(w, r, &body); err != nil {
+		return err
+	}
+	req, err := body.request()
+	if err != nil {
+		return err
+	}
+	g, err := h.issue(r, p, req)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	writeJSON(w, http.StatusOK, GrantResponse(g))
+	return nil
+}
+
+// BenchmarkServer times POST /v1/presign through a real HTTP server on
+// loopback (net/http client, keep-alive, GOMAXPROCS parallel clients): the
+// route's JSON by codec.go (codec=hand) and by encoding/json (codec=std),
+// everything else alike.
+func BenchmarkServer(b *testing.B) {
+	const body = `{"op":"put","key":"photos/2026/cat picture+1.jpg","content_type":"image/jpeg","content_length":123456}`
+	for _, codec := range []string{"hand", "std"} {
+		b.Run("route=v1-presign/codec="+codec, func(b *testing.B) {
+			h := testHandler(b, nil)
+			if codec == "std" {
+				for i := range h.routes {
+					if h.routes[i].name == "v1-presign" {
+						h.routes[i].serve = h.presignStd
+					}
+				}
+				h.chain = h.buildChain()
+			}
+			srv := httptest.NewServer(h)
+			defer srv.Close()
+			client := srv.Client()
+			client.Transport.(*http.Transport).MaxIdleConnsPerHost = 64
+			b.ReportAllocs()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					req, _ := http.NewRequest("POST", srv.URL+"/v1/presign", strings.NewReader(body))
+					req.Header.Set("Authorization", "Bearer "+testKey)
+					resp, err := client.Do(req)
+					if err != nil {
+						b.Error(err)
+						return
+					}
+					_, _ = io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+					if resp.StatusCode != 200 {
+						b.Errorf("status %d", resp.StatusCode)
+						return
+					}
+				}
+			})
+		})
+	}
+}

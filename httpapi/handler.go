@@ -14,7 +14,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -52,23 +51,17 @@ type Options struct {
 	Metrics http.Handler
 	// NewRequestID returns a fresh request ID; nil means 16 random hex digits.
 	NewRequestID func() string
-}
-
-// handlerFunc serves one route; a returned error is written by the caller
-// in the route's error style.
-type handlerFunc func(w http.ResponseWriter, r *http.Request, p presign.Principal) error
-
-type route struct {
-	name        string
-	methods     map[string]handlerFunc
-	public      bool // no authentication (health, docs, metrics)
-	plainErrors bool // the tutorial's text/plain errors
+	// Limiter, when non-nil, is the rate limit every authenticated request
+	// passes after authentication.
+	Limiter Limiter
 }
 
 // Handler is the HTTP API.
 type Handler struct {
 	opts    Options
-	routes  map[string]*route
+	routes  []route
+	mux     *http.ServeMux
+	chain   http.Handler
 	origins map[string]bool
 	anyOrig bool
 }
@@ -86,106 +79,40 @@ func New(o Options) *Handler {
 		if origin == "*" {
 			h.anyOrig = true
 		}
-		h.origins[origin] = true
+		h.origins[strings.TrimSuffix(origin, "/")] = true
 	}
-	tutorial := &route{name: "tutorial", plainErrors: true, methods: map[string]handlerFunc{http.MethodGet: h.tutorialGet}}
-	h.routes = map[string]*route{
-		"/":                 tutorial,
-		"/presign":          tutorial,
-		"/get-upload-url":   {name: "get-upload-url", methods: map[string]handlerFunc{http.MethodPost: h.getUploadURL}},
-		"/get-download-url": {name: "get-download-url", methods: map[string]handlerFunc{http.MethodPost: h.getDownloadURL}},
-		"/v1/presign":       {name: "v1-presign", methods: map[string]handlerFunc{http.MethodPost: h.presign}},
-		"/healthz":          {name: "healthz", public: true, methods: map[string]handlerFunc{http.MethodGet: h.healthz}},
-		"/openapi.json":     {name: "openapi", public: true, methods: map[string]handlerFunc{http.MethodGet: serveOpenAPI}},
+	h.routes = []route{
+		{pattern: "GET /{$}", name: "tutorial", plain: true, serve: h.tutorialGet},
+		{pattern: "GET /presign", name: "tutorial", plain: true, serve: h.tutorialGet},
+		{pattern: "POST /get-upload-url", name: "get-upload-url", serve: h.getUploadURL},
+		{pattern: "POST /get-download-url", name: "get-download-url", serve: h.getDownloadURL},
+		{pattern: "POST /v1/presign", name: "v1-presign", serve: h.presign},
+		{pattern: "GET /healthz", name: "healthz", public: true, serve: h.healthz},
+		{pattern: "GET /openapi.json", name: "openapi", public: true, serve: serveOpenAPI},
 	}
 	if o.Metrics != nil {
-		h.routes["/metrics"] = &route{name: "metrics", public: true, methods: map[string]handlerFunc{
-			http.MethodGet: func(w http.ResponseWriter, r *http.Request, _ presign.Principal) error {
+		h.routes = append(h.routes, route{pattern: "GET /metrics", name: "metrics", public: true,
+			serve: func(w http.ResponseWriter, r *http.Request, _ presign.Principal) error {
 				o.Metrics.ServeHTTP(w, r)
 				return nil
-			}}}
+			}})
 	}
+	h.chain = h.buildChain()
 	return h
 }
 
-// Routes lists the served "METHOD /path" pairs, sorted.
+// Routes lists the served "METHOD /path" pairs, sorted ("{$}", which marks
+// an exact path, left out).
 func (h *Handler) Routes() []string {
-	var out []string
-	for path, rt := range h.routes {
-		for m := range rt.methods {
-			out = append(out, m+" "+path)
-		}
+	out := make([]string, len(h.routes))
+	for i, rt := range h.routes {
+		out[i] = strings.TrimSuffix(rt.pattern, "{$}")
 	}
 	sort.Strings(out)
 	return out
 }
 
-func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	start := time.Now()
-	id := h.opts.NewRequestID()
-	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
-	rec.Header().Set("X-Request-Id", id)
-	rt := h.routes[r.URL.Path]
-	name := "unknown"
-	if rt != nil {
-		name = rt.name
-	}
-	var principal presign.Principal
-	defer func() {
-		if v := recover(); v != nil {
-			h.opts.Logger.Error("panic", "request_id", id, "route", name, "panic", fmt.Sprint(v))
-			if !rec.wrote {
-				h.writeError(rec, r, rt, id, fmt.Errorf("panic: %v", v))
-			}
-		}
-		elapsed := time.Since(start)
-		if h.opts.Observer != nil {
-			h.opts.Observer.ObserveRequest(name, rec.status, elapsed)
-		}
-		// The path only: queries may carry keys, and signed URLs never go to logs.
-		if !h.opts.Logger.Enabled(r.Context(), slog.LevelInfo) {
-			return
-		}
-		h.opts.Logger.Info("request", "request_id", id, "method", r.Method, "path", r.URL.Path, "route", name,
-			"status", rec.status, "duration_ms", float64(elapsed.Microseconds())/1000,
-			"principal_kind", principal.Kind, "principal", principal.Name)
-	}()
-
-	if h.cors(rec, r) {
-		return // preflight answered
-	}
-	if rt == nil {
-		h.writeError(rec, r, nil, id, presign.Errorf(presign.CodeNotFound, "no route %s", r.URL.Path))
-		return
-	}
-	fn := rt.methods[r.Method]
-	if fn == nil {
-		allowed := make([]string, 0, len(rt.methods))
-		for m := range rt.methods {
-			allowed = append(allowed, m)
-		}
-		sort.Strings(allowed)
-		// 400, not 405: every error's status comes from the one code table.
-		rec.Header().Set("Allow", strings.Join(allowed, ", "))
-		h.writeError(rec, r, rt, id, presign.Errorf(presign.CodeInvalidArgument,
-			"%s %s is not allowed; use %s", r.Method, r.URL.Path, strings.Join(allowed, " or ")))
-		return
-	}
-	if !rt.public {
-		p, err := h.opts.Auth.Authenticate(r)
-		if err != nil {
-			h.writeError(rec, r, rt, id, err)
-			return
-		}
-		principal = p
-	}
-	r = r.WithContext(context.WithValue(r.Context(), requestIDKey{}, id))
-	if err := fn(rec, r, principal); err != nil {
-		h.writeError(rec, r, rt, id, err)
-	}
-}
-
-type requestIDKey struct{}
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.chain.ServeHTTP(w, r) }
 
 // issue asks the issuer for a grant and writes the audit line of the
 // decision: who asked for what, allowed by which rule or denied why. Never
@@ -195,9 +122,8 @@ func (h *Handler) issue(r *http.Request, p presign.Principal, req presign.Reques
 	if !h.opts.Logger.Enabled(r.Context(), slog.LevelInfo) {
 		return g, err
 	}
-	id, _ := r.Context().Value(requestIDKey{}).(string)
 	attrs := []slog.Attr{
-		slog.String("request_id", id), slog.String("principal_kind", p.Kind), slog.String("principal", p.Name),
+		slog.String("request_id", infoOf(r).id), slog.String("principal_kind", p.Kind), slog.String("principal", p.Name),
 		slog.String("op", string(req.Op)),
 	}
 	if err != nil {
@@ -211,53 +137,10 @@ func (h *Handler) issue(r *http.Request, p presign.Principal, req presign.Reques
 	return g, err
 }
 
-// writeError writes err in the route's style. Internal errors are logged
-// with the request ID and reach the client only as "internal error".
-func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, rt *route, id string, err error) {
-	code := presign.ErrorCode(err)
-	msg := presign.ErrorMessage(err)
-	if code == presign.CodeInternal || code == presign.CodeUnavailable {
-		h.opts.Logger.Error("request failed", "request_id", id, "path", r.URL.Path, "error", err.Error())
-		msg = fmt.Sprintf("%s (request id %s)", msg, id)
-	}
-	if rt != nil && rt.plainErrors {
-		writeText(w, Status(err), msg)
-		return
-	}
-	writeJSON(w, Status(err), errorBody{Error: errorDetail{Code: code, Message: msg}})
-}
-
 // WriteError writes err as the JSON API's error body, with the status of
 // its code; for adapters that answer before a Handler exists.
 func WriteError(w http.ResponseWriter, err error) {
 	writeJSON(w, Status(err), errorBody{Error: errorDetail{Code: presign.ErrorCode(err), Message: presign.ErrorMessage(err)}})
-}
-
-// cors sets the CORS headers of an allowed origin and answers preflights.
-// It reports whether the request was a preflight and is answered.
-func (h *Handler) cors(w http.ResponseWriter, r *http.Request) bool {
-	if len(h.origins) == 0 {
-		return false
-	}
-	w.Header().Add("Vary", "Origin")
-	origin := r.Header.Get("Origin")
-	if origin == "" || !(h.anyOrig || h.origins[origin]) {
-		return false
-	}
-	if h.anyOrig {
-		w.Header().Set("Access-Control-Allow-Origin", "*")
-	} else {
-		w.Header().Set("Access-Control-Allow-Origin", origin)
-	}
-	w.Header().Set("Access-Control-Expose-Headers", "X-Request-Id")
-	if r.Method != http.MethodOptions || r.Header.Get("Access-Control-Request-Method") == "" {
-		return false
-	}
-	w.Header().Set("Access-Control-Allow-Methods", "GET, POST, OPTIONS")
-	w.Header().Set("Access-Control-Allow-Headers", "Authorization, Content-Type")
-	w.Header().Set("Access-Control-Max-Age", "600")
-	w.WriteHeader(http.StatusNoContent)
-	return true
 }
 
 // The tutorial's messages, kept word for word.
@@ -385,17 +268,9 @@ func (h *Handler) presign(w http.ResponseWriter, r *http.Request, p presign.Prin
 	if err != nil {
 		return err
 	}
-	req := presign.Request{
-		Op: body.Op, Key: body.Key, Bucket: body.Bucket, Backend: body.Backend, Filename: body.Filename,
-		ContentType: body.ContentType, ContentLength: body.ContentLength, ContentMD5: body.ContentMD5,
-		ChecksumSHA256: body.ChecksumSHA256, Metadata: body.Metadata,
-	}
-	if body.ExpiresIn != nil {
-		s := *body.ExpiresIn
-		if s <= 0 || s > maxExpiresSeconds {
-			return presign.Errorf(presign.CodeInvalidArgument, "expires_in must be a positive number of seconds, at most 604800")
-		}
-		req.ExpiresIn = time.Duration(s) * time.Second
+	req, err := body.request()
+	if err != nil {
+		return err
 	}
 	g, err := h.issue(r, p, req)
 	if err != nil {
@@ -406,6 +281,23 @@ func (h *Handler) presign(w http.ResponseWriter, r *http.Request, p presign.Prin
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(appendGrant(make([]byte, 0, 1024), &resp))
 	return nil
+}
+
+// request is the library's request of a /v1/presign body.
+func (body *PresignRequest) request() (presign.Request, error) {
+	req := presign.Request{
+		Op: body.Op, Key: body.Key, Bucket: body.Bucket, Backend: body.Backend, Filename: body.Filename,
+		ContentType: body.ContentType, ContentLength: body.ContentLength, ContentMD5: body.ContentMD5,
+		ChecksumSHA256: body.ChecksumSHA256, Metadata: body.Metadata,
+	}
+	if body.ExpiresIn != nil {
+		s := *body.ExpiresIn
+		if s <= 0 || s > maxExpiresSeconds {
+			return req, presign.Errorf(presign.CodeInvalidArgument, "expires_in must be a positive number of seconds, at most 604800")
+		}
+		req.ExpiresIn = time.Duration(s) * time.Second
+	}
+	return req, nil
 }
 
 // GrantResponse returns the wire form of g; headers and fields are always
@@ -515,24 +407,6 @@ func writeText(w http.ResponseWriter, status int, s string) {
 	setHeaders(w.Header(), "Content-Type", "text/plain; charset=utf-8", "X-Content-Type-Options", "nosniff")
 	w.WriteHeader(status)
 	_, _ = io.WriteString(w, s)
-}
-
-type statusRecorder struct {
-	http.ResponseWriter
-	status int
-	wrote  bool
-}
-
-func (s *statusRecorder) WriteHeader(code int) {
-	if !s.wrote {
-		s.status, s.wrote = code, true
-	}
-	s.ResponseWriter.WriteHeader(code)
-}
-
-func (s *statusRecorder) Write(b []byte) (int, error) {
-	s.wrote = true
-	return s.ResponseWriter.Write(b)
 }
 
 func randomID() string {
