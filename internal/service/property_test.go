@@ -1,0 +1,261 @@
+package service
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"presign.dev/internal/config"
+)
+
+// A valid Ed25519 public key as a JWK, and one as PEM, for generated
+// issuers.
+const (
+	genJWK = `{"kty": "OKP", "crv": "Ed25519", "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}`
+	genPEM = "-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEA11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=\n-----END PUBLIC KEY-----"
+)
+
+// pick returns def ("" is absent) most of the time, else one of others:
+// so that whole configurations are often valid, and every kind of mistake
+// still comes up.
+func pick(r *rand.Rand, def string, others ...string) string {
+	if r.IntN(100) < 97 || len(others) == 0 {
+		return def
+	}
+	return others[r.IntN(len(others))]
+}
+
+// genConfig writes a configuration file and environment from r: every
+// field absent, valid or wrong in one of the ways users get it wrong.
+func genConfig(r *rand.Rand) (string, map[string]string) {
+	env := map[string]string{"SECRET": "file-secret-value", "HS": "0123456789abcdef0123456789abcdef-hs256", "SHORT": "short"}
+	var b strings.Builder
+	field := func(indent, name, v string) {
+		if v != "" {
+			fmt.Fprintf(&b, "%s%s: %s\n", indent, name, v)
+		}
+	}
+	if d := pick(r, "", "{expires: 15m}", "{max_expires: 2d}", "{expires: 2h, max_expires: 1h}", "{max_expires: 9d}", "{expires: 1.5s}", "{expires: soon}", "{expires: 0s}"); d != "" {
+		field("", "defaults", d)
+	}
+	field("", "cors", pick(r, "", "{origins: [https://app.example.com]}", "{origins: ['*']}", "{origins: [app.example.com]}", "{origins: [https://u:p@x.example]}"))
+	field("", "listen", pick(r, "", `":8080"`, "nope", `"127.0.0.1:0"`))
+	backends := []string{}
+	if n := 1 + r.IntN(2) - r.IntN(20)/19; n > 0 { // none in 1 of 20
+		b.WriteString("backends:\n")
+		for i := range n {
+			name := pick(r, fmt.Sprintf("b%d", i), "s3", "r2", "Bad_Name", "")
+			if name != "" {
+				backends = append(backends, name)
+			}
+			fmt.Fprintf(&b, "  - name: %q\n", name)
+			field("    ", "endpoint", pick(r, "", "https://s3.example.com", "http://127.0.0.1:9000", "ftp://x", "https://u:p@s3.example.com", "https://s3.example.com/?a=b"))
+			field("    ", "region", pick(r, "", "us-east-1", "auto", "us east", `""`))
+			field("    ", "bucket", pick(r, "my-bucket", "B", "ab", "my.dotted.bucket", "-bad-", ""))
+			field("    ", "path_style", pick(r, "", "auto", `"true"`, "sometimes"))
+			creds := pick(r, "file", "literal", "missing-secret", "")
+			switch creds {
+			case "file":
+				b.WriteString("    access_key_id: AKID\n    secret_access_key: ${env:SECRET}\n")
+			case "literal":
+				b.WriteString("    access_key_id: AKID\n    secret_access_key: wJalrXUtnFEMI-literal\n")
+			case "missing-secret":
+				b.WriteString("    access_key_id: AKID\n")
+			}
+			field("    ", "max_expires", pick(r, "", "1h", "8d", "0s", "90m"))
+			field("    ", "post", pick(r, "", "true", "false", "maybe"))
+		}
+	}
+	keys := []string{}
+	if r.IntN(2) == 0 {
+		b.WriteString("auth:\n")
+		if r.IntN(2) == 0 {
+			b.WriteString("  api_keys:\n")
+			for range r.IntN(3) + 1 {
+				name := pick(r, fmt.Sprintf("k%d", len(keys)), "svc", "env-1", "Bad Key", "")
+				if name != "" {
+					keys = append(keys, name)
+				}
+				sum := sha256.Sum256([]byte(fmt.Sprint(name, len(keys), b.Len())))
+				fmt.Fprintf(&b, "    - {name: %q, sha256: %s}\n", name, pick(r, hex.EncodeToString(sum[:]),
+					"ff2ea7c039cf4234d8389b8b2268a5a988e9cc3b68e6865eaadf5ddc133353a2", "not-a-hash", `""`))
+			}
+		}
+		if r.IntN(2) == 0 {
+			b.WriteString("  jwt:\n")
+			for range r.IntN(2) + 1 {
+				fmt.Fprintf(&b, "    - issuer: %s\n", pick(r, fmt.Sprintf("https://i%d.example/", b.Len()), "https://a.example/", `"has space"`, `""`))
+				field("      ", "audience", pick(r, "[presign]", `[presign, ""]`, "[]", ""))
+				switch pick(r, "0", "1", "2", "3", "4") {
+				case "0":
+					field("      ", "jwks_url", pick(r, "https://a.example/jwks", "http://[::1]:8443/jwks", "http://127.0.0.2/jwks",
+						"http://a.example/jwks", "https://a.example/jwks#x", "/jwks", "http://localhost/jwks"))
+				case "1":
+					fmt.Fprintf(&b, "      keys: [%s]\n", pick(r, fmt.Sprintf("%q", genPEM), fmt.Sprintf("'%s'", genJWK),
+						fmt.Sprintf(`'{"keys": [%s]}'`, genJWK), `'{"keys": []}'`, `'{"kty":"oct","k":"c2VjcmV0"}'`, "garbage"))
+				case "2":
+					field("      ", "hs256_secret", pick(r, "${env:HS}", "${env:SHORT}", "literal-secret-value"))
+				case "3":
+					b.WriteString("      jwks_url: https://a.example/jwks\n      hs256_secret: ${env:HS}\n")
+				}
+				field("      ", "clock_skew", pick(r, "", "30s", "10m", "0s", "-1s"))
+				field("      ", "subject_claim", pick(r, "", "sub", `"has space"`, "email"))
+			}
+		}
+	}
+	if n := r.IntN(4); n > 0 {
+		b.WriteString("rules:\n")
+		for i := range n {
+			fmt.Fprintf(&b, "  - name: %s\n", pick(r, fmt.Sprintf("r%d", i), "dup", `"Bad Rule"`, `""`))
+			who := pick(r, "{authenticated: true}", "", "{anonymous: true}", "{}", "{groups: [g]}", "{claims: {role: [admin]}}", "{iam: [\"arn:aws:iam::1:role/x\"]}")
+			if len(keys) > 0 && r.IntN(3) == 0 {
+				who = fmt.Sprintf("{api_keys: [%q]}", keys[r.IntN(len(keys))])
+			}
+			field("    ", "who", who)
+			field("    ", "ops", pick(r, "[get]", "", "[put, post]", "[get, head, delete]", "[fly]", "[put, put]", "get"))
+			if len(backends) > 0 && r.IntN(3) == 0 {
+				field("    ", "backend", fmt.Sprintf("%q", backends[r.IntN(len(backends))]))
+			} else {
+				field("    ", "backend", pick(r, "", "nope"))
+			}
+			field("    ", "keys", pick(r, `["users/{sub}/**"]`, "", `["public/**"]`, `["**"]`, `["a/**b"]`, `["{nope}"]`, `["a/../b"]`, `[]`))
+			field("    ", "generate_key", pick(r, "", `"u/{uuid}{ext}"`, `"users/{sub}/{uuid}"`, `"u/*"`))
+			field("    ", "max_size", pick(r, "", "10MiB", "6GiB", "10 MB", "1"))
+			field("    ", "content_types", pick(r, "", "[image/png]", "[image/*]", "[image]", "[]"))
+			field("    ", "max_expires", pick(r, "", "10m", "1.5s", "8d"))
+			field("    ", "overwrite", pick(r, "", "false", "true"))
+			field("    ", "metadata", pick(r, "", "[author]", "[snowball-auto-extract]", "[Author]"))
+			field("    ", "require_checksum", pick(r, "", "true"))
+			field("    ", "download", pick(r, "", "false"))
+		}
+	}
+	for name, values := range map[string][]string{
+		"PRESIGN_S3_BUCKET":     {"env-bucket", "No"},
+		"PRESIGN_S3_ENDPOINT":   {"http://127.0.0.1:9000", "ftp://x"},
+		"AWS_ACCESS_KEY_ID":     {"ENVKEY"},
+		"AWS_SECRET_ACCESS_KEY": {"env-secret-value"},
+		"PRESIGN_API_KEYS":      {"an-env-key-0123456789", "short"},
+		"PRESIGN_AUTH":          {"none", "maybe"},
+		"PRESIGN_PLATFORM_AUTH": {"aws_iam", "jwt_authorizer", "iam-please"},
+		"PRESIGN_EXPIRES":       {"900", "2d", "5m", "soon"},
+		"PRESIGN_MAX_EXPIRES":   {"2d", "30m", "30d"},
+		"PRESIGN_CORS_ORIGINS":  {"https://a.example", "nope"},
+	} {
+		if r.IntN(6) == 0 {
+			env[name] = pick(r, values[0], values[1:]...)
+		}
+	}
+	return b.String(), env
+}
+
+// checkAgreesWithBuild is the property: what config accepts, the service
+// builds. (config check reads the file as serve does and builds the same
+// service; so check accepts exactly when serve starts.)
+func checkAgreesWithBuild(t *testing.T, file string, env map[string]string) (accepted bool) {
+	t.Helper()
+	lookup := func(k string) (string, bool) { v, ok := env[k]; return v, ok }
+	var cfg config.Config
+	var err error
+	if file == "" {
+		cfg, err = config.Load(lookup, "")
+	} else {
+		cfg, err = config.Parse(lookup, "gen.yaml", []byte(file))
+	}
+	if err != nil {
+		if err.Error() == "" {
+			t.Fatalf("refused without a problem:\n%s", file)
+		}
+		return false
+	}
+	if _, err := New(cfg, Options{}); err != nil {
+		t.Fatalf("config accepts what the service refuses: %v\nfile:\n%s\nenv: %v", err, file, env)
+	}
+	var out bytes.Buffer
+	if err := cfg.WriteRedacted(&out); err != nil {
+		t.Fatal(err)
+	}
+	return true
+}
+
+// TestCheckAgreesWithServeGenerated runs the property over generated
+// configurations, and shows the generator reaches both sides.
+func TestCheckAgreesWithServeGenerated(t *testing.T) {
+	accepted := 0
+	const n = 3000
+	for seed := range uint64(n) {
+		file, env := genConfig(rand.New(rand.NewPCG(seed, 8)))
+		if checkAgreesWithBuild(t, file, env) {
+			accepted++
+		}
+	}
+	t.Logf("%d of %d generated configurations accepted", accepted, n)
+	if accepted < n/20 || accepted > n-n/20 {
+		t.Errorf("%d of %d accepted: the generator does not reach both sides", accepted, n)
+	}
+}
+
+// TestCheckAgreesWithServeHandWritten runs it over every configuration in
+// the repository: the examples and config's test cases.
+func TestCheckAgreesWithServeHandWritten(t *testing.T) {
+	var files []string
+	for _, glob := range []string{"../../examples/*.yaml", "../config/testdata/*/*.yaml"} {
+		m, _ := filepath.Glob(glob)
+		files = append(files, m...)
+	}
+	envs, _ := filepath.Glob("../config/testdata/*/*.env")
+	for _, e := range envs {
+		if _, err := os.Stat(strings.TrimSuffix(e, ".env") + ".yaml"); err != nil {
+			files = append(files, e) // an environment-only case
+		}
+	}
+	accepted := 0
+	for _, path := range files {
+		env := readEnv(t, strings.TrimSuffix(path, filepath.Ext(path))+".env")
+		file := ""
+		if strings.HasSuffix(path, ".yaml") {
+			data, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			file = string(data)
+		}
+		if checkAgreesWithBuild(t, file, env) {
+			accepted++
+		}
+	}
+	if accepted < 10 {
+		t.Errorf("only %d of %d hand-written configurations accepted", accepted, len(files))
+	}
+}
+
+func readEnv(t *testing.T, path string) map[string]string {
+	m := map[string]string{}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return m
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if k, v, ok := strings.Cut(line, "="); ok && !strings.HasPrefix(strings.TrimSpace(k), "#") {
+			m[strings.TrimSpace(k)] = v
+		}
+	}
+	return m
+}
+
+// FuzzCheckAgreesWithServe explores generated configurations from fuzzed
+// seeds.
+func FuzzCheckAgreesWithServe(f *testing.F) {
+	for seed := range uint64(20) {
+		f.Add(seed, uint64(8))
+	}
+	f.Fuzz(func(t *testing.T, a, b uint64) {
+		file, env := genConfig(rand.New(rand.NewPCG(a, b)))
+		checkAgreesWithBuild(t, file, env)
+	})
+}
