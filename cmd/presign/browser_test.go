@@ -21,7 +21,7 @@ import (
 )
 
 // browserDir holds the page, its driver and the driver's pinned npm
-// dependency (playwright-core, installed by scripts/install-test-browser.sh).
+// dependency (playwright-core, installed by scripts/install-test-tools.sh).
 const browserDir = "testdata/browser"
 
 // chromium returns Debian's Chromium (or $CHROMIUM) and node, ready to run
@@ -45,9 +45,9 @@ func chromium(t *testing.T) (browser, node string) {
 	}
 	if missing != "" {
 		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s is not installed; scripts/install-test-browser.sh installs it", missing)
+			t.Fatalf("%s is not installed; scripts/install-test-tools.sh installs it", missing)
 		}
-		t.Skipf("%s is not installed; scripts/install-test-browser.sh installs it", missing)
+		t.Skipf("%s is not installed; scripts/install-test-tools.sh installs it", missing)
 	}
 	return browser, node
 }
