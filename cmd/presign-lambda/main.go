@@ -4,7 +4,8 @@
 // the same HTTP API as presign serve, configured the same way (environment
 // and PRESIGN_CONFIG), without Prometheus metrics.
 //
-// Build it with scripts/build-lambda.sh (CGO_ENABLED=0, -tags lambda.norpc).
+// Build it with scripts/build-lambda.sh (CGO_ENABLED=0, -tags
+// lambda.norpc,nethttpomithttp2).
 //
 // PRESIGN_PLATFORM_AUTH takes the caller from the platform instead of the
 // Authorization header:

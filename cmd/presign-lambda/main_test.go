@@ -430,3 +430,16 @@ func TestPlatformIdentityUnderRules(t *testing.T) {
 		})
 	}
 }
+
+// TestBuildFlagsAreTheScripts: the tests build the bootstrap as
+// scripts/build-lambda.sh does, so what they measure is what ships.
+func TestBuildFlagsAreTheScripts(t *testing.T) {
+	script, err := os.ReadFile("../../scripts/build-lambda.sh")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "go build " + strings.Join(buildFlags[:4], " ") + " \\\n\t\t-ldflags='-s -w -buildid='"
+	if !strings.Contains(string(script), want) {
+		t.Errorf("scripts/build-lambda.sh does not build with %q", want)
+	}
+}

@@ -24,8 +24,9 @@ import (
 // invokeTimeout bounds every wait on the bootstrap.
 const invokeTimeout = 30 * time.Second
 
-// buildFlags are scripts/build-lambda.sh's.
-var buildFlags = []string{"-tags", "lambda.norpc", "-trimpath", "-buildvcs=false", "-ldflags=-s -w -buildid="}
+// buildFlags are scripts/build-lambda.sh's (TestBuildFlagsAreTheScripts).
+var buildFlags = []string{"-tags", "lambda.norpc,nethttpomithttp2", "-trimpath", "-buildvcs=false", "-ldflags=-s -w -buildid="}
+
 
 // goBuild builds pkg into out as the deployment script does, for the host.
 func goBuild(out, pkg string) error {

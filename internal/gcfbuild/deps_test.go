@@ -41,7 +41,7 @@ func TestServerlessDependencies(t *testing.T) {
 	targets := []target{
 		{pkg: "presign.dev", env: []string{"GOOS=linux", "GOARCH=amd64"}},
 		{pkg: "presign.dev/cmd/presign-gcf", dir: "cmd/presign-gcf", env: []string{"GOOS=linux", "GOARCH=amd64"}},
-		{pkg: "presign.dev/cmd/presign-lambda", dir: "cmd/presign-lambda", env: []string{"GOOS=linux", "GOARCH=arm64"}, tags: "lambda.norpc"},
+		{pkg: "presign.dev/cmd/presign-lambda", dir: "cmd/presign-lambda", env: []string{"GOOS=linux", "GOARCH=arm64"}, tags: "lambda.norpc,nethttpomithttp2"},
 	}
 	for _, tg := range targets {
 		t.Run(tg.pkg, func(t *testing.T) {
