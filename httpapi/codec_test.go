@@ -4,10 +4,11 @@ import (
 	"bytes"
 	"encoding/json"
 	"io"
-	"reflect"
 	"testing"
 	"time"
 	"unicode/utf8"
+
+	"github.com/google/go-cmp/cmp"
 
 	"presign.dev/presign"
 )
@@ -126,8 +127,8 @@ func FuzzDecodePresignRequest(f *testing.F) {
 		if err != nil {
 			t.Fatalf("accepted %q, which encoding/json refuses: %v", data, err)
 		}
-		if !reflect.DeepEqual(got, want) {
-			t.Fatalf("decoded %q as\n%+v\nencoding/json: %+v", data, got, want)
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Fatalf("decoding %q, want what encoding/json decodes (-want +got):\n%s", data, diff)
 		}
 	})
 }
@@ -145,8 +146,8 @@ func FuzzDecodeEncodedRequest(f *testing.F) {
 			t.Fatalf("refused %s: %v", data, err)
 		}
 		want, _ := stdDecode(data)
-		if !reflect.DeepEqual(got, want) {
-			t.Fatalf("decoded %s as %+v, want %+v", data, got, want)
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Fatalf("decoding %s, want what encoding/json decodes (-want +got):\n%s", data, diff)
 		}
 	})
 }

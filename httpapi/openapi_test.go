@@ -5,9 +5,12 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
 
 	"presign.dev/presign"
 )
@@ -61,8 +64,8 @@ func TestOpenAPIRoutesMatchHandler(t *testing.T) {
 	}
 	sort.Strings(documented)
 	h := New(Options{Issuer: testIssuer(t), Auth: Open{}, Metrics: http.NotFoundHandler()})
-	if got := h.Routes(); !reflect.DeepEqual(got, documented) {
-		t.Errorf("handler routes %v\ndocumented     %v", got, documented)
+	if diff := cmp.Diff(documented, h.Routes()); diff != "" {
+		t.Errorf("routes served, want those in openapi.json (-want +got):\n%s", diff)
 	}
 }
 
@@ -78,15 +81,17 @@ func TestOpenAPISchemasMatchTypes(t *testing.T) {
 			t.Errorf("schema %s missing", name)
 			continue
 		}
-		if got, want := keys(s.Properties), jsonFields(typ); !reflect.DeepEqual(got, want) {
-			t.Errorf("schema %s has properties %v, the Go type %v", name, got, want)
+		if diff := cmp.Diff(jsonFields(typ), keys(s.Properties)); diff != "" {
+			t.Errorf("schema %s properties, want the Go type's (-want +got):\n%s", name, diff)
 		}
 		if s.AdditionalProperties == nil || *s.AdditionalProperties {
 			t.Errorf("schema %s allows additional properties; the handler refuses unknown fields", name)
 		}
 	}
-	if got := doc.Components.Schemas["PresignResponse"].Required; len(got) != len(jsonFields(reflect.TypeOf(PresignResponse{}))) {
-		t.Errorf("PresignResponse requires %v; every field is always present", got)
+	// Every field is always present, so every one is required.
+	required := slices.Sorted(slices.Values(doc.Components.Schemas["PresignResponse"].Required))
+	if diff := cmp.Diff(jsonFields(reflect.TypeOf(PresignResponse{})), required); diff != "" {
+		t.Errorf("PresignResponse required properties, want every field (-want +got):\n%s", diff)
 	}
 
 	var enums struct {
@@ -116,11 +121,11 @@ func TestOpenAPISchemasMatchTypes(t *testing.T) {
 	if err := json.Unmarshal(OpenAPI, &enums); err != nil {
 		t.Fatal(err)
 	}
-	if got := enums.Components.Schemas.PresignRequest.Properties.Op.Enum; !reflect.DeepEqual(got, presign.Ops) {
-		t.Errorf("documented ops %v, library %v", got, presign.Ops)
+	if diff := cmp.Diff(presign.Ops, enums.Components.Schemas.PresignRequest.Properties.Op.Enum); diff != "" {
+		t.Errorf("documented ops, want presign.Ops (-want +got):\n%s", diff)
 	}
-	if got := enums.Components.Schemas.Error.Properties.Error.Properties.Code.Enum; !reflect.DeepEqual(got, presign.Codes) {
-		t.Errorf("documented error codes %v, library %v", got, presign.Codes)
+	if diff := cmp.Diff(presign.Codes, enums.Components.Schemas.Error.Properties.Error.Properties.Code.Enum); diff != "" {
+		t.Errorf("documented error codes, want presign.Codes (-want +got):\n%s", diff)
 	}
 }
 
@@ -134,8 +139,8 @@ func TestOpenAPIResponseShape(t *testing.T) {
 		if err := json.Unmarshal(rec.Body.Bytes(), &got); err != nil {
 			t.Fatal(err)
 		}
-		if k, want := keys(got), keys(doc.Components.Schemas["PresignResponse"].Properties); !reflect.DeepEqual(k, want) {
-			t.Errorf("response has %v, documented %v", k, want)
+		if diff := cmp.Diff(keys(doc.Components.Schemas["PresignResponse"].Properties), keys(got)); diff != "" {
+			t.Errorf("response properties, want the documented ones (-want +got):\n%s", diff)
 		}
 		for _, obj := range []string{"headers", "fields"} {
 			if _, ok := got[obj].(map[string]any); !ok {

@@ -3,9 +3,10 @@ package sigv4
 import (
 	"encoding/base64"
 	"encoding/json"
-	"reflect"
 	"testing"
 	"time"
+
+	"github.com/google/go-cmp/cmp"
 )
 
 func TestPresignPostPolicy(t *testing.T) {
@@ -40,8 +41,8 @@ func TestPresignPostPolicy(t *testing.T) {
 		map[string]any{"x-amz-date": "20260524T120000Z"},
 		map[string]any{"x-amz-security-token": "TOK"},
 	}
-	if !reflect.DeepEqual(doc.Conditions, want) {
-		t.Errorf("conditions:\n got %#v\nwant %#v", doc.Conditions, want)
+	if diff := cmp.Diff(want, doc.Conditions); diff != "" {
+		t.Errorf("conditions (-want +got):\n%s", diff)
 	}
 	fields := map[string]string{}
 	for _, f := range form.Fields {

@@ -3,8 +3,9 @@ package lambdaurl
 import (
 	"context"
 	"net/http"
-	"reflect"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
 )
 
 const (
@@ -37,21 +38,25 @@ func authorizerSeen(t *testing.T, ev *Event) (Authorizer, bool, *http.Request) {
 }
 
 func TestAuthorizerFrom(t *testing.T) {
-	a, ok, _ := authorizerSeen(t, withAuthorizer(t, fnURLEvent, iamAuthorizer))
-	want := Authorizer{IAM: &IAMIdentity{UserARN: "arn:aws:iam::123456789012:user/alice", AccountID: "123456789012",
-		CallerID: "AIDAEXAMPLE:alice", UserID: "AIDAEXAMPLE", AccessKey: "ASIAEXAMPLE", PrincipalOrgID: "o-abc"}}
-	if !ok || !reflect.DeepEqual(a, want) {
-		t.Errorf("IAM: %v %+v", ok, a.IAM)
-	}
-
-	a, ok, _ = authorizerSeen(t, withAuthorizer(t, httpAPIEvent, jwtAuthorizer))
-	if !ok || a.JWT == nil || a.JWT.Claims["sub"] != "alice" || !reflect.DeepEqual(a.JWT.Scopes, []string{"presign:write"}) || a.IAM != nil {
-		t.Errorf("JWT: %v %+v", ok, a)
-	}
-
-	a, ok, _ = authorizerSeen(t, withAuthorizer(t, httpAPIEvent, `{"lambda": {"tenant": "t1"}}`))
-	if !ok || a.Lambda["tenant"] != "t1" {
-		t.Errorf("Lambda: %v %+v", ok, a)
+	for _, tt := range []struct {
+		name, event, authorizer string
+		want                    Authorizer
+	}{
+		{"IAM", fnURLEvent, iamAuthorizer, Authorizer{IAM: &IAMIdentity{UserARN: "arn:aws:iam::123456789012:user/alice", AccountID: "123456789012",
+			CallerID: "AIDAEXAMPLE:alice", UserID: "AIDAEXAMPLE", AccessKey: "ASIAEXAMPLE", PrincipalOrgID: "o-abc"}}},
+		{"JWT", httpAPIEvent, jwtAuthorizer, Authorizer{JWT: &JWTAuthorizer{
+			Claims: map[string]string{"sub": "alice", "iss": "https://auth.example.com/", "email": "a@example.com", "exp": "1795341600"},
+			Scopes: []string{"presign:write"},
+		}}},
+		{"Lambda", httpAPIEvent, `{"lambda": {"tenant": "t1"}}`, Authorizer{Lambda: map[string]any{"tenant": "t1"}}},
+	} {
+		a, ok, _ := authorizerSeen(t, withAuthorizer(t, tt.event, tt.authorizer))
+		if !ok {
+			t.Errorf("%s: no authorizer", tt.name)
+		}
+		if diff := cmp.Diff(tt.want, a); diff != "" {
+			t.Errorf("%s: authorizer (-want +got):\n%s", tt.name, diff)
+		}
 	}
 
 	for _, empty := range []string{"", `{}`, `{"iam": null}`} {

@@ -6,9 +6,10 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
-	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
 )
 
 // Fixtures in the shapes the platforms send (trimmed to what matters).
@@ -109,23 +110,25 @@ func TestNewRequest(t *testing.T) {
 				Cookies: []string{"session=abc", "theme=dark"}, // once each: header and array are the same cookies
 				Body:    []byte{0xff, 0, 1, 2}, ContentLength: 4, RequestID: "req-fn-1",
 			}
-			if !reflect.DeepEqual(s, want) {
-				t.Errorf("got  %+v\nwant %+v", s, want)
+			if diff := cmp.Diff(want, s); diff != "" {
+				t.Errorf("request (-want +got):\n%s", diff)
 			}
 		}},
 		{"HTTP API named stage, cookies array only", decode(t, httpAPIEvent), func(t *testing.T, s seen) {
-			if s.Path != "/get-upload-url" || s.RequestURI != "/get-upload-url" || s.RawQuery != "" {
-				t.Errorf("path %q uri %q query %q", s.Path, s.RequestURI, s.RawQuery)
+			want := seen{
+				Method: "POST", Path: "/get-upload-url", EscapedPath: "/get-upload-url", RawQuery: "",
+				RequestURI: "/get-upload-url",
+				Host:       "api.example.com", RemoteAddr: "198.51.100.2", Proto: "HTTP/1.1",
+				Query: map[string][]string{},
+				Header: http.Header{
+					"Content-Type": {"application/json"}, "Content-Length": {"20"},
+					"Cookie": {"session=abc; theme=dark"}, // rebuilt from the cookies array
+				},
+				Cookies: []string{"session=abc", "theme=dark"},
+				Body:    []byte(`{"filename":"r.pdf"}`), ContentLength: 20, RequestID: "req-api-1",
 			}
-			if got := s.Header["Cookie"]; !reflect.DeepEqual(got, []string{"session=abc; theme=dark"}) {
-				t.Errorf("Cookie %q", got)
-			}
-			if !reflect.DeepEqual(s.Cookies, []string{"session=abc", "theme=dark"}) {
-				t.Errorf("cookies %q", s.Cookies)
-			}
-			if string(s.Body) != `{"filename":"r.pdf"}` || s.ContentLength != 20 || s.Host != "api.example.com" ||
-				s.RemoteAddr != "198.51.100.2" || s.RequestID != "req-api-1" {
-				t.Errorf("%+v", s)
+			if diff := cmp.Diff(want, s); diff != "" {
+				t.Errorf("request (-want +got):\n%s", diff)
 			}
 		}},
 		{"stage root", edit(t, httpAPIEvent, func(ev *Event) { ev.RawPath = "/prod" }), func(t *testing.T, s seen) {
@@ -157,8 +160,12 @@ func TestNewRequest(t *testing.T) {
 		{"query with spaces and plus, not re-encoded", edit(t, fnURLEvent, func(ev *Event) {
 			ev.RawPath, ev.RawQueryString = "/", "key=a+b%2Bc%20d&empty=&flag"
 		}), func(t *testing.T, s seen) {
-			if s.RawQuery != "key=a+b%2Bc%20d&empty=&flag" || s.Query["key"][0] != "a b+c d" || s.Query["flag"][0] != "" {
-				t.Errorf("%q %v", s.RawQuery, s.Query)
+			if s.RawQuery != "key=a+b%2Bc%20d&empty=&flag" {
+				t.Errorf("raw query %q", s.RawQuery)
+			}
+			want := map[string][]string{"key": {"a b+c d"}, "empty": {""}, "flag": {""}}
+			if diff := cmp.Diff(want, s.Query); diff != "" {
+				t.Errorf("query (-want +got):\n%s", diff)
 			}
 		}},
 		{"empty rawPath", edit(t, fnURLEvent, func(ev *Event) { ev.RawPath, ev.RawQueryString = "", "" }), func(t *testing.T, s seen) {
@@ -184,8 +191,8 @@ func TestNewRequest(t *testing.T) {
 			}
 		}},
 		{"cookie header alone", edit(t, fnURLEvent, func(ev *Event) { ev.Cookies = nil }), func(t *testing.T, s seen) {
-			if !reflect.DeepEqual(s.Cookies, []string{"session=abc", "theme=dark"}) {
-				t.Errorf("cookies %q", s.Cookies)
+			if diff := cmp.Diff([]string{"session=abc", "theme=dark"}, s.Cookies); diff != "" {
+				t.Errorf("cookies (-want +got):\n%s", diff)
 			}
 		}},
 	}
@@ -264,8 +271,8 @@ func TestResponse(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if !reflect.DeepEqual(got, tt.want) {
-				t.Errorf("got  %+v\nwant %+v", got, tt.want)
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("response (-want +got):\n%s", diff)
 			}
 		})
 	}
