@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"net/http"
@@ -20,14 +21,20 @@ import (
 // deployment's flags.
 var bootstrap string
 
+// bootstrapTags adds build tags to the bootstrap under test (not to the
+// hello-world floor): storeprobe or sdkprobe measure what an S3 client
+// costs the function (probe_store.go, probe_sdk.go; docs/benchmarks.md).
+var bootstrapTags = flag.String("bootstrap-tags", "", "extra build tags for the bootstrap under test, e.g. storeprobe")
+
 func TestMain(m *testing.M) {
+	flag.Parse()
 	dir, err := os.MkdirTemp("", "presign-lambda-test-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
 	bootstrap = filepath.Join(dir, "bootstrap")
-	if err := goBuild(bootstrap, "presign.dev/cmd/presign-lambda"); err != nil {
+	if err := goBuild(bootstrap, "presign.dev/cmd/presign-lambda", *bootstrapTags); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.RemoveAll(dir)
 		os.Exit(1)
@@ -325,7 +332,7 @@ func TestInitError(t *testing.T) {
 // each, in ms, and presign's p50 over the floor's.
 func BenchmarkColdStart(b *testing.B) {
 	hello := filepath.Join(b.TempDir(), "bootstrap")
-	if err := goBuild(hello, "presign.dev/cmd/presign-lambda/internal/hello"); err != nil {
+	if err := goBuild(hello, "presign.dev/cmd/presign-lambda/internal/hello", ""); err != nil {
 		b.Fatal(err)
 	}
 	event, err := functionURL.event(mustRequest("GET", "https://abc.lambda-url.us-east-1.on.aws/?key=cat.png&method=GET",

@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"os/exec"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -27,10 +28,14 @@ const invokeTimeout = 30 * time.Second
 // buildFlags are scripts/build-lambda.sh's (TestBuildFlagsAreTheScripts).
 var buildFlags = []string{"-tags", "lambda.norpc,nethttpomithttp2", "-trimpath", "-buildvcs=false", "-ldflags=-s -w -buildid="}
 
-
-// goBuild builds pkg into out as the deployment script does, for the host.
-func goBuild(out, pkg string) error {
-	cmd := exec.Command("go", append(append([]string{"build"}, buildFlags...), "-o", out, pkg)...)
+// goBuild builds pkg into out as the deployment script does, for the
+// host, with extraTags (comma-separated) added to the script's.
+func goBuild(out, pkg, extraTags string) error {
+	flags := slices.Clone(buildFlags)
+	if extraTags != "" {
+		flags[1] += "," + extraTags
+	}
+	cmd := exec.Command("go", append(append([]string{"build"}, flags...), "-o", out, pkg)...)
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if b, err := cmd.CombinedOutput(); err != nil {
 		return fmt.Errorf("go build %s: %v\n%s", pkg, err, b)
