@@ -34,15 +34,20 @@ var diffHosts = []struct{ scheme, host string }{
 
 var diffMethods = []string{"GET", "PUT", "HEAD", "DELETE", "POST"}
 
-// sdkPresign presigns r with aws-sdk-go-v2's signer.
-func sdkPresign(t testing.TB, creds Credentials, region string, r *Request) (string, http.Header) {
+// sdkRequest is r as the S3 client hands it to aws-sdk-go-v2's signer:
+// path escaped once (RawPath), query encoded, Content-Length as the
+// request's length, the other headers as they are; extra query parameters
+// (X-Amz-Expires when presigning) added.
+func sdkRequest(t testing.TB, r *Request, extra url.Values) *http.Request {
 	t.Helper()
 	u := &url.URL{Scheme: r.Scheme, Host: r.Host, Path: r.Path, RawPath: httpbinding.EscapePath(r.Path, false)}
 	q := url.Values{}
 	for _, p := range r.Query {
 		q.Add(p.Name, p.Value)
 	}
-	q.Set("X-Amz-Expires", strconv.FormatInt(int64(r.Expires/time.Second), 10))
+	for k, vs := range extra {
+		q[k] = vs
+	}
 	u.RawQuery = q.Encode()
 	req, err := http.NewRequest(r.Method, u.String(), nil)
 	if err != nil {
@@ -57,6 +62,13 @@ func sdkPresign(t testing.TB, creds Credentials, region string, r *Request) (str
 		}
 		req.Header.Add(h.Name, h.Value)
 	}
+	return req
+}
+
+// sdkPresign presigns r with aws-sdk-go-v2's signer.
+func sdkPresign(t testing.TB, creds Credentials, region string, r *Request) (string, http.Header) {
+	t.Helper()
+	req := sdkRequest(t, r, url.Values{"X-Amz-Expires": {strconv.FormatInt(int64(r.Expires/time.Second), 10)}})
 	s := v4.NewSigner(func(o *v4.SignerOptions) { o.DisableURIPathEscaping = true })
 	signed, hdr, err := s.PresignHTTP(context.Background(), aws.Credentials{
 		AccessKeyID: creds.AccessKeyID, SecretAccessKey: creds.SecretAccessKey, SessionToken: creds.SessionToken,

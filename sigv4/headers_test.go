@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 	"testing"
@@ -14,7 +13,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
-	"github.com/aws/smithy-go/encoding/httpbinding"
 )
 
 // Header signing (SignHeaders) checked against aws-sdk-go-v2's
@@ -27,32 +25,14 @@ import (
 // headers after signing.
 func sdkSignHeaders(t testing.TB, creds Credentials, region string, r *Request) http.Header {
 	t.Helper()
-	u := &url.URL{Scheme: r.Scheme, Host: r.Host, Path: r.Path, RawPath: httpbinding.EscapePath(r.Path, false)}
-	q := url.Values{}
-	for _, p := range r.Query {
-		q.Add(p.Name, p.Value)
-	}
-	u.RawQuery = q.Encode()
-	req, err := http.NewRequest(r.Method, u.String(), nil)
-	if err != nil {
-		t.Fatalf("building SDK request: %v", err)
-	}
-	req.URL = u // keep RawPath exactly as built
-	for _, h := range r.Headers {
-		if strings.EqualFold(h.Name, "content-length") {
-			n, _ := strconv.ParseInt(h.Value, 10, 64)
-			req.ContentLength = n
-			continue
-		}
-		req.Header.Add(h.Name, h.Value)
-	}
+	req := sdkRequest(t, r, nil)
 	payload := r.PayloadHash
 	if payload == "" {
 		payload = UnsignedPayload
 	}
 	req.Header.Set("X-Amz-Content-Sha256", payload)
 	s := v4.NewSigner(func(o *v4.SignerOptions) { o.DisableURIPathEscaping = true })
-	err = s.SignHTTP(context.Background(), aws.Credentials{
+	err := s.SignHTTP(context.Background(), aws.Credentials{
 		AccessKeyID: creds.AccessKeyID, SecretAccessKey: creds.SecretAccessKey, SessionToken: creds.SessionToken,
 	}, req, payload, "s3", region, r.Time)
 	if err != nil {
