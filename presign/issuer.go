@@ -112,12 +112,14 @@ type backend struct {
 
 // urlSigner presigns for one kind of store (S3 SigV4 today). check refuses
 // what the store cannot grant for a validated, authorized request; sign
-// then fills g's method, URL, headers and fields, for the lifetime expires
-// (clamped to every cap) and the upload limit maxSize (at most
-// MaxObjectSize). Errors are *Error.
+// then returns the grant's method, URL, headers and fields, for the
+// lifetime expires (clamped to every cap) and the upload limit maxSize (at
+// most MaxObjectSize). Errors are *Error. Requests are passed by value:
+// through an interface, a pointer would make every request escape to the
+// heap.
 type urlSigner interface {
-	check(r *Request, dec Decision) error
-	sign(g *Grant, r *Request, dec Decision, now time.Time, expires time.Duration, maxSize int64) error
+	check(r Request, dec Decision) error
+	sign(r Request, dec Decision, now time.Time, expires time.Duration, maxSize int64) (Grant, error)
 }
 
 // New validates cfg and returns an Issuer. Every problem is reported at
@@ -167,10 +169,12 @@ func (iss *Issuer) Issue(ctx context.Context, p Principal, r Request) (Grant, er
 		return Grant{}, err
 	}
 	now := iss.now()
-	g := Grant{Bucket: r.Bucket, Key: r.Key, ExpiresAt: now.Add(d.expires).UTC().Truncate(time.Second), Backend: be.Name, Rule: d.dec.Rule}
-	if err := be.signer.sign(&g, &r, d.dec, now, d.expires, d.maxSize); err != nil {
+	g, err := be.signer.sign(r, d.dec, now, d.expires, d.maxSize)
+	if err != nil {
 		return Grant{}, err
 	}
+	g.Bucket, g.Key, g.Backend, g.Rule = r.Bucket, r.Key, be.Name, d.dec.Rule
+	g.ExpiresAt = now.Add(d.expires).UTC().Truncate(time.Second)
 	return g, nil
 }
 
@@ -232,7 +236,7 @@ func (iss *Issuer) authorize(ctx context.Context, p Principal, be *backend, r *R
 	if r.Op == OpPut && dec.MaxSize > 0 && r.ContentLength == nil {
 		return decision{}, Errorf(CodeInvalidArgument, "content_length is required: uploads here are limited to %d bytes, and the store enforces the declared size", d.maxSize)
 	}
-	if err := be.signer.check(r, dec); err != nil {
+	if err := be.signer.check(*r, dec); err != nil {
 		return decision{}, err
 	}
 	return d, nil

@@ -20,7 +20,7 @@ func newS3Signer(b Backend) *s3Signer {
 	return &s3Signer{endpoint: newEndpoint(b), sigv4: sigv4.NewSigner(b.Credentials, b.Region, "s3")}
 }
 
-func (s *s3Signer) check(r *Request, dec Decision) error {
+func (s *s3Signer) check(r Request, dec Decision) error {
 	if r.Op != OpPost {
 		return nil
 	}
@@ -35,9 +35,11 @@ func (s *s3Signer) check(r *Request, dec Decision) error {
 	return nil
 }
 
-func (s *s3Signer) sign(g *Grant, r *Request, dec Decision, now time.Time, expires time.Duration, maxSize int64) error {
+func (s *s3Signer) sign(r Request, dec Decision, now time.Time, expires time.Duration, maxSize int64) (Grant, error) {
+	var g Grant
 	if r.Op == OpPost {
-		return s.signPost(g, r, now, expires, maxSize)
+		err := s.signPost(&g, &r, now, expires, maxSize)
+		return g, err
 	}
 	host, path := s.target(r.Bucket, r.Key)
 	sr := sigv4.Request{Scheme: s.scheme, Host: host, Path: path, Time: now, Expires: expires}
@@ -81,7 +83,7 @@ func (s *s3Signer) sign(g *Grant, r *Request, dec Decision, now time.Time, expir
 	}
 	g.Method = sr.Method
 	g.URL = s.sigv4.Presign(&sr)
-	return nil
+	return g, nil
 }
 
 // signPost builds the browser POST form: the policy pins the key, the
