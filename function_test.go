@@ -14,6 +14,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"presign.dev/internal/config/configtest"
 	"presign.dev/internal/conformance"
 )
 
@@ -194,5 +195,31 @@ func TestLogFormat(t *testing.T) {
 	}
 	if !sawWarning || !sawReady {
 		t.Errorf("warning %v, ready %v in\n%s", sawWarning, sawReady, logs)
+	}
+}
+
+// TestFunctionAgreesWithConfigCheck: the Cloud Function serves exactly the
+// configurations that `presign config check` accepts (config's test
+// cases), and answers 503 for the rest, the Lambda-only platform identity
+// included.
+func TestFunctionAgreesWithConfigCheck(t *testing.T) {
+	cases, err := configtest.Cases("internal/config/testdata")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, cs := range cases {
+		if cs.File != "" {
+			cs.Env["PRESIGN_CONFIG"] = cs.File
+		}
+		l := newLazyHandler(cs.Lookup, io.Discard)
+		rec := httptest.NewRecorder()
+		l.ServeHTTP(rec, httptest.NewRequest("GET", "/healthz", nil))
+		want := http.StatusOK
+		if cs.Group == "problems" || cs.Env["PRESIGN_PLATFORM_AUTH"] != "" {
+			want = http.StatusServiceUnavailable
+		}
+		if rec.Code != want {
+			t.Errorf("%s/%s: /healthz %d, want %d", cs.Group, cs.Name, rec.Code, want)
+		}
 	}
 }

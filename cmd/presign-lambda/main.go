@@ -73,7 +73,7 @@ func setup(lookup config.Lookup, logw io.Writer) (http.Handler, error) {
 	if auth != nil && (len(cfg.APIKeys) > 0 || len(cfg.JWT) > 0) {
 		logger.Warn("PRESIGN_PLATFORM_AUTH is set: the configured API keys and JWT issuers are not used")
 	}
-	svc, err := service.New(cfg, service.Options{Logger: logger, Auth: auth})
+	svc, err := service.New(cfg, service.Options{Logger: logger, PlatformAuth: auth})
 	if err != nil {
 		return nil, err
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 	"slices"
 	"testing"
@@ -11,6 +12,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"presign.dev/internal/config"
+	"presign.dev/internal/config/configtest"
 	"presign.dev/internal/lambdaurl"
 	"presign.dev/presign"
 )
@@ -113,6 +115,25 @@ func TestAuthorizerGroups(t *testing.T) {
 	} {
 		if got := authorizerGroups(tt.claims); !slices.Equal(got, tt.want) {
 			t.Errorf("%v: %q, want %q", tt.claims, got, tt.want)
+		}
+	}
+}
+
+// TestSetupAgreesWithConfigCheck: the function starts with exactly the
+// configurations that `presign config check --lambda` accepts (config's
+// test cases: every accepted one, none of the refused).
+func TestSetupAgreesWithConfigCheck(t *testing.T) {
+	cases, err := configtest.Cases("../../internal/config/testdata")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, cs := range cases {
+		if cs.File != "" {
+			cs.Env["PRESIGN_CONFIG"] = cs.File
+		}
+		_, err := setup(cs.Lookup, io.Discard)
+		if (err == nil) != (cs.Group == "effective") {
+			t.Errorf("%s/%s: setup: %v", cs.Group, cs.Name, err)
 		}
 	}
 }

@@ -3,22 +3,27 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 
+	"presign.dev/httpapi"
 	"presign.dev/internal/config"
 	"presign.dev/internal/service"
 	"presign.dev/presign"
 )
 
-// configCmd serves "presign config check [FILE]": validate the
-// configuration and print it, effective and with secrets redacted.
+// configCmd serves "presign config check [--lambda] [FILE]": validate the
+// configuration exactly as the service builder does, and print it,
+// effective and with secrets redacted.
 func (c *cli) configCmd(args []string) error {
 	if len(args) == 0 || args[0] != "check" {
-		return usageError{"usage: presign config check [FILE]"}
+		return usageError{"usage: presign config check [--lambda] [FILE]"}
 	}
-	fs := c.newFlagSet("config check", "config check [FILE]   (default $PRESIGN_CONFIG, else the environment)")
+	fs := c.newFlagSet("config check", "config check [--lambda] [FILE]   (default $PRESIGN_CONFIG, else the environment)")
+	lambda := fs.Bool("lambda", false, "check as the Lambda function runs it (it alone takes PRESIGN_PLATFORM_AUTH)")
 	pos, err := parse(fs, args[1:])
 	if err != nil {
 		return err
@@ -30,16 +35,35 @@ func (c *cli) configCmd(args []string) error {
 	if len(pos) == 1 {
 		file = pos[0]
 	}
-	cfg, err := config.LoadServing(c.lookup, file)
+	cfg, _, err := c.loadService(file, *lambda)
 	if err != nil {
-		return configError(err)
-	}
-	// What is printed is what serve would run: the service builds from it
-	// (no I/O), with the same rules config.Load applied.
-	if _, err := service.New(cfg, service.Options{}); err != nil {
-		return configError(err)
+		return err
 	}
 	return cfg.WriteRedacted(c.stdout)
+}
+
+// loadService reads the configuration as presign serve does and builds
+// the same service from it (no I/O), so that what config check accepts
+// and policy explain answers is what serve runs. With lambda, it builds as
+// the Lambda function does, whose platform identity (PRESIGN_PLATFORM_AUTH)
+// stands in here by an authenticator that refuses every request.
+func (c *cli) loadService(file string, lambda bool) (config.Config, *service.Service, error) {
+	cfg, err := config.LoadServing(c.lookup, file)
+	if err != nil {
+		return cfg, nil, configError(err)
+	}
+	var o service.Options
+	if lambda {
+		o.PlatformAuth = httpapi.APIKeys{} // the platform's identity exists on Lambda only
+	}
+	svc, err := service.New(cfg, o)
+	if err != nil {
+		if errors.Is(err, service.ErrNoPlatform) {
+			err = fmt.Errorf("%w (with --lambda, check it as the Lambda function runs it)", err)
+		}
+		return cfg, nil, configError(err)
+	}
+	return cfg, svc, nil
 }
 
 // policyCmd serves "presign policy explain": would this caller be allowed
@@ -51,15 +75,40 @@ func (c *cli) policyCmd(args []string) error {
 	}
 	fs := c.newFlagSet("policy explain", "policy explain [--config FILE] --as WHO --op OP [--key KEY] [flags]")
 	file := fs.String("config", "", "YAML configuration file (default $PRESIGN_CONFIG, else the environment)")
-	as := fs.String("as", "anonymous", "the caller: anonymous, api_key:NAME or jwt:SUB")
+	lambda := fs.Bool("lambda", false, "answer as the Lambda function (its platform identity: --as iam:ARN or jwt:SUB)")
+	as := fs.String("as", "anonymous", "the caller: anonymous, api_key:NAME, jwt:SUB or iam:ARN")
 	groups := fs.String("groups", "", "jwt: comma-separated groups")
 	claims := fs.String("claims", "", "jwt: comma-separated claim=value pairs")
-	op := fs.String("op", "get", "operation: get, head, put, post or delete")
-	key := fs.String("key", "", "object key (omit for uploads with server-chosen keys)")
-	backend := fs.String("backend", "", "backend name (default: the first)")
-	contentType := fs.String("content-type", "", "uploads: the declared Content-Type")
-	contentLength := fs.Int64("content-length", -1, "uploads: the declared size")
-	filename := fs.String("filename", "", "the client's file name")
+	var req presign.Request
+	fs.Func("op", "operation: get, head, put, post or delete (default get)", func(v string) error { req.Op = presign.Op(v); return nil })
+	fs.StringVar(&req.Key, "key", "", "object key (omit for uploads with server-chosen keys)")
+	fs.StringVar(&req.Backend, "backend", "", "backend name (default: the first)")
+	fs.StringVar(&req.ContentType, "content-type", "", "uploads: the declared Content-Type")
+	fs.Func("content-length", "uploads: the declared size in bytes", func(v string) error {
+		n, err := strconv.ParseInt(v, 10, 64)
+		req.ContentLength = &n
+		return err
+	})
+	fs.StringVar(&req.Filename, "filename", "", "the client's file name")
+	fs.Func("metadata", "uploads: comma-separated name=value pairs (x-amz-meta-*)", func(v string) error {
+		req.Metadata = map[string]string{}
+		for _, kv := range strings.Split(v, ",") {
+			k, val, ok := strings.Cut(kv, "=")
+			if !ok {
+				return fmt.Errorf("%q is not name=value", kv)
+			}
+			req.Metadata[strings.TrimSpace(k)] = strings.TrimSpace(val)
+		}
+		return nil
+	})
+	fs.Func("expires", "the requested lifetime (15m, 1h, 2d or seconds)", func(v string) error {
+		d, ok := config.ParseDuration(v)
+		if !ok {
+			return fmt.Errorf("%q is not a duration like 15m, 1h30m, 2d or 900", v)
+		}
+		req.ExpiresIn = d
+		return nil
+	})
 	pos, err := parse(fs, args[1:])
 	if err != nil {
 		return err
@@ -67,32 +116,43 @@ func (c *cli) policyCmd(args []string) error {
 	if len(pos) > 0 {
 		return usageError{fmt.Sprintf("policy explain takes flags only, not %q (the key is --key KEY)", pos[0])}
 	}
+	if req.Op == "" {
+		req.Op = presign.OpGet
+	}
 	p, err := principalFlag(*as, *groups, *claims)
 	if err != nil {
 		return err
 	}
-	cfg, err := config.Load(c.lookup, *file)
+	cfg, svc, err := c.loadService(*file, *lambda)
 	if err != nil {
-		return configError(err)
+		return err
 	}
-	switch {
-	case cfg.AuthNone:
-		p = presign.Principal{Kind: presign.KindOpen} // everyone, as the server sees them
-	case p.Kind == presign.KindAPIKey && !slices.ContainsFunc(cfg.APIKeys, func(k config.APIKey) bool { return k.Name == p.Name }):
-		return usageError{fmt.Sprintf("--as %s: no API key of the configuration is named %q", *as, p.Name)}
-	}
-	svc, err := service.New(cfg, service.Options{})
-	if err != nil {
-		return configError(err)
-	}
-	req := presign.Request{Op: presign.Op(*op), Key: *key, Backend: *backend, ContentType: *contentType, Filename: *filename}
-	if *contentLength >= 0 {
-		req.ContentLength = contentLength
+	if p, err = serverPrincipal(cfg, p, *as); err != nil {
+		return err
 	}
 	enc := json.NewEncoder(c.stdout)
 	enc.SetIndent("", "  ")
 	enc.SetEscapeHTML(false)
 	return enc.Encode(svc.Explain(context.Background(), p, req))
+}
+
+// serverPrincipal returns p as the server of cfg would see that caller,
+// or a usage error for a caller it cannot have (an API key it does not
+// know, a JWT without issuers, an IAM caller without the platform's IAM).
+func serverPrincipal(cfg config.Config, p presign.Principal, as string) (presign.Principal, error) {
+	if cfg.AuthNone {
+		return presign.Principal{Kind: presign.KindOpen}, nil // everyone, as the server sees them
+	}
+	can := map[string]bool{presign.KindAnonymous: cfg.PlatformAuth == "", presign.KindAPIKey: cfg.PlatformAuth == "",
+		presign.KindJWT: len(cfg.JWT) > 0 && cfg.PlatformAuth == "" || cfg.PlatformAuth == config.PlatformJWT,
+		presign.KindIAM: cfg.PlatformAuth == config.PlatformIAM}
+	switch {
+	case !can[p.Kind]:
+		return p, usageError{fmt.Sprintf("--as %s: this configuration has no %s callers", as, p.Kind)}
+	case p.Kind == presign.KindAPIKey && !slices.ContainsFunc(cfg.APIKeys, func(k config.APIKey) bool { return k.Name == p.Name }):
+		return p, usageError{fmt.Sprintf("--as %s: no API key of the configuration is named %q", as, p.Name)}
+	}
+	return p, nil
 }
 
 // principalFlag parses --as with its groups and claims.
@@ -104,6 +164,8 @@ func principalFlag(as, groups, claims string) (presign.Principal, error) {
 		p.Kind = presign.KindAnonymous
 	case "api_key":
 		p.Kind = presign.KindAPIKey
+	case "iam":
+		p.Kind = presign.KindIAM
 	case "jwt":
 		p.Kind = presign.KindJWT
 		p.Claims = map[string]string{"sub": name}
@@ -118,7 +180,7 @@ func principalFlag(as, groups, claims string) (presign.Principal, error) {
 			}
 		}
 	default:
-		return p, usageError{fmt.Sprintf("--as %q: use anonymous, api_key:NAME or jwt:SUB", as)}
+		return p, usageError{fmt.Sprintf("--as %q: use anonymous, api_key:NAME, jwt:SUB or iam:ARN", as)}
 	}
 	if p.Kind != presign.KindAnonymous && p.Name == "" {
 		return p, usageError{fmt.Sprintf("--as %q needs a name after the colon", as)}

@@ -36,12 +36,12 @@ Usage:
   presign url [--op OP] [--content-type TYPE] [--content-length N] [--filename NAME]
               [--expires DURATION] [--backend NAME] [--config FILE] [-o url|json] KEY
                                           sign one URL locally and print it
-  presign config check [FILE]             validate the configuration, print it with secrets redacted
-  presign policy explain [--config FILE] --as WHO --op OP [--key KEY] [--backend NAME]
-              [--content-type TYPE] [--content-length N] [--filename NAME]
-              [--groups G1,G2] [--claims NAME=VALUE,...]
+  presign config check [--lambda] [FILE]  validate the configuration as the service does, print it with secrets redacted
+  presign policy explain [--config FILE] [--lambda] --as WHO --op OP [--key KEY] [--backend NAME]
+              [--content-type TYPE] [--content-length N] [--filename NAME] [--metadata K=V,...]
+              [--expires DURATION] [--groups G1,G2] [--claims NAME=VALUE,...]
                                           would this caller be allowed this request, by which rule?
-                                          (WHO: anonymous, api_key:NAME or jwt:SUB)
+                                          (WHO: anonymous, api_key:NAME, jwt:SUB or iam:ARN)
   presign version                         print version, commit and Go version
 
 Run 'presign COMMAND --help' for a command's flags. Configuration variables

@@ -26,9 +26,6 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 		return err
 	}
 	cfg, err := config.LoadServing(c.lookup, *file)
-	if err == nil && cfg.PlatformAuth != "" {
-		err = errors.New("PRESIGN_PLATFORM_AUTH: only the Lambda function has a platform identity; presign serve authenticates with API keys and JWTs")
-	}
 	if err != nil {
 		return configError(err)
 	}

@@ -137,8 +137,8 @@ func Parse(lookup Lookup, name string, data []byte) (Config, error) {
 	}
 	r := newReader(name, lookup)
 	f, ok := r.decode(data)
-	if !ok {
-		return Config{}, r.err()
+	if !ok || r.failed[""] {
+		return Config{}, r.err() // nothing usable was read
 	}
 	return r.read(f)
 }

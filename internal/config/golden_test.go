@@ -1,17 +1,15 @@
 package config
 
 import (
-	"bufio"
-	"bytes"
-	"errors"
 	"flag"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"presign.dev/internal/config/configtest"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files of testdata/ from the current output")
@@ -21,76 +19,15 @@ var update = flag.Bool("update", false, "rewrite the golden files of testdata/ f
 // environment: NAME=VALUE lines, # comments). Its golden file NAME.golden
 // holds, for problems, every problem exactly as presign reports it, and,
 // for effective, the output of `presign config check`.
-type goldenCase struct {
-	name, file string
-	env        map[string]string
-}
 
-func goldenCases(t *testing.T, dir string) []goldenCase {
-	t.Helper()
-	seen := map[string]bool{}
-	matches, _ := filepath.Glob(filepath.Join(dir, "*.yaml"))
-	envs, _ := filepath.Glob(filepath.Join(dir, "*.env"))
-	var cases []goldenCase
-	for _, m := range append(matches, envs...) {
-		name := strings.TrimSuffix(strings.TrimSuffix(filepath.Base(m), ".yaml"), ".env")
-		if seen[name] {
-			continue
-		}
-		seen[name] = true
-		c := goldenCase{name: name, env: readEnvFile(t, filepath.Join(dir, name+".env"))}
-		if _, err := os.Stat(filepath.Join(dir, name+".yaml")); err == nil {
-			c.file = filepath.Join(dir, name+".yaml")
-		}
-		cases = append(cases, c)
+// load reads c as presign serve does, from c's own directory, so that
+// messages name the file as a user who runs presign next to it sees it.
+func load(t *testing.T, c configtest.Case) (Config, error) {
+	if c.File == "" {
+		return LoadServing(c.Lookup, "")
 	}
-	if len(cases) == 0 {
-		t.Fatalf("no cases in %s", dir)
-	}
-	return cases
-}
-
-func readEnvFile(t *testing.T, path string) map[string]string {
-	t.Helper()
-	m := map[string]string{}
-	data, err := os.ReadFile(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return m
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	for sc.Scan() {
-		line := sc.Text()
-		if strings.TrimSpace(line) == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		k, v, ok := strings.Cut(line, "=")
-		if !ok {
-			t.Fatalf("%s: %q is not NAME=VALUE", path, line)
-		}
-		m[k] = v
-	}
-	return m
-}
-
-func (c goldenCase) load() (Config, error) {
-	lookup := env(c.env)
-	if c.file == "" {
-		return LoadServing(lookup, "")
-	}
-	data, err := os.ReadFile(c.file)
-	if err != nil {
-		return Config{}, err
-	}
-	// The name in messages is the file's base name, as a user who runs
-	// presign next to it sees it.
-	cfg, err := Parse(lookup, filepath.Base(c.file), data)
-	if err == nil {
-		err = cfg.RequireAuth()
-	}
-	return cfg, err
+	t.Chdir(filepath.Dir(c.File))
+	return LoadServing(c.Lookup, filepath.Base(c.File))
 }
 
 func checkGolden(t *testing.T, path, got string) {
@@ -110,48 +47,52 @@ func checkGolden(t *testing.T, path, got string) {
 	}
 }
 
-// TestProblems: every problem of each configuration in testdata/problems,
-// located (file:line: field, or the variable) and worded as presign
-// reports them, and no secret of the environment in any of them.
-func TestProblems(t *testing.T) {
-	for _, c := range goldenCases(t, "testdata/problems") {
-		t.Run(c.name, func(t *testing.T) {
-			_, err := c.load()
-			if err == nil {
-				t.Fatalf("accepted")
-			}
-			got := err.Error() + "\n"
-			for k, v := range c.env {
-				if len(v) >= 8 && strings.Contains(got, v) && (strings.Contains(k, "SECRET") || strings.Contains(k, "TOKEN") || strings.Contains(k, "KEY")) {
-					t.Errorf("a problem shows the value of %s", k)
-				}
-			}
-			checkGolden(t, filepath.Join("testdata/problems", c.name+".golden"), got)
-		})
+// leaksSecret names the secret variable of c whose value got shows.
+func leaksSecret(c configtest.Case, got string) string {
+	for k, v := range c.Env {
+		if len(v) >= 8 && strings.Contains(got, v) && (strings.Contains(k, "SECRET") || strings.Contains(k, "TOKEN") || k == "SK") {
+			return k
+		}
 	}
+	return ""
 }
 
-// TestEffective: `presign config check` of each valid configuration in
-// testdata/effective: every value that applies, defaults included,
-// secrets redacted.
-func TestEffective(t *testing.T) {
-	for _, c := range goldenCases(t, "testdata/effective") {
-		t.Run(c.name, func(t *testing.T) {
-			cfg, err := c.load()
-			if err != nil {
+// TestGolden: every problem of each configuration in testdata/problems,
+// located (file:line: field, or the variable) and worded as presign
+// reports them; and `presign config check` of each in testdata/effective:
+// every value that applies, defaults included, secrets redacted. No
+// secret of the environment shows in either.
+func TestGolden(t *testing.T) {
+	cases, err := configtest.Cases("testdata")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range cases {
+		golden, err := filepath.Abs(filepath.Join("testdata", c.Group, c.Name+".golden"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Run(c.Group+"/"+c.Name, func(t *testing.T) {
+			cfg, err := load(t, c)
+			var got string
+			switch {
+			case c.Group == "problems" && err == nil:
+				t.Fatal("accepted")
+			case c.Group == "problems":
+				got = err.Error() + "\n"
+			case err != nil:
 				t.Fatalf("refused:\n%v", err)
-			}
-			var b strings.Builder
-			if err := cfg.WriteRedacted(&b); err != nil {
-				t.Fatal(err)
-			}
-			got := b.String()
-			for k, v := range c.env {
-				if len(v) >= 8 && strings.Contains(got, v) && (strings.Contains(k, "SECRET") || strings.Contains(k, "TOKEN")) {
-					t.Errorf("the output shows the value of %s", k)
+			default:
+				var b strings.Builder
+				if err := cfg.WriteRedacted(&b); err != nil {
+					t.Fatal(err)
 				}
+				got = b.String()
 			}
-			checkGolden(t, filepath.Join("testdata/effective", c.name+".golden"), got)
+			if k := leaksSecret(c, got); k != "" {
+				t.Errorf("the output shows the value of %s:\n%s", k, got)
+			}
+			checkGolden(t, golden, got)
 		})
 	}
 }

@@ -1,7 +1,7 @@
 package service
 
 import (
-	"bytes"
+	"errors"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -11,7 +11,9 @@ import (
 	"strings"
 	"testing"
 
+	"presign.dev/httpapi"
 	"presign.dev/internal/config"
+	"presign.dev/internal/config/configtest"
 )
 
 // A valid Ed25519 public key as a JWK, and one as PEM, for generated
@@ -155,17 +157,22 @@ func genConfig(r *rand.Rand) (string, map[string]string) {
 }
 
 // checkAgreesWithBuild is the property: what config accepts, the service
-// builds. (config check reads the file as serve does and builds the same
-// service; so check accepts exactly when serve starts.)
+// builds — as serve, dev and the Cloud Function build it (no platform
+// identity), and as the Lambda function does (with one) — and what config
+// refuses, nothing builds (there is no configuration to build from).
+// presign config check runs exactly config.LoadServing and New.
 func checkAgreesWithBuild(t *testing.T, file string, env map[string]string) (accepted bool) {
 	t.Helper()
 	lookup := func(k string) (string, bool) { v, ok := env[k]; return v, ok }
 	var cfg config.Config
 	var err error
 	if file == "" {
-		cfg, err = config.Load(lookup, "")
+		cfg, err = config.LoadServing(lookup, "")
 	} else {
 		cfg, err = config.Parse(lookup, "gen.yaml", []byte(file))
+		if err == nil {
+			err = cfg.RequireAuth()
+		}
 	}
 	if err != nil {
 		if err.Error() == "" {
@@ -173,12 +180,13 @@ func checkAgreesWithBuild(t *testing.T, file string, env map[string]string) (acc
 		}
 		return false
 	}
-	if _, err := New(cfg, Options{}); err != nil {
-		t.Fatalf("config accepts what the service refuses: %v\nfile:\n%s\nenv: %v", err, file, env)
-	}
-	var out bytes.Buffer
-	if err := cfg.WriteRedacted(&out); err != nil {
-		t.Fatal(err)
+	_, errServe := New(cfg, Options{})
+	_, errLambda := New(cfg, Options{PlatformAuth: httpapi.APIKeys{}})
+	switch {
+	case errLambda != nil:
+		t.Fatalf("config accepts what the Lambda function's service refuses: %v\nfile:\n%s\nenv: %v", errLambda, file, env)
+	case errServe != nil && !(errors.Is(errServe, ErrNoPlatform) && cfg.PlatformAuth != ""):
+		t.Fatalf("config accepts what serve's service refuses: %v\nfile:\n%s\nenv: %v", errServe, file, env)
 	}
 	return true
 }
@@ -203,49 +211,31 @@ func TestCheckAgreesWithServeGenerated(t *testing.T) {
 // TestCheckAgreesWithServeHandWritten runs it over every configuration in
 // the repository: the examples and config's test cases.
 func TestCheckAgreesWithServeHandWritten(t *testing.T) {
-	var files []string
-	for _, glob := range []string{"../../examples/*.yaml", "../config/testdata/*/*.yaml"} {
-		m, _ := filepath.Glob(glob)
-		files = append(files, m...)
+	cases, err := configtest.Cases("../config/testdata")
+	if err != nil {
+		t.Fatal(err)
 	}
-	envs, _ := filepath.Glob("../config/testdata/*/*.env")
-	for _, e := range envs {
-		if _, err := os.Stat(strings.TrimSuffix(e, ".env") + ".yaml"); err != nil {
-			files = append(files, e) // an environment-only case
+	examples, _ := filepath.Glob("../../examples/*.yaml")
+	for _, ex := range examples {
+		env, err := configtest.ReadEnvFile(strings.TrimSuffix(ex, ".yaml") + ".env")
+		if err != nil {
+			t.Fatal(err)
 		}
+		cases = append(cases, configtest.Case{Group: "effective", Name: ex, File: ex, Env: env})
 	}
-	accepted := 0
-	for _, path := range files {
-		env := readEnv(t, strings.TrimSuffix(path, filepath.Ext(path))+".env")
+	for _, c := range cases {
 		file := ""
-		if strings.HasSuffix(path, ".yaml") {
-			data, err := os.ReadFile(path)
+		if c.File != "" {
+			data, err := os.ReadFile(c.File)
 			if err != nil {
 				t.Fatal(err)
 			}
 			file = string(data)
 		}
-		if checkAgreesWithBuild(t, file, env) {
-			accepted++
+		if accepted := checkAgreesWithBuild(t, file, c.Env); accepted != (c.Group == "effective") {
+			t.Errorf("%s/%s: accepted %v", c.Group, c.Name, accepted)
 		}
 	}
-	if accepted < 10 {
-		t.Errorf("only %d of %d hand-written configurations accepted", accepted, len(files))
-	}
-}
-
-func readEnv(t *testing.T, path string) map[string]string {
-	m := map[string]string{}
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return m
-	}
-	for _, line := range strings.Split(string(data), "\n") {
-		if k, v, ok := strings.Cut(line, "="); ok && !strings.HasPrefix(strings.TrimSpace(k), "#") {
-			m[strings.TrimSpace(k)] = v
-		}
-	}
-	return m
 }
 
 // FuzzCheckAgreesWithServe explores generated configurations from fuzzed

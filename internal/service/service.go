@@ -8,6 +8,7 @@ package service
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net/http"
 	"time"
@@ -29,10 +30,16 @@ type Options struct {
 	// Prometheus).
 	Observer httpapi.Observer
 	Metrics  http.Handler
-	// Auth, when non-nil, authenticates every request instead of the
-	// configuration's chain (the Lambda function's platform identity).
-	Auth httpapi.Authenticator
+	// PlatformAuth is the entry point's platform identity, which
+	// authenticates every request instead of the configuration's chain
+	// when the configuration asks for it (PRESIGN_PLATFORM_AUTH). Only the
+	// Lambda function has one; without it, such a configuration is refused.
+	PlatformAuth httpapi.Authenticator
 }
+
+// ErrNoPlatform is the refusal of a configuration that asks for a
+// platform identity the entry point does not have.
+var ErrNoPlatform = errors.New("PRESIGN_PLATFORM_AUTH: only the Lambda function has a platform identity; presign serve, presign dev and the Cloud Function authenticate with API keys and JWTs")
 
 // Service is a configured presign.
 type Service struct {
@@ -50,6 +57,9 @@ type Service struct {
 func New(cfg config.Config, o Options) (*Service, error) {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.PlatformAuth != "" && o.PlatformAuth == nil {
+		return nil, ErrNoPlatform
 	}
 	s := &Service{}
 	ic := cfg.IssuerConfig()
@@ -88,8 +98,8 @@ func New(cfg config.Config, o Options) (*Service, error) {
 		}
 		s.Auth = chain
 	}
-	if o.Auth != nil {
-		s.Auth = o.Auth
+	if cfg.PlatformAuth != "" {
+		s.Auth = o.PlatformAuth
 	}
 	s.Handler = httpapi.New(httpapi.Options{
 		Issuer: iss, Auth: s.Auth, CORSOrigins: cfg.CORSOrigins, Logger: o.Logger,
