@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"path"
 	"slices"
 	"strings"
 	"time"
@@ -73,7 +74,24 @@ func (h *Handler) buildChain() http.Handler {
 		h.writeError(w, r, nil, presign.Errorf(presign.CodeNotFound, "no route %s", r.URL.Path))
 	})
 	h.mux = mux
-	return h.withRequest(h.withCORS(mux))
+	// The mux would redirect a path that is not clean ("//v1/presign",
+	// "/a/../healthz") to its clean form, outside the error table; such a
+	// path names no route.
+	clean := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !isClean(r.URL.Path) {
+			h.writeError(w, r, nil, presign.Errorf(presign.CodeNotFound, "no route %s", r.URL.Path))
+			return
+		}
+		mux.ServeHTTP(w, r)
+	})
+	return h.withRequest(h.withCORS(clean))
+}
+
+// isClean reports whether p is a rooted path without empty, "." or ".."
+// segments (a trailing "/" allowed).
+func isClean(p string) bool {
+	c := path.Clean(p)
+	return strings.HasPrefix(p, "/") && (c == p || c+"/" == p)
 }
 
 // routeHandler authenticates (unless the route is public), applies the
@@ -187,7 +205,10 @@ func (h *Handler) withCORS(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		allowed := h.methodsOf(r)
+		var allowed []string
+		if isClean(r.URL.Path) {
+			allowed = h.methodsOf(r)
+		}
 		if len(allowed) == 0 {
 			next.ServeHTTP(w, r) // no route here: the mux answers 404
 			return

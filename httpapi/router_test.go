@@ -103,3 +103,29 @@ func TestAccessLogAndMetricsNameTheRoute(t *testing.T) {
 		}
 	}
 }
+
+// TestUncleanPathsAreNotFound: a path with empty, "." or ".." segments is
+// 404 from the error table, never a redirect (which a client would follow
+// with its Authorization header, and which loses an API Gateway stage).
+func TestUncleanPathsAreNotFound(t *testing.T) {
+	h := testHandler(t, nil)
+	for _, target := range []string{"//v1/presign", "/v1//presign", "/v1/./presign", "/v1/presign/../healthz", "/v1/presign/"} {
+		req := httptest.NewRequest("POST", "/", strings.NewReader(`{"op":"get","key":"k"}`))
+		req.URL.Path = target // as sent, not cleaned by the client
+		req.Header.Set("Authorization", "Bearer "+testKey)
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Code != 404 || rec.Header().Get("Location") != "" || !strings.Contains(rec.Body.String(), `"code":"not_found"`) {
+			t.Errorf("%s: %d %v %s", target, rec.Code, rec.Header(), rec.Body)
+		}
+		pre := httptest.NewRequest("OPTIONS", "/", nil)
+		pre.URL.Path = target
+		pre.Header.Set("Origin", "https://app.example.com")
+		pre.Header.Set("Access-Control-Request-Method", "POST")
+		rec = httptest.NewRecorder()
+		h.ServeHTTP(rec, pre)
+		if rec.Code != 404 {
+			t.Errorf("preflight %s: %d", target, rec.Code)
+		}
+	}
+}

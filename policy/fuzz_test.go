@@ -30,7 +30,7 @@ func FuzzOwnPrefix(f *testing.F) {
 				t.Fatalf("key %q matched outside users/%s/", key, sub)
 			}
 		}
-		k, err := generateKey("users/{sub}/{uuid}{ext}", p, filename, Ext(filename), "0a0a0a0a-0a0a-4a0a-8a0a-0a0a0a0a0a0a", time.Unix(0, 0))
+		k, err := generateKey("users/{sub}/{uuid}{ext}", p, SanitizeFilename(filename), Ext(filename), "0a0a0a0a-0a0a-4a0a-8a0a-0a0a0a0a0a0a", time.Unix(0, 0))
 		if err != nil {
 			return
 		}

@@ -167,14 +167,8 @@ func (p *Policy) evaluate(rule Rule, principal presign.Principal, r *presign.Req
 		if err != nil {
 			return presign.Decision{}, stageKey, because("generating a key failed")
 		}
-		// When the rule fixes the content types, {ext} follows the signed
-		// type, never the client's file name: an image/png upload must
-		// not get a .html key.
-		ext := Ext(r.Filename)
-		if len(rule.ContentTypes) > 0 {
-			ext = TypeExt(r.ContentType)
-		}
-		key, err = generateKey(rule.GenerateKey, principal, r.Filename, ext, uuid, p.now())
+		name, ext := keyFilename(r.Filename, r.ContentType, len(rule.ContentTypes) > 0)
+		key, err = generateKey(rule.GenerateKey, principal, name, ext, uuid, p.now())
 		if err != nil {
 			return presign.Decision{}, stageKey, because("%s", presign.ErrorMessage(err))
 		}

@@ -279,11 +279,14 @@ func TestAnonymousRefusals(t *testing.T) {
 }
 
 // TestExtFollowsTheSignedType: when a rule fixes the content types, {ext}
-// comes from the signed type, so a client cannot get an image/png upload
-// stored under a .html key by naming its file page.html.
+// and the extension of {filename} come from the signed type, so a client
+// cannot get an image/png upload stored under a .html key by naming its
+// file page.html.
 func TestExtFollowsTheSignedType(t *testing.T) {
 	rules := []Rule{
 		{Name: "any", Who: Who{APIKeys: []string{"svc"}}, Ops: []presign.Op{presign.OpPut}, GenerateKey: "any/{uuid}{ext}"},
+		{Name: "named", Who: Who{Claims: map[string][]string{"role": {"editor"}}}, Ops: []presign.Op{presign.OpPut}, GenerateKey: "u/{uuid}/{filename}",
+			ContentTypes: []string{"image/png", "image/jpeg", "application/x-custom"}},
 		{Name: "images", Who: Who{Authenticated: true}, Ops: []presign.Op{presign.OpPut}, GenerateKey: "u/{uuid}{ext}",
 			ContentTypes: []string{"image/png", "image/jpeg", "application/x-custom"}},
 	}
@@ -342,6 +345,26 @@ func TestOpenMode(t *testing.T) {
 		}
 		if err == nil && dec.Rule != OpenModeRule {
 			t.Errorf("%s: rule %q", tt.req.Op, dec.Rule)
+		}
+	}
+}
+
+// TestPostCannotForbidOverwrite: a rule that lets post uploads in but
+// forbids overwriting, without {uuid} keys, could never grant a post.
+func TestPostCannotForbidOverwrite(t *testing.T) {
+	f := false
+	for _, tt := range []struct {
+		rule Rule
+		want string
+	}{
+		{Rule{Name: "r", Who: Who{Authenticated: true}, Ops: []presign.Op{presign.OpPost}, Keys: []string{"u/**"}, Overwrite: &f},
+			"overwrite: false cannot hold for post (S3 POST uploads cannot be conditional) unless generate_key has {uuid}; remove post from ops, or generate {uuid} keys"},
+		{Rule{Name: "r", Who: Who{Authenticated: true}, Ops: []presign.Op{presign.OpPut, presign.OpPost}, GenerateKey: "u/{uuid}", Overwrite: &f}, ""},
+		{Rule{Name: "r", Who: Who{Authenticated: true}, Ops: []presign.Op{presign.OpPut}, Keys: []string{"u/**"}, Overwrite: &f}, ""},
+	} {
+		got := tt.rule.Validate(nil)
+		if tt.want == "" && len(got) > 0 || tt.want != "" && (len(got) != 1 || got[0].String() != tt.want) {
+			t.Errorf("%v: %v", tt.rule.Ops, got)
 		}
 	}
 }

@@ -167,9 +167,9 @@ func matchParts(parts []part, s string) bool {
 }
 
 // generateKey fills a generate_key template. uuid is a random UUID; now the
-// time; filename the client's file name (sanitized here); ext the
-// extension {ext} stands for.
-func generateKey(t string, p presign.Principal, filename, ext, uuid string, now time.Time) (string, error) {
+// time; name the file name {filename} stands for and ext the extension
+// {ext} stands for (both already safe in a key: see keyFilename).
+func generateKey(t string, p presign.Principal, name, ext, uuid string, now time.Time) (string, error) {
 	var b strings.Builder
 	for rest := t; rest != ""; {
 		open := strings.IndexByte(rest, '{')
@@ -187,7 +187,7 @@ func generateKey(t string, p presign.Principal, filename, ext, uuid string, now 
 		case "date":
 			b.WriteString(now.UTC().Format("2006-01-02"))
 		case "filename":
-			b.WriteString(SanitizeFilename(filename))
+			b.WriteString(name)
 		case "ext":
 			b.WriteString(ext)
 		default:
@@ -199,6 +199,24 @@ func generateKey(t string, p presign.Principal, filename, ext, uuid string, now 
 		}
 	}
 	return b.String(), nil
+}
+
+// keyFilename returns what {filename} and {ext} stand for in a generated
+// key: the client's file name made safe (SanitizeFilename) and its
+// extension (Ext) — or, when typed is set (the rule fixes the content
+// types), the extension of the signed content type ct in both (TypeExt;
+// none when the type has no known one), so that an image/png upload never
+// gets a key ending in .html, whatever the client's file was called.
+func keyFilename(filename, ct string, typed bool) (name, ext string) {
+	name = SanitizeFilename(filename)
+	if !typed {
+		return name, Ext(filename)
+	}
+	ext = TypeExt(ct)
+	if own := Ext(name); own != "" {
+		name = name[:len(name)-len(own)]
+	}
+	return name + ext, ext
 }
 
 // SanitizeFilename returns a file name safe in a key: its base name with

@@ -146,6 +146,11 @@ func (r Rule) Validate(refs *References) presign.Problems {
 		}
 	}
 	needs("overwrite", r.Overwrite != nil, uploads, "uploads, but ops has neither put nor post")
+	if ops[presign.OpPost] && r.Overwrite != nil && !*r.Overwrite && !strings.Contains(r.GenerateKey, "{uuid}") {
+		// A POST form cannot be conditional; only a fresh {uuid} key is
+		// sure not to replace an object. Such a rule would refuse every post.
+		ps.Addf("overwrite", "false cannot hold for post (S3 POST uploads cannot be conditional) unless generate_key has {uuid}; remove post from ops, or generate {uuid} keys")
+	}
 	needs("require_checksum", r.RequireChecksum, ops[presign.OpPut], "put, which ops does not list")
 	needs("download", r.Download != nil, ops[presign.OpGet], "get, which ops does not list")
 	return ps

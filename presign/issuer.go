@@ -211,6 +211,25 @@ func (iss *Issuer) authorize(ctx context.Context, p Principal, be *backend, r *R
 	if err != nil {
 		return decision{}, err
 	}
+	d, err := iss.limit(be, r, dec)
+	if err != nil && p.Kind == KindAnonymous {
+		// A caller without a credential learns nothing of the rules: not
+		// the limits, nor what the rule forbids.
+		switch code := ErrorCode(err); code {
+		case CodeTooLarge:
+			err = &Error{Code: code, Message: "denied: the upload is larger than allowed", Err: err}
+		case CodeInvalidArgument:
+			err = &Error{Code: code, Message: "the request does not meet this upload's requirements (declare content_length and content_type)", Err: err}
+		case CodeUnsupported:
+			err = &Error{Code: code, Message: "denied: this kind of upload is not allowed", Err: err}
+		}
+	}
+	return d, err
+}
+
+// limit takes the key the Authorizer chose and applies its decision's
+// limits and the backend's checks to the validated, allowed r.
+func (iss *Issuer) limit(be *backend, r *Request, dec Decision) (decision, error) {
 	if dec.Key != "" {
 		if r.Key != "" {
 			return decision{}, Errorf(CodeInvalidArgument, "the server chooses this upload's key; send no key")

@@ -287,3 +287,31 @@ func TestContentDisposition(t *testing.T) {
 		}
 	}
 }
+
+// TestAnonymousRefusalsAfterTheRules: what the decision's limits refuse
+// is told to a caller without a credential without the limits themselves.
+func TestAnonymousRefusalsAfterTheRules(t *testing.T) {
+	iss := testIssuer(t, func(c *Config) {
+		c.Authorizer = authorizerFunc(func(context.Context, Principal, *Request) (Decision, error) {
+			return Decision{Rule: "drop-box", MaxSize: 1024, NoOverwrite: true}, nil
+		})
+	})
+	anon, user := Principal{Kind: KindAnonymous}, Principal{Kind: KindAPIKey, Name: "u"}
+	for _, tt := range []struct {
+		req  Request
+		code Code
+	}{
+		{Request{Op: OpPut, Key: "drop/x"}, CodeInvalidArgument},                             // no content_length
+		{Request{Op: OpPut, Key: "drop/x", ContentLength: ptr(int64(2048))}, CodeTooLarge},   // over the limit
+		{Request{Op: OpPost, Key: "drop/x", ContentLength: ptr(int64(10))}, CodeUnsupported}, // POST cannot be conditional
+	} {
+		_, err := iss.Issue(context.Background(), anon, tt.req)
+		if ErrorCode(err) != tt.code || strings.Contains(ErrorMessage(err), "1024") || strings.Contains(ErrorMessage(err), "overwrite") {
+			t.Errorf("anonymous %s: %v", tt.req.Op, err)
+		}
+		_, err = iss.Issue(context.Background(), user, tt.req)
+		if ErrorCode(err) != tt.code || ErrorMessage(err) == "" {
+			t.Errorf("authenticated %s: %v", tt.req.Op, err)
+		}
+	}
+}
