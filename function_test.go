@@ -97,7 +97,7 @@ func TestInvalidConfigurationIsUnavailable(t *testing.T) {
 		{"short API key", map[string]string{
 			"PRESIGN_S3_BUCKET": "bucket", "AWS_ACCESS_KEY_ID": "AKIAEXAMPLE", "AWS_SECRET_ACCESS_KEY": secret,
 			"PRESIGN_API_KEYS": "short-" + secret[:4],
-		}, []string{"PRESIGN_API_KEYS: entry 1"}},
+		}, []string{"PRESIGN_API_KEYS (entry 1)"}},
 		{"unreadable config file", map[string]string{
 			"PRESIGN_CONFIG": "/nonexistent/presign.yaml", "AWS_SECRET_ACCESS_KEY": secret,
 		}, []string{"PRESIGN_CONFIG: /nonexistent/presign.yaml"}},

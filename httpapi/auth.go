@@ -25,6 +25,49 @@ type APIKey struct {
 	Hash [sha256.Size]byte
 }
 
+// MinAPIKeyLength is the shortest API key accepted as a value (keys given
+// as their SHA-256 are checked when they are made, not here).
+const MinAPIKeyLength = 16
+
+// HashAPIKey returns the SHA-256 of an API key given as its value, which
+// must be at least MinAPIKeyLength characters.
+func HashAPIKey(value string) ([sha256.Size]byte, error) {
+	if len(value) < MinAPIKeyLength {
+		return [sha256.Size]byte{}, presign.Errorf(presign.CodeInvalidArgument, "API keys must be at least %d characters", MinAPIKeyLength)
+	}
+	return sha256.Sum256([]byte(value)), nil
+}
+
+// ValidateAPIKeys reports every problem of a list of keys, scoped to
+// "[i].name" and "[i].sha256": a name that is not a name
+// (presign.ValidateName), or is another key's, and the same key twice. A
+// zero Hash stands for a key whose hash could not be read (its reader
+// reports that).
+func ValidateAPIKeys(keys []APIKey) presign.Problems {
+	var ps presign.Problems
+	names := map[string]int{}
+	hashes := map[[sha256.Size]byte]string{}
+	for i, k := range keys {
+		at := presign.Index("", i)
+		if k.Name == "" {
+			ps.Addf(presign.Join(at, "name"), "required: the name rules use for this key (who: {api_keys: [NAME]})")
+		} else if err := presign.ValidateName(k.Name); err != nil {
+			ps.Addf(presign.Join(at, "name"), "%s", presign.ErrorMessage(err))
+		} else if j, dup := names[k.Name]; dup {
+			ps.Addf(presign.Join(at, "name"), "%q is already the name of entry [%d] of this list", k.Name, j)
+		}
+		names[k.Name] = i
+		if k.Hash == ([sha256.Size]byte{}) {
+			continue
+		}
+		if other, dup := hashes[k.Hash]; dup {
+			ps.Addf(presign.Join(at, "sha256"), "%s is the same key as %s", k.Name, other)
+		}
+		hashes[k.Hash] = k.Name
+	}
+	return ps
+}
+
 // APIKeys authenticates "Authorization: Bearer <key>" against a set of keys
 // by SHA-256 digest, compared in constant time against every key.
 type APIKeys []APIKey

@@ -292,8 +292,11 @@ func (body *PresignRequest) request() (presign.Request, error) {
 	}
 	if body.ExpiresIn != nil {
 		s := *body.ExpiresIn
-		if s <= 0 || s > maxExpiresSeconds {
-			return req, presign.Errorf(presign.CodeInvalidArgument, "expires_in must be a positive number of seconds, at most 604800")
+		switch {
+		case s <= 0:
+			return req, presign.Errorf(presign.CodeInvalidArgument, "expires_in must be a positive number of seconds")
+		case s > maxExpiresSeconds:
+			return req, presign.Errorf(presign.CodeInvalidArgument, "expires_in %d is beyond any store's cap (at most 7 days, 604800 seconds)", s)
 		}
 		req.ExpiresIn = time.Duration(s) * time.Second
 	}

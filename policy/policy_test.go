@@ -197,7 +197,7 @@ func TestNewReportsEveryProblem(t *testing.T) {
 		"[0].keys[0]: {nope} is not a placeholder here; known: {sub} {name} {claim.NAME}",
 		"[0].keys[1]: has ** inside a path segment; ** must be a whole segment, as in users/**",
 		`[1].keys: required: the key patterns allowed, e.g. ["users/{sub}/**"] (write ["**"] for every key)`,
-		`[1].name: "a" is already the name of rules[0]`,
+		`[1].name: "a" is already the name of entry [0] of this list`,
 		`[2].who.api_keys[0]: "ghost" is not the name of a key in auth.api_keys (or env-1, env-2, ... of PRESIGN_API_KEYS)`,
 		`[2].backend: "nope" is not the name of a backend`,
 		"[2].generate_key: has a *: generate_key is a template, not a pattern",

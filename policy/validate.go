@@ -63,12 +63,12 @@ func (r Rule) Validate(refs *References) presign.Problems {
 
 	ops := map[presign.Op]bool{}
 	if len(r.Ops) == 0 {
-		ps.Addf("ops", "required: the operations allowed, some of %s", opList())
+		ps.Addf("ops", "required: the operations allowed, some of %s", presign.OpList())
 	}
 	for i, op := range r.Ops {
 		switch {
 		case !slices.Contains(presign.Ops, op):
-			ps.Addf(presign.Index("ops", i), "%q is not an operation: %s", string(op), opList())
+			ps.Addf(presign.Index("ops", i), "%q is not an operation: %s", string(op), presign.OpList())
 		case ops[op]:
 			ps.Addf(presign.Index("ops", i), "%q is listed twice", string(op))
 		}
@@ -228,20 +228,13 @@ func ValidateRules(rules []Rule, refs *References) presign.Problems {
 		at := presign.Index("", i)
 		ps.Append(at, r.Validate(refs))
 		if j, dup := names[r.Name]; dup && r.Name != "" {
-			ps.Addf(presign.Join(at, "name"), "%q is already the name of rules[%d]", r.Name, j)
+			ps.Addf(presign.Join(at, "name"), "%q is already the name of entry [%d] of this list", r.Name, j)
 		}
 		names[r.Name] = i
 	}
 	return ps
 }
 
-func opList() string {
-	names := make([]string, len(presign.Ops))
-	for i, op := range presign.Ops {
-		names[i] = string(op)
-	}
-	return strings.Join(names, ", ")
-}
 
 // The placeholders of key patterns (the caller's identity) and of
 // generate_key templates; {claim.NAME} is allowed in both.

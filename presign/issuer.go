@@ -86,7 +86,7 @@ func (c Config) Validate() Problems {
 			if b.Name == "" {
 				ps.Addf(Join(path, "name"), "required: with several backends, each needs a name")
 			} else {
-				ps.Addf(Join(path, "name"), "%q is already the name of backends[%d]", b.Name, j)
+				ps.Addf(Join(path, "name"), "%q is already the name of entry [%d] of this list", b.Name, j)
 			}
 		}
 		names[b.Name] = i

@@ -3,6 +3,7 @@ package presign
 import (
 	"encoding/base64"
 	"mime"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -159,12 +160,11 @@ func (iss *Issuer) validate(r *Request) (*backend, error) {
 		}
 	}
 	r.Backend = be.Name
-	switch r.Op {
-	case OpGet, OpHead, OpPut, OpPost, OpDelete:
-	case "":
-		return nil, Errorf(CodeInvalidArgument, "op is required: one of get, head, put, post, delete")
-	default:
-		return nil, Errorf(CodeInvalidArgument, "op %q is not one of get, head, put, post, delete", r.Op)
+	switch {
+	case r.Op == "":
+		return nil, Errorf(CodeInvalidArgument, "op is required: one of %s", OpList())
+	case !slices.Contains(Ops, r.Op):
+		return nil, Errorf(CodeInvalidArgument, "op %q is not one of %s", r.Op, OpList())
 	}
 	if r.Bucket == "" {
 		r.Bucket = be.Bucket
@@ -236,6 +236,15 @@ func (iss *Issuer) validate(r *Request) (*backend, error) {
 		return nil, Errorf(CodeInvalidArgument, "expires_in must be whole seconds")
 	}
 	return be, nil
+}
+
+// OpList names every Op for a message: "get, head, put, post, delete".
+func OpList() string {
+	names := make([]string, len(Ops))
+	for i, op := range Ops {
+		names[i] = string(op)
+	}
+	return strings.Join(names, ", ")
 }
 
 // IsClaimName reports whether s can name a JWT claim in rules, key

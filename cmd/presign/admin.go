@@ -149,7 +149,7 @@ func serverPrincipal(cfg config.Config, p presign.Principal, as string) (presign
 	switch {
 	case !can[p.Kind]:
 		return p, usageError{fmt.Sprintf("--as %s: this configuration has no %s callers", as, p.Kind)}
-	case p.Kind == presign.KindAPIKey && !slices.ContainsFunc(cfg.APIKeys, func(k config.APIKey) bool { return k.Name == p.Name }):
+	case p.Kind == presign.KindAPIKey && !slices.ContainsFunc(cfg.APIKeys, func(k httpapi.APIKey) bool { return k.Name == p.Name }):
 		return p, usageError{fmt.Sprintf("--as %s: no API key of the configuration is named %q", as, p.Name)}
 	}
 	return p, nil

@@ -14,7 +14,15 @@ import (
 func (c *cli) url(args []string) error {
 	fs := c.newFlagSet("url", "url [flags] KEY")
 	op := fs.String("op", "get", "operation: get, head, put, post or delete")
-	expires := fs.Duration("expires", 0, "lifetime (default $PRESIGN_EXPIRES, capped by $PRESIGN_MAX_EXPIRES)")
+	var expires time.Duration
+	fs.Func("expires", "lifetime: 15m, 1h30m, 2d or seconds (default $PRESIGN_EXPIRES, capped by $PRESIGN_MAX_EXPIRES)", func(v string) error {
+		d, ok := config.ParseDuration(v)
+		if !ok {
+			return fmt.Errorf("%q is not a duration like 15m, 1h30m, 2d or 900", v)
+		}
+		expires = d
+		return nil
+	})
 	contentType := fs.String("content-type", "", "uploads: the Content-Type to sign")
 	contentLength := fs.Int64("content-length", -1, "uploads: the exact size in bytes to sign")
 	filename := fs.String("filename", "", "get: the download name for Content-Disposition")
@@ -41,7 +49,7 @@ func (c *cli) url(args []string) error {
 	if err != nil {
 		return configError(err)
 	}
-	req := presign.Request{Op: presign.Op(*op), Key: pos[0], Backend: *backend, ContentType: *contentType, Filename: *filename, ExpiresIn: *expires}
+	req := presign.Request{Op: presign.Op(*op), Key: pos[0], Backend: *backend, ContentType: *contentType, Filename: *filename, ExpiresIn: expires}
 	if *contentLength >= 0 {
 		req.ContentLength = contentLength
 	}

@@ -32,7 +32,6 @@
 package config
 
 import (
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -40,6 +39,7 @@ import (
 	"strings"
 	"time"
 
+	"presign.dev/httpapi"
 	"presign.dev/internal/jwtauth"
 	"presign.dev/policy"
 	"presign.dev/presign"
@@ -60,7 +60,7 @@ type Config struct {
 	Backends   []presign.Backend
 	Expires    time.Duration // default lifetime; 0 means presign's default
 	MaxExpires time.Duration // cap on requested lifetimes; 0 means presign's default
-	APIKeys    []APIKey
+	APIKeys    []httpapi.APIKey
 	// JWT are the accepted JWT issuers (file only).
 	JWT []jwtauth.IssuerConfig
 	// Rules are the access rules, in order (file only). With the env-only
@@ -84,12 +84,6 @@ type Config struct {
 	// authGiven: some authentication setting was given, valid or not (so
 	// that LoadServing does not add "none configured" to its problems).
 	authGiven bool
-}
-
-// APIKey is an accepted API key, by the SHA-256 of its value.
-type APIKey struct {
-	Name string
-	Hash [sha256.Size]byte
 }
 
 // Platform identity modes of PRESIGN_PLATFORM_AUTH.

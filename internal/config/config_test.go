@@ -14,6 +14,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 
+	"presign.dev/httpapi"
 	"presign.dev/internal/jwtauth"
 	"presign.dev/policy"
 	"presign.dev/presign"
@@ -55,7 +56,7 @@ func TestExampleFile(t *testing.T) {
 		}},
 		Expires:    15 * time.Minute,
 		MaxExpires: time.Hour,
-		APIKeys:    []APIKey{{Name: "backend-service", Hash: [32]byte(hash)}},
+		APIKeys:    []httpapi.APIKey{{Name: "backend-service", Hash: [32]byte(hash)}},
 		JWT: []jwtauth.IssuerConfig{{
 			Issuer: "https://auth.example.com/", Audience: []string{"presign"},
 			JWKSURL:   "https://auth.example.com/.well-known/jwks.json",
@@ -155,7 +156,7 @@ func TestAPIKeysFromTheEnvironment(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []APIKey{{Name: "env-1", Hash: sha256.Sum256([]byte("first-key-0123456789"))}, {Name: "env-2", Hash: sum}}
+	want := []httpapi.APIKey{{Name: "env-1", Hash: sha256.Sum256([]byte("first-key-0123456789"))}, {Name: "env-2", Hash: sum}}
 	if diff := cmp.Diff(want, c.APIKeys); diff != "" {
 		t.Errorf("keys (-want +got):\n%s", diff)
 	}

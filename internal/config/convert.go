@@ -151,53 +151,31 @@ func (r *reader) backend(path string, fb fileBackend) presign.Backend {
 const envKeyPrefix = "env-"
 
 // apiKeys reads auth.api_keys (PRESIGN_API_KEYS's included, env.go): the
-// name each is known by in rules and logs, and the SHA-256 of its value.
+// name each is known by in rules and logs, and the SHA-256 of its value;
+// httpapi.ValidateAPIKeys checks them.
 func (r *reader) apiKeys(c *Config, fks []fileAPIKey) {
-	names := map[string]int{}
-	hashes := map[[sha256.Size]byte]string{}
+	all := make([]httpapi.APIKey, len(fks)) // by index, for the problems' paths
 	for i, fk := range fks {
 		path := presign.Index("auth.api_keys", i)
-		k := APIKey{Name: r.str(path+".name", fk.Name)}
-		ok := true
-		switch {
-		case k.Name == "":
-			r.errf(path+".name", "required: the name rules use for this key (who: {api_keys: [NAME]})")
-			ok = false
-		case presign.ValidateName(k.Name) != nil:
-			r.errf(path+".name", "%s", presign.ErrorMessage(presign.ValidateName(k.Name)))
-			ok = false
-		case strings.HasPrefix(k.Name, envKeyPrefix) && !r.fromEnv(path):
-			if _, err := strconv.Atoi(strings.TrimPrefix(k.Name, envKeyPrefix)); err == nil {
-				r.errf(path+".name", "%q is reserved: env-1, env-2, ... name the keys of PRESIGN_API_KEYS", k.Name)
-				ok = false
-			}
-		}
-		if ok {
-			if j, dup := names[k.Name]; dup {
-				r.errf(path+".name", "%q is already the name of auth.api_keys[%d]", k.Name, j)
-			}
-			names[k.Name] = i
+		k := httpapi.APIKey{Name: r.str(path+".name", fk.Name)}
+		n, isEnvName := strings.CutPrefix(k.Name, envKeyPrefix)
+		if _, err := strconv.Atoi(n); isEnvName && err == nil && !r.fromEnv(path) {
+			r.errf(path+".name", "%q is reserved: env-1, env-2, ... name the keys of PRESIGN_API_KEYS", k.Name)
 		}
 		h := strings.ToLower(r.str(path+".sha256", fk.SHA256))
 		b, err := hex.DecodeString(h)
 		switch {
 		case h == "":
 			r.errf(path+".sha256", "required: the SHA-256 of the key in hex (sha256sum), never the key itself")
-			ok = false
 		case err != nil || len(b) != sha256.Size:
 			r.errf(path+".sha256", "must be 64 hex digits: the SHA-256 of the key (printf %%s KEY | sha256sum), never the key itself")
-			ok = false
 		default:
 			copy(k.Hash[:], b)
-			if other, dup := hashes[k.Hash]; dup {
-				r.errf(path+".sha256", "%s is the same key as %s", k.Name, other)
-			}
-			hashes[k.Hash] = k.Name
-		}
-		if ok {
 			c.APIKeys = append(c.APIKeys, k)
 		}
+		all[i] = k
 	}
+	r.addProblems("auth.api_keys", httpapi.ValidateAPIKeys(all), nil)
 }
 
 // jwtIssuer converts one issuer; jwtauth.ValidateIssuers checks it.

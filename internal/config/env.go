@@ -1,11 +1,12 @@
 package config
 
 import (
-	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"strconv"
 	"strings"
 
+	"presign.dev/httpapi"
 	"presign.dev/presign"
 )
 
@@ -96,30 +97,27 @@ func (r *reader) applyEnv(f *fileConfig) {
 	r.envAPIKeys(f, get("PRESIGN_API_KEYS"))
 }
 
-// envAPIKeys adds the keys of PRESIGN_API_KEYS to auth.api_keys: each raw
-// (at least 16 characters, kept as its SHA-256) or sha256:<hex>, named
-// env-1, env-2, ... by position. Problems name the entry, never the key.
+// envAPIKeys adds the keys of PRESIGN_API_KEYS to auth.api_keys: each its
+// value (kept as its SHA-256, httpapi.HashAPIKey) or sha256:<hex>, named
+// env-1, env-2, ... by position; each is set by "PRESIGN_API_KEYS (entry
+// N)", which problems name. No problem quotes a key.
 func (r *reader) envAPIKeys(f *fileConfig, v string) {
 	for i, raw := range splitList(v) {
 		hash, ok := strings.CutPrefix(raw, "sha256:")
-		if ok {
-			if b, err := hex.DecodeString(hash); err != nil || len(b) != sha256.Size {
-				r.envErrf("PRESIGN_API_KEYS", "entry %d: sha256: must be followed by 64 hex digits", i+1)
+		if !ok {
+			sum, err := httpapi.HashAPIKey(raw)
+			if err != nil {
+				r.envErrf(fmt.Sprintf("PRESIGN_API_KEYS (entry %d)", i+1), "%s", presign.ErrorMessage(err))
 				continue
 			}
-		} else {
-			if len(raw) < 16 {
-				r.envErrf("PRESIGN_API_KEYS", "entry %d: API keys must be at least 16 characters", i+1)
-				continue
-			}
-			sum := sha256.Sum256([]byte(raw))
 			hash = hex.EncodeToString(sum[:])
 		}
 		if f.Auth == nil {
 			f.Auth = &fileAuth{}
 		}
 		name := "env-" + strconv.Itoa(i+1)
-		r.envSet[presign.Index("auth.api_keys", len(f.Auth.APIKeys))] = "PRESIGN_API_KEYS"
+		path := presign.Index("auth.api_keys", len(f.Auth.APIKeys))
+		r.envSet[path] = fmt.Sprintf("PRESIGN_API_KEYS (entry %d)", i+1)
 		f.Auth.APIKeys = append(f.Auth.APIKeys, fileAPIKey{Name: &name, SHA256: &hash})
 	}
 }

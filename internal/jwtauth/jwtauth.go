@@ -207,7 +207,7 @@ func ValidateIssuers(issuers []IssuerConfig) presign.Problems {
 		at := presign.Index("", i)
 		ps.Append(at, c.Validate())
 		if j, dup := seen[c.Issuer]; dup && c.Issuer != "" {
-			ps.Addf(presign.Join(at, "issuer"), "%q is already the issuer of [%d]", c.Issuer, j)
+			ps.Addf(presign.Join(at, "issuer"), "%q is already the issuer of entry [%d] of this list", c.Issuer, j)
 		}
 		seen[c.Issuer] = i
 	}

@@ -446,7 +446,7 @@ func TestNewValidation(t *testing.T) {
 		`[8].keys[0]: is a JWK that cannot verify tokens: holds private or secret key material ("d"); only public keys are used`,
 		"[9].keys[0]: must be a PEM public key (-----BEGIN PUBLIC KEY-----) or a JWK in JSON",
 		"[10].clock_skew: 6m must be between 0s and 5m",
-		`[11].issuer: "https://j" is already the issuer of [10]`,
+		`[11].issuer: "https://j" is already the issuer of entry [10] of this list`,
 		"[12].audience[1]: is empty",
 		"[12].clock_skew: -1s must be between 0s and 5m",
 		"[13].jwks_url: is not an https URL like https://auth.example.com/.well-known/jwks.json",

@@ -86,9 +86,7 @@ func New(cfg config.Config, o Options) (*Service, error) {
 		s.Auth = httpapi.Open{}
 	} else {
 		chain := httpapi.Chain{Anonymous: cfg.AllowAnonymous, IsJWT: jwtauth.LooksLikeJWT}
-		for _, k := range cfg.APIKeys {
-			chain.APIKeys = append(chain.APIKeys, httpapi.APIKey{Name: k.Name, Hash: k.Hash})
-		}
+		chain.APIKeys = cfg.APIKeys
 		if len(cfg.JWT) > 0 {
 			v, err := jwtauth.New(cfg.JWT, jwtauth.Options{HTTPClient: o.HTTPClient, Now: o.Now, Logger: o.Logger})
 			if err != nil {
