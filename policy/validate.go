@@ -6,7 +6,6 @@ import (
 	"maps"
 	"slices"
 	"strings"
-	"unicode/utf8"
 
 	"presign.dev/presign"
 )
@@ -266,25 +265,15 @@ func ValidateGenerateKey(t string) error {
 // scanTemplate checks a key pattern (generate false) or a generate_key
 // template (generate true) and returns the placeholders it uses.
 func scanTemplate(s string, generate bool) ([]string, error) {
-	switch {
-	case s == "":
+	if s == "" {
 		return nil, errors.New("is empty")
-	case len(s) > presign.MaxKeyLength:
-		return nil, fmt.Errorf("is %d bytes long; keys are at most %d", len(s), presign.MaxKeyLength)
-	case !utf8.ValidString(s):
-		return nil, errors.New("is not valid UTF-8")
-	}
-	for _, c := range s {
-		if presign.IsControl(c) {
-			return nil, errors.New("has a control character")
-		}
 	}
 	known := keyPlaceholders
 	if generate {
 		known = generatePlaceholders
 	}
 	var used []string
-	var marked strings.Builder // s with each placeholder as one NUL
+	var sample strings.Builder // s with each placeholder as "x": a key it can make
 	for i := 0; i < len(s); {
 		switch s[i] {
 		case '{':
@@ -301,19 +290,22 @@ func scanTemplate(s string, generate bool) ([]string, error) {
 				return nil, fmt.Errorf("{%s} is not a placeholder here; known: %s", name, placeholderList(known))
 			}
 			used = append(used, name)
-			marked.WriteByte(0)
+			sample.WriteByte('x')
 			i += j + 2
 		case '}':
 			return nil, fmt.Errorf("has a } at byte %d without its {", i)
 		default:
-			marked.WriteByte(s[i])
+			sample.WriteByte(s[i])
 			i++
 		}
 	}
-	for _, seg := range strings.Split(marked.String(), "/") {
+	// The key rules themselves (length, UTF-8, control characters, "." and
+	// ".." segments) are presign's, checked on a key the template makes.
+	if err := presign.ValidateKey(sample.String()); err != nil {
+		return nil, fmt.Errorf("makes keys that break the key rules: %s", presign.ErrorMessage(err))
+	}
+	for _, seg := range strings.Split(sample.String(), "/") {
 		switch {
-		case seg == "." || seg == "..":
-			return nil, fmt.Errorf("has a %q path segment, which stores and proxies resolve", seg)
 		case generate && strings.Contains(seg, "*"):
 			return nil, errors.New("has a *: generate_key is a template, not a pattern")
 		case strings.Contains(seg, "**") && seg != "**":

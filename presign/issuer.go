@@ -82,12 +82,11 @@ func (c Config) Validate() Problems {
 	for i, b := range c.Backends {
 		path := Index("backends", i)
 		ps.Append(path, b.Validate())
-		if j, dup := names[b.Name]; dup {
-			if b.Name == "" {
-				ps.Addf(Join(path, "name"), "required: with several backends, each needs a name")
-			} else {
-				ps.Addf(Join(path, "name"), "%q is already the name of entry [%d] of this list", b.Name, j)
-			}
+		switch j, dup := names[b.Name]; {
+		case b.Name == "" && len(c.Backends) > 1:
+			ps.Addf(Join(path, "name"), "required: with several backends, each needs the name requests and rules use")
+		case dup:
+			ps.Addf(Join(path, "name"), "%q is already the name of entry [%d] of this list", b.Name, j)
 		}
 		names[b.Name] = i
 	}

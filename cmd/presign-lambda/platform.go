@@ -30,7 +30,7 @@ func platformAuth(mode string) (httpapi.Authenticator, error) {
 	case config.PlatformJWT:
 		return jwtAuth{}, nil
 	}
-	return nil, fmt.Errorf("PRESIGN_PLATFORM_AUTH: %q must be %s or %s (or unset)", mode, config.PlatformIAM, config.PlatformJWT)
+	return nil, fmt.Errorf("presign-lambda: no platform identity %q (config.Load accepts only %s and %s)", mode, config.PlatformIAM, config.PlatformJWT)
 }
 
 type iamAuth struct{}

@@ -121,9 +121,10 @@ func (r *reader) convert(f *fileConfig) Config {
 	c.authGiven = len(auth.APIKeys) > 0 || len(auth.JWT) > 0 || c.AllowAnonymous ||
 		get("PRESIGN_API_KEYS") != "" || get("PRESIGN_AUTH") != "" || get("PRESIGN_PLATFORM_AUTH") != ""
 	if r.name != "" && len(f.Rules) == 0 && !c.AuthNone && (fileKeys > 0 || len(c.JWT) > 0) {
-		// Env-only configuration lets every key do everything on its one
-		// bucket; a file with callers must say what each may do.
-		r.errf("rules", "required: the file names callers in auth but no rules, so nothing would be allowed; add rules")
+		// Without rules every caller may do everything (the
+		// environment-only configuration); a file that names callers must
+		// say what each may do.
+		r.errf("rules", "required: the file names callers in auth but no rules, and without rules every caller could do every operation on every backend; add rules")
 	}
 	return c
 }
