@@ -6,11 +6,12 @@ import (
 	"presign.dev/presign"
 )
 
-// OpenMode is the Authorizer of PRESIGN_AUTH=none, the tutorials' mode:
-// anyone may have a presigned GET or PUT URL for any key, or the POST form
-// of /get-upload-url, and nothing more than the tutorials granted — no
-// delete, head, metadata, or any op added later — so that switching
-// authentication off never hands strangers the power to remove objects.
+// OpenMode is the Authorizer of the open mode (no authentication), the
+// tutorials' mode: anyone may have a presigned GET or PUT URL for any key,
+// or a POST form (the tutorials' /get-upload-url), and nothing more than
+// the tutorials granted — no delete, head, metadata, or any op added later
+// — so that switching authentication off never hands strangers the power
+// to remove objects.
 // A refusal is CodePermissionDenied and says what open mode allows.
 type OpenMode struct{}
 
@@ -24,11 +25,11 @@ func (OpenMode) Authorize(_ context.Context, _ presign.Principal, r *presign.Req
 	case presign.OpGet, presign.OpPut, presign.OpPost:
 	default:
 		return presign.Decision{}, presign.Errorf(presign.CodePermissionDenied,
-			"open mode allows only get and put (and the POST form of /get-upload-url): %s is refused; configure authentication (PRESIGN_API_KEYS or a config file) for it", r.Op)
+			"open mode allows only get and put (and POST forms): %s is refused; configure authentication for it", r.Op)
 	}
 	if len(r.Metadata) > 0 {
 		return presign.Decision{}, presign.Errorf(presign.CodePermissionDenied,
-			"open mode allows only get and put, without metadata; configure authentication (PRESIGN_API_KEYS or a config file) to set metadata")
+			"open mode allows only get and put, without metadata; configure authentication to set metadata")
 	}
 	return presign.Decision{Rule: OpenModeRule}, nil
 }

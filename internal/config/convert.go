@@ -231,8 +231,11 @@ func (r *reader) rule(path string, fr fileRule) policy.Rule {
 		p := path + ".max_size"
 		if v := r.str(p, fr.MaxSize); v != "" {
 			n, ok := parseSize(v)
-			if !ok {
+			switch {
+			case !ok:
 				r.errf(p, "%q is not a size like 10MiB (bytes, KiB, MiB, GiB, or KB, MB, GB)", v)
+			case n == 0:
+				r.errf(p, "is 0, which would mean no limit of the rule's own: leave the field out for that, or give at least 1 byte")
 			}
 			rule.MaxSize = n
 		}
@@ -357,15 +360,21 @@ func (r *reader) secret(path string, v *string) string {
 }
 
 // dur reads a duration (ParseDuration's grammar); 0 when absent or not a
-// duration (reported). Its range is the owning package's rule.
+// duration (reported). Its range is the owning package's rule; an explicit
+// zero, which those packages read as "the default", is refused here.
 func (r *reader) dur(path string, v *string) time.Duration {
 	s := r.str(path, v)
 	if s == "" {
 		return 0
 	}
 	d, ok := ParseDuration(s)
-	if !ok {
+	switch {
+	case !ok:
 		r.errf(path, "%q is not a duration like 15m, 1h30m, 7d or 900 (seconds)", s)
+	case d == 0:
+		// Zero is how a setting says "the default" to the packages that
+		// own it; written out, it would silently mean that.
+		r.errf(path, "is 0, which would mean the default: leave the field out for the default, or give at least 1s")
 	}
 	return d
 }
