@@ -235,11 +235,12 @@ func validRegion(s string) bool {
 	return true
 }
 
-// QuoteURL quotes a URL for a message, unless it may carry a password:
-// any '@' may mark user info, even in a URL that does not parse.
+// QuoteURL quotes a URL for a message, unless it may carry a secret: any
+// '@' may mark user info, and a query or fragment may hold a token, even
+// in a URL that does not parse.
 func QuoteURL(s string) string {
-	if strings.Contains(s, "@") {
-		return "the URL (with user info, not shown)"
+	if strings.ContainsAny(s, "@?#") {
+		return "the URL (with user info, a query or a fragment, not shown)"
 	}
 	return strconv.Quote(s)
 }

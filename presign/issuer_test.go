@@ -245,7 +245,7 @@ func TestNewReportsEveryProblem(t *testing.T) {
 		{"backends[0].path_style", `"sometimes" must be true, false or auto`},
 		{"backends[0].access_key_id", "required: the access key that signs URLs"},
 		{"backends[0].secret_access_key", "required: the secret key that signs URLs"},
-		{"backends[1].endpoint", "the URL (with user info, not shown) is not an http(s) URL like https://gateway.storjshare.io (no query, fragment or user info)"},
+		{"backends[1].endpoint", "the URL (with user info, a query or a fragment, not shown) is not an http(s) URL like https://gateway.storjshare.io (no query, fragment or user info)"},
 		{"backends[1].max_expires", "192h must be between 1s and 168h"},
 		{"backends[1].name", `"a" is already the name of entry [0] of this list`},
 		{"backends[2].name", `"Bad_Name" may hold only a-z, 0-9 and '-' (1 to 63 characters)`},

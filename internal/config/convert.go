@@ -310,6 +310,7 @@ func (r *reader) expand(path, v string) string {
 			return ""
 		}
 		b.WriteString(strings.TrimSpace(val))
+		r.expanded[path] = append(r.expanded[path], expansion{value: strings.TrimSpace(val), ref: "${env:" + name + "}"})
 		v = v[i+end+1:]
 	}
 }

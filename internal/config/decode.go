@@ -26,11 +26,17 @@ type reader struct {
 	// envBackend: backends[0] was made from PRESIGN_S3_* (the file has no
 	// backends), so its fields are named by their variables.
 	envBackend bool
+	// expanded: the values ${env:NAME} references put in each field, which
+	// problems never quote (a secret may have been referred to by mistake).
+	expanded   map[string][]expansion
 	failed     map[string]bool // paths whose decoding failed: no further problems there or below
 	done       map[string]bool // paths with a problem already: one problem per field
 	probs      []problem
 	budget     int // nodes the decoder may still visit (aliases can multiply them)
 }
+
+// expansion is the value a reference put into a field.
+type expansion struct{ value, ref string }
 
 // problem is one located problem: in the file (line > 0 when known) or in
 // the environment (env).
@@ -44,7 +50,7 @@ func newReader(name string, lookup Lookup) *reader {
 	if lookup == nil {
 		lookup = func(string) (string, bool) { return "", false }
 	}
-	return &reader{name: name, lookup: lookup, lines: map[string]int{}, envSet: map[string]string{},
+	return &reader{name: name, lookup: lookup, lines: map[string]int{}, envSet: map[string]string{}, expanded: map[string][]expansion{},
 		failed: map[string]bool{}, done: map[string]bool{}, budget: maxNodes}
 }
 
@@ -95,6 +101,12 @@ func (r *reader) errf(path, format string, args ...any) {
 	}
 	r.done[path] = true
 	msg := fmt.Sprintf(format, args...)
+	for _, e := range r.expanded[path] {
+		if len(e.value) >= 4 {
+			msg = strings.ReplaceAll(msg, strconv.Quote(e.value), e.ref)
+			msg = strings.ReplaceAll(msg, e.value, e.ref)
+		}
+	}
 	if v := r.variableOf(path); v != "" {
 		r.probs = append(r.probs, problem{env: true, text: v + ": " + msg})
 		return
