@@ -45,20 +45,32 @@ type s3Store struct {
 	endpoint
 	signer *sigv4.Signer
 	client *http.Client
+	now    func() time.Time
+}
+
+// StoreOptions are a store's inputs besides its backend.
+type StoreOptions struct {
+	// HTTPClient sends the requests; nil means one with timeouts fit for
+	// these calls (see newStoreHTTPClient).
+	HTTPClient *http.Client
+	// Now returns the signing time; nil means time.Now.
+	Now func() time.Time
 }
 
 // NewS3Store returns the Store of backend b, which it validates (the error
-// is then a Problems), sending its requests with client. A nil client means
-// one with timeouts fit for these calls (see newStoreHTTPClient).
-func NewS3Store(b Backend, client *http.Client) (Store, error) {
+// is then a Problems).
+func NewS3Store(b Backend, o StoreOptions) (Store, error) {
 	if ps := b.Validate(); len(ps) > 0 {
 		return nil, ps
 	}
 	b = b.WithDefaults()
-	if client == nil {
-		client = newStoreHTTPClient()
+	if o.HTTPClient == nil {
+		o.HTTPClient = newStoreHTTPClient()
 	}
-	return &s3Store{endpoint: newEndpoint(b), signer: sigv4.NewSigner(b.Credentials, b.Region, "s3"), client: client}, nil
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	return &s3Store{endpoint: newEndpoint(b), signer: sigv4.NewSigner(b.Credentials, b.Region, "s3"), client: o.HTTPClient, now: o.Now}, nil
 }
 
 // newStoreHTTPClient returns the client NewS3Store uses by default: a
@@ -99,7 +111,7 @@ func (s *s3Store) do(ctx context.Context, c *call) (*http.Response, error) {
 	host, path := s.target(c.bucket, c.key)
 	sum := sha256.Sum256(c.body)
 	sr := sigv4.Request{Method: c.method, Scheme: s.scheme, Host: host, Path: path, Query: c.query,
-		Headers: c.headers, PayloadHash: hex.EncodeToString(sum[:]), Time: time.Now()}
+		Headers: c.headers, PayloadHash: hex.EncodeToString(sum[:]), Time: s.now()}
 
 	// The path as signed, so the store sees the same bytes: net/http sends
 	// a RawPath that is a valid encoding of the path as it is.

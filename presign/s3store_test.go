@@ -45,7 +45,7 @@ func newStoreTest(t *testing.T, name string) *storeTest {
 	srv := s3test.Start(t, name)
 	b := Backend{Name: name, Endpoint: srv.Endpoint, Region: srv.Region, Bucket: srv.Bucket, PathStyle: PathStyleAlways,
 		Credentials: sigv4.Credentials{AccessKeyID: srv.AccessKeyID, SecretAccessKey: srv.SecretAccessKey}}
-	st, err := NewS3Store(b, nil)
+	st, err := NewS3Store(b, StoreOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -436,7 +436,7 @@ func fakeStore(t *testing.T, handler http.HandlerFunc) Store {
 	srv := httptest.NewServer(handler)
 	t.Cleanup(srv.Close)
 	st, err := NewS3Store(Backend{Endpoint: srv.URL, Bucket: "bucket", PathStyle: PathStyleAlways,
-		Credentials: sigv4.Credentials{AccessKeyID: "AK", SecretAccessKey: "SK"}}, srv.Client())
+		Credentials: sigv4.Credentials{AccessKeyID: "AK", SecretAccessKey: "SK"}}, StoreOptions{HTTPClient: srv.Client()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -655,7 +655,7 @@ func TestS3StoreErrors(t *testing.T) {
 		}))
 		defer srv.Close()
 		st, err := NewS3Store(Backend{Endpoint: srv.URL, Bucket: "bucket", PathStyle: PathStyleAlways,
-			Credentials: sigv4.Credentials{AccessKeyID: "AK", SecretAccessKey: "SK"}}, nil) // the default client
+			Credentials: sigv4.Credentials{AccessKeyID: "AK", SecretAccessKey: "SK"}}, StoreOptions{}) // the default client
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -723,7 +723,7 @@ func TestS3StoreRequests(t *testing.T) {
 }
 
 func TestNewS3StoreValidates(t *testing.T) {
-	_, err := NewS3Store(Backend{Endpoint: "ftp://x"}, nil)
+	_, err := NewS3Store(Backend{Endpoint: "ftp://x"}, StoreOptions{})
 	var ps Problems
 	if !errors.As(err, &ps) || len(ps) == 0 {
 		t.Fatalf("err %v, want Problems", err)

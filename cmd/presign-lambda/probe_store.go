@@ -17,7 +17,7 @@ import (
 
 func init() {
 	if os.Getenv("PRESIGN_STORE_PROBE") == "1" {
-		s, err := presign.NewS3Store(presign.Backend{}, nil)
+		s, err := presign.NewS3Store(presign.Backend{}, presign.StoreOptions{})
 		fmt.Println(err)
 		ctx := context.Background()
 		fmt.Println(s.CreateMultipartUpload(ctx, presign.CreateMultipartInput{}))

@@ -77,15 +77,21 @@ func (c *cli) dev(ctx context.Context, args []string) error {
 	// The same service as serve, configured as serve would be from the
 	// environment: dev adds its store, its key and permissive local CORS,
 	// and nothing else.
+	// Its problems can only come from a dev.json edited by hand, which the
+	// variables named stand for.
+	unusable := func(err error) error {
+		return fmt.Errorf("%s holds unusable settings (fix them, or delete the file to start afresh): %w",
+			filepath.Join(data, "dev.json"), configError(err))
+	}
 	cfg, err := config.LoadServing(devEnvironment(st), "")
 	if err != nil {
-		return configError(err)
+		return unusable(err)
 	}
 	logger := service.NewLogger(c.stderr, cfg.LogFormat, cfg.LogLevel, nil)
 	m := metrics.New()
 	svc, err := service.New(cfg, service.Options{Logger: logger, Observer: m, Metrics: m.Handler()})
 	if err != nil {
-		return configError(err)
+		return unusable(err)
 	}
 	h := svc.Handler
 	if err := writeDevState(filepath.Join(data, "dev.json"), st); err != nil {
