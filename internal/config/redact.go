@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -104,12 +105,24 @@ func (c Config) Redacted() any {
 		if r.GenerateKey != "" {
 			fr.GenerateKey = ptr(r.GenerateKey)
 		}
+		// The limits that apply when the rule sets none.
+		uploads := slices.Contains(r.Ops, presign.OpPut) || slices.Contains(r.Ops, presign.OpPost)
+		if uploads && r.MaxSize == 0 {
+			r.MaxSize = presign.MaxObjectSize
+		}
+		if uploads && fr.Overwrite == nil {
+			fr.Overwrite = ptr(true)
+		}
+		if slices.Contains(r.Ops, presign.OpGet) && fr.Download == nil {
+			fr.Download = ptr(true)
+		}
+		if r.MaxExpires == 0 || r.MaxExpires > ic.MaxExpires {
+			r.MaxExpires = ic.MaxExpires
+		}
 		if r.MaxSize != 0 {
 			fr.MaxSize = ptr(policy.FormatSize(r.MaxSize))
 		}
-		if r.MaxExpires != 0 {
-			fr.MaxExpires = ptr(presign.FormatDuration(r.MaxExpires))
-		}
+		fr.MaxExpires = ptr(presign.FormatDuration(r.MaxExpires))
 		f.Rules = append(f.Rules, fr)
 	}
 	return f
