@@ -234,7 +234,6 @@ func ValidateRules(rules []Rule, refs *References) presign.Problems {
 	return ps
 }
 
-
 // The placeholders of key patterns (the caller's identity) and of
 // generate_key templates; {claim.NAME} is allowed in both.
 var (

@@ -28,11 +28,11 @@ type reader struct {
 	envBackend bool
 	// expanded: the values ${env:NAME} references put in each field, which
 	// problems never quote (a secret may have been referred to by mistake).
-	expanded   map[string][]expansion
-	failed     map[string]bool // paths whose decoding failed: no further problems there or below
-	done       map[string]bool // paths with a problem already: one problem per field
-	probs      []problem
-	budget     int // nodes the decoder may still visit (aliases can multiply them)
+	expanded map[string][]expansion
+	failed   map[string]bool // paths whose decoding failed: no further problems there or below
+	done     map[string]bool // paths with a problem already: one problem per field
+	probs    []problem
+	budget   int // nodes the decoder may still visit (aliases can multiply them)
 }
 
 // expansion is the value a reference put into a field.
