@@ -91,7 +91,7 @@ func (h *Handler) buildChain() http.Handler {
 // segments (a trailing "/" allowed).
 func isClean(p string) bool {
 	c := path.Clean(p)
-	return strings.HasPrefix(p, "/") && (c == p || c+"/" == p)
+	return strings.HasPrefix(p, "/") && (c == p || c != "/" && c+"/" == p)
 }
 
 // routeHandler authenticates (unless the route is public), applies the

@@ -304,6 +304,9 @@ func TestExtFollowsTheSignedType(t *testing.T) {
 		{alice, "x.exe", "image/png; charset=binary", ".png"},
 		{alice, "data.html", "application/x-custom", "0000"}, // no extension known: none
 		{worker, "page.html", "image/png", ".html"},          // no types fixed: the file's
+		{editor, "page.html", "image/png", "-0000-4000-8000-000000000000/page.png"}, // {filename} too
+		{editor, "Page.HTML", "application/x-custom", "-0000-4000-8000-000000000000/Page"},
+		{editor, "noext", "image/jpeg", "-0000-4000-8000-000000000000/noext.jpg"},
 	} {
 		who := tt.who
 		if who.Kind == presign.KindAPIKey {

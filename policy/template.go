@@ -167,9 +167,9 @@ func matchParts(parts []part, s string) bool {
 }
 
 // generateKey fills a generate_key template. uuid is a random UUID; now the
-// time; name the file name {filename} stands for and ext the extension
+// time; filename the file name {filename} stands for and ext the extension
 // {ext} stands for (both already safe in a key: see keyFilename).
-func generateKey(t string, p presign.Principal, name, ext, uuid string, now time.Time) (string, error) {
+func generateKey(t string, p presign.Principal, filename, ext, uuid string, now time.Time) (string, error) {
 	var b strings.Builder
 	for rest := t; rest != ""; {
 		open := strings.IndexByte(rest, '{')
@@ -179,21 +179,21 @@ func generateKey(t string, p presign.Principal, name, ext, uuid string, now time
 		}
 		b.WriteString(rest[:open])
 		end := strings.IndexByte(rest[open:], '}') + open
-		name := rest[open+1 : end]
+		placeholder := rest[open+1 : end]
 		rest = rest[end+1:]
-		switch name {
+		switch placeholder {
 		case "uuid":
 			b.WriteString(uuid)
 		case "date":
 			b.WriteString(now.UTC().Format("2006-01-02"))
 		case "filename":
-			b.WriteString(name)
+			b.WriteString(filename)
 		case "ext":
 			b.WriteString(ext)
 		default:
-			v, ok := identityValue(p, name)
+			v, ok := identityValue(p, placeholder)
 			if !ok {
-				return "", presign.Errorf(presign.CodePermissionDenied, "this rule's keys need {%s}, which the caller's identity does not provide", name)
+				return "", presign.Errorf(presign.CodePermissionDenied, "this rule's keys need {%s}, which the caller's identity does not provide", placeholder)
 			}
 			b.WriteString(v)
 		}
