@@ -218,7 +218,7 @@ func (iss *Issuer) authorize(ctx context.Context, p Principal, be *backend, r *R
 		case CodeTooLarge:
 			err = &Error{Code: code, Message: "denied: the upload is larger than allowed", Err: err}
 		case CodeInvalidArgument:
-			err = &Error{Code: code, Message: "the request does not meet this upload's requirements (declare content_length and content_type)", Err: err}
+			err = &Error{Code: code, Message: "the request does not meet this upload's requirements", Err: err}
 		case CodeUnsupported:
 			err = &Error{Code: code, Message: "denied: this kind of upload is not allowed", Err: err}
 		}

@@ -436,12 +436,17 @@ func fakeStore(t *testing.T, handler http.HandlerFunc) Store {
 	srv := httptest.NewServer(handler)
 	t.Cleanup(srv.Close)
 	st, err := NewS3Store(Backend{Endpoint: srv.URL, Bucket: "bucket", PathStyle: PathStyleAlways,
-		Credentials: sigv4.Credentials{AccessKeyID: "AK", SecretAccessKey: "SK"}}, StoreOptions{HTTPClient: srv.Client()})
+		Credentials: sigv4.Credentials{AccessKeyID: "AK", SecretAccessKey: "SK"}},
+		StoreOptions{HTTPClient: srv.Client(), Now: func() time.Time { return fakeStoreTime }})
 	if err != nil {
 		t.Fatal(err)
 	}
 	return st
 }
+
+// fakeStoreTime is the clock of fakeStore's Store: every request is
+// signed at it (checkSigned).
+var fakeStoreTime = time.Date(2026, 5, 24, 12, 0, 0, 0, time.UTC)
 
 // checkSigned fails unless r carries a header signature over its body.
 func checkSigned(t *testing.T, r *http.Request, body []byte) {
@@ -450,8 +455,8 @@ func checkSigned(t *testing.T, r *http.Request, body []byte) {
 	if got := r.Header.Get("X-Amz-Content-Sha256"); got != hex.EncodeToString(sum[:]) {
 		t.Errorf("%s: X-Amz-Content-Sha256 %q, not the body's SHA-256", r.Method, got)
 	}
-	if a := r.Header.Get("Authorization"); !strings.HasPrefix(a, "AWS4-HMAC-SHA256 Credential=AK/") || r.Header.Get("X-Amz-Date") == "" {
-		t.Errorf("%s: not signed: Authorization %q", r.Method, a)
+	if a := r.Header.Get("Authorization"); !strings.HasPrefix(a, "AWS4-HMAC-SHA256 Credential=AK/20260524/") || r.Header.Get("X-Amz-Date") != "20260524T120000Z" {
+		t.Errorf("%s: not signed at the store's clock: Authorization %q, X-Amz-Date %q", r.Method, a, r.Header.Get("X-Amz-Date"))
 	}
 }
 

@@ -9,7 +9,7 @@
 # provided.al2023 runtime speaks the Runtime API over HTTP); nethttpomithttp2
 # leaves out net/http's HTTP/2 client, which the function never needs (the
 # Runtime API, JWKS endpoints and S3 speak HTTP/1.1): about 110 KB of code,
-# 120 KB of the zip (docs/benchmarks.md).
+# 155 KB of the zip (docs/benchmarks.md).
 #
 # The zips are reproducible: same source and Go version, same bytes (no
 # build ID, VCS stamp or paths in the binary; a fixed mtime, mode 0755 and no

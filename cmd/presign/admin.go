@@ -80,7 +80,7 @@ func (c *cli) policyCmd(args []string) error {
 	groups := fs.String("groups", "", "jwt: comma-separated groups")
 	claims := fs.String("claims", "", "jwt: comma-separated claim=value pairs")
 	var req presign.Request
-	fs.Func("op", "operation: get, head, put, post or delete (default get)", func(v string) error { req.Op = presign.Op(v); return nil })
+	fs.Func("op", "operation: "+presign.OpList()+" (default get)", func(v string) error { req.Op = presign.Op(v); return nil })
 	fs.StringVar(&req.Key, "key", "", "object key (omit for uploads with server-chosen keys)")
 	fs.StringVar(&req.Backend, "backend", "", "backend name (default: the first)")
 	fs.StringVar(&req.ContentType, "content-type", "", "uploads: the declared Content-Type")
@@ -91,7 +91,9 @@ func (c *cli) policyCmd(args []string) error {
 	})
 	fs.StringVar(&req.Filename, "filename", "", "the client's file name")
 	fs.Func("metadata", "uploads: comma-separated name=value pairs (x-amz-meta-*)", func(v string) error {
-		req.Metadata = map[string]string{}
+		if req.Metadata == nil {
+			req.Metadata = map[string]string{} // repeated flags add up
+		}
 		for _, kv := range strings.Split(v, ",") {
 			k, val, ok := strings.Cut(kv, "=")
 			if !ok {
@@ -103,8 +105,11 @@ func (c *cli) policyCmd(args []string) error {
 	})
 	fs.Func("expires", "the requested lifetime (15m, 1h, 2d or seconds)", func(v string) error {
 		d, ok := config.ParseDuration(v)
-		if !ok {
+		switch {
+		case !ok:
 			return fmt.Errorf("%q is not a duration like 15m, 1h30m, 2d or 900", v)
+		case d == 0:
+			return fmt.Errorf("0 is not a lifetime; leave the flag out for the default")
 		}
 		req.ExpiresIn = d
 		return nil

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"maps"
+	"strings"
 	"testing"
 
 	"presign.dev/internal/config/configtest"
@@ -55,6 +56,15 @@ func TestCheckAgreesWithServe(t *testing.T) {
 			}
 			if (checkErr == nil) != (serveErr == nil) {
 				t.Errorf("config check: %v\nserve: %v", checkErr, serveErr)
+			}
+			// And neither agrees by refusing everything: an accepted case
+			// without the Lambda-only platform identity serves, a refused
+			// one is refused for its configuration.
+			switch {
+			case cs.Group == "effective" && cs.Env["PRESIGN_PLATFORM_AUTH"] == "" && (checkErr != nil || serveErr != nil):
+				t.Errorf("an accepted configuration: config check %v, serve %v", checkErr, serveErr)
+			case cs.Group == "problems" && (serveErr == nil || !strings.Contains(serveErr.Error(), "invalid configuration")):
+				t.Errorf("a refused configuration: serve %v", serveErr)
 			}
 			if checkErr == nil && lambdaErr != nil {
 				t.Errorf("config check accepts what config check --lambda refuses: %v", lambdaErr)

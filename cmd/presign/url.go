@@ -13,12 +13,15 @@ import (
 
 func (c *cli) url(args []string) error {
 	fs := c.newFlagSet("url", "url [flags] KEY")
-	op := fs.String("op", "get", "operation: get, head, put, post or delete")
+	op := fs.String("op", "get", "operation: "+presign.OpList())
 	var expires time.Duration
 	fs.Func("expires", "lifetime: 15m, 1h30m, 2d or seconds (default $PRESIGN_EXPIRES, capped by $PRESIGN_MAX_EXPIRES)", func(v string) error {
 		d, ok := config.ParseDuration(v)
-		if !ok {
+		switch {
+		case !ok:
 			return fmt.Errorf("%q is not a duration like 15m, 1h30m, 2d or 900", v)
+		case d == 0:
+			return fmt.Errorf("0 is not a lifetime; leave the flag out for the default")
 		}
 		expires = d
 		return nil

@@ -235,7 +235,7 @@ func (r *reader) rule(path string, fr fileRule) policy.Rule {
 			case !ok:
 				r.errf(p, "%q is not a size like 10MiB (bytes, KiB, MiB, GiB, or KB, MB, GB)", v)
 			case n == 0:
-				r.errf(p, "is 0, which would mean no limit of the rule's own: leave the field out for that, or give at least 1 byte")
+				r.errf(p, "is 0, which would mean no limit of the rule's own: leave it out for that, or give at least 1 byte")
 			}
 			rule.MaxSize = n
 		}
@@ -375,7 +375,7 @@ func (r *reader) dur(path string, v *string) time.Duration {
 	case d == 0:
 		// Zero is how a setting says "the default" to the packages that
 		// own it; written out, it would silently mean that.
-		r.errf(path, "is 0, which would mean the default: leave the field out for the default, or give at least 1s")
+		r.errf(path, "is 0, which would mean the default: leave it out (or unset the variable) for the default, or give at least 1s")
 	}
 	return d
 }

@@ -38,6 +38,47 @@ type reader struct {
 // expansion is the value a reference put into a field.
 type expansion struct{ value, ref string }
 
+// hideExpansion replaces, in a problem's message, the value a reference
+// put into the field with the reference itself: the value as it may be
+// quoted (escaped or not, in any case, as owners lower-case some values),
+// and, when it is long enough to be a secret rather than a common word, as
+// it may appear inside a longer quoted value.
+func hideExpansion(msg string, e expansion) string {
+	if e.value == "" {
+		return msg
+	}
+	inner := func(q string) string { return q[1 : len(q)-1] }
+	forms := []string{e.value, inner(strconv.Quote(e.value)), inner(strconv.QuoteToASCII(e.value))}
+	for _, f := range forms {
+		msg = replaceFold(msg, `"`+f+`"`, e.ref)
+	}
+	if len(e.value) >= 8 {
+		for _, f := range forms {
+			msg = replaceFold(msg, f, e.ref)
+		}
+	}
+	return msg
+}
+
+// replaceFold replaces every occurrence of old in s, in any case, with new.
+func replaceFold(s, old, new string) string {
+	lower, lowerOld := strings.ToLower(s), strings.ToLower(old)
+	if len(lower) != len(s) || len(lowerOld) != len(old) {
+		return strings.ReplaceAll(s, old, new) // case folding changed the lengths: exact matches only
+	}
+	var b strings.Builder
+	for {
+		i := strings.Index(lower, lowerOld)
+		if i < 0 {
+			b.WriteString(s)
+			return b.String()
+		}
+		b.WriteString(s[:i])
+		b.WriteString(new)
+		s, lower = s[i+len(old):], lower[i+len(old):]
+	}
+}
+
 // problem is one located problem: in the file (line > 0 when known) or in
 // the environment (env).
 type problem struct {
@@ -102,10 +143,7 @@ func (r *reader) errf(path, format string, args ...any) {
 	r.done[path] = true
 	msg := fmt.Sprintf(format, args...)
 	for _, e := range r.expanded[path] {
-		if len(e.value) >= 4 {
-			msg = strings.ReplaceAll(msg, strconv.Quote(e.value), e.ref)
-			msg = strings.ReplaceAll(msg, e.value, e.ref)
-		}
+		msg = hideExpansion(msg, e)
 	}
 	if v := r.variableOf(path); v != "" {
 		r.probs = append(r.probs, problem{env: true, text: v + ": " + msg})

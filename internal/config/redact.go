@@ -69,7 +69,7 @@ func (c Config) Redacted() any {
 			GroupsClaim:  ptr(j.GroupsClaim),
 		}
 		if j.JWKSURL != "" {
-			fj.JWKSURL = ptr(j.JWKSURL)
+			fj.JWKSURL = ptr(withoutQuery(j.JWKSURL))
 		}
 		if len(j.HS256Secret) > 0 {
 			fj.HS256Secret = ptr(redacted)
@@ -107,17 +107,22 @@ func (c Config) Redacted() any {
 		}
 		// The limits that apply when the rule sets none.
 		uploads := slices.Contains(r.Ops, presign.OpPut) || slices.Contains(r.Ops, presign.OpPost)
-		if uploads && r.MaxSize == 0 {
-			r.MaxSize = presign.MaxObjectSize
-		}
 		if uploads && fr.Overwrite == nil {
 			fr.Overwrite = ptr(true)
 		}
 		if slices.Contains(r.Ops, presign.OpGet) && fr.Download == nil {
 			fr.Download = ptr(true)
 		}
-		if r.MaxExpires == 0 || r.MaxExpires > ic.MaxExpires {
-			r.MaxExpires = ic.MaxExpires
+		// The global cap, and the backend's when the rule names one (with
+		// several backends, each backend's own cap is printed above).
+		cap := ic.MaxExpires
+		for _, b := range ic.Backends {
+			if b.Name == r.Backend || len(ic.Backends) == 1 {
+				cap = min(cap, b.MaxExpires)
+			}
+		}
+		if r.MaxExpires == 0 || r.MaxExpires > cap {
+			r.MaxExpires = cap
 		}
 		if r.MaxSize != 0 {
 			fr.MaxSize = ptr(policy.FormatSize(r.MaxSize))
@@ -153,6 +158,14 @@ func (c Config) WriteRedacted(w io.Writer) error {
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// withoutQuery shows a URL without its query, which may carry a token.
+func withoutQuery(u string) string {
+	if base, _, found := strings.Cut(u, "?"); found {
+		return base + "?" + redacted
+	}
+	return u
 }
 
 func levelName(l slog.Level) string {
