@@ -302,8 +302,8 @@ func TestExtFollowsTheSignedType(t *testing.T) {
 		{alice, "page.html", "image/png", ".png"},
 		{alice, "photo.JPEG", "image/jpeg", ".jpg"},
 		{alice, "x.exe", "image/png; charset=binary", ".png"},
-		{alice, "data.html", "application/x-custom", "0000"}, // no extension known: none
-		{worker, "page.html", "image/png", ".html"},          // no types fixed: the file's
+		{alice, "data.html", "application/x-custom", "0000"},                        // no extension known: none
+		{worker, "page.html", "image/png", ".html"},                                 // no types fixed: the file's
 		{editor, "page.html", "image/png", "-0000-4000-8000-000000000000/page.png"}, // {filename} too
 		{editor, "Page.HTML", "application/x-custom", "-0000-4000-8000-000000000000/Page"},
 		{editor, "noext", "image/jpeg", "-0000-4000-8000-000000000000/noext.jpg"},
