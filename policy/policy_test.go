@@ -193,7 +193,7 @@ func TestNewReportsEveryProblem(t *testing.T) {
 	}
 	want := []string{
 		"[0].who: matches nobody: set anonymous, authenticated, api_keys, iam, groups or claims",
-		`[0].ops[0]: "copy" is not an operation: get, head, put, post, delete`,
+		`[0].ops[0]: "copy" is not an operation: get, head, put, post, delete, multipart`,
 		"[0].keys[0]: {nope} is not a placeholder here; known: {sub} {name} {claim.NAME}",
 		"[0].keys[1]: has ** inside a path segment; ** must be a whole segment, as in users/**",
 		`[1].keys: required: the key patterns allowed, e.g. ["users/{sub}/**"] (write ["**"] for every key)`,
@@ -201,12 +201,12 @@ func TestNewReportsEveryProblem(t *testing.T) {
 		`[2].who.api_keys[0]: "ghost" is not the name of a key in auth.api_keys (or env-1, env-2, ... of PRESIGN_API_KEYS)`,
 		`[2].backend: "nope" is not the name of a backend`,
 		"[2].generate_key: has a *: generate_key is a template, not a pattern",
-		"[2].max_size: -1 must be between 1 byte and 5GiB, S3's limit for one upload",
+		"[2].max_size: -1 must be between 1 byte and 5GiB, S3's limit for one upload (up to 5TiB with multipart)",
 		`[2].content_types[0]: "image" is not a media type pattern like image/png, image/* or */*`,
 		"[3].who.groups: groups come from JWTs, but auth.jwt lists no issuer (nor is PRESIGN_PLATFORM_AUTH=jwt_authorizer)",
 		`[3].ops[1]: "get" is listed twice`,
 		"[3]: uses {sub}, which anonymous callers (who.anonymous) have no value for",
-		"[3].max_size: applies to uploads, but ops has neither put nor post",
+		"[3].max_size: applies to uploads, but ops has none of put, post and multipart",
 		"[3].max_expires: 1.5s must be whole seconds",
 	}
 	if diff := cmp.Diff(want, strings.Split(got.Error(), "\n")); diff != "" {

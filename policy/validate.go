@@ -73,7 +73,7 @@ func (r Rule) Validate(refs *References) presign.Problems {
 		}
 		ops[op] = true
 	}
-	uploads := ops[presign.OpPut] || ops[presign.OpPost]
+	uploads := ops[presign.OpPut] || ops[presign.OpPost] || ops[presign.OpMultipart]
 	others := ops[presign.OpGet] || ops[presign.OpHead] || ops[presign.OpDelete]
 	// needs reports a field that applies only to some ops the rule lacks.
 	needs := func(field string, set bool, has bool, which string) {
@@ -100,7 +100,7 @@ func (r Rule) Validate(refs *References) presign.Problems {
 		}
 		placeholders = append(placeholders, used...)
 	}
-	needs("generate_key", r.GenerateKey != "", uploads, "uploads, but ops has neither put nor post")
+	needs("generate_key", r.GenerateKey != "", uploads, "uploads, but ops has none of put, post and multipart")
 	if len(r.Keys) == 0 && len(ops) > 0 {
 		switch {
 		case r.GenerateKey == "":
@@ -117,10 +117,14 @@ func (r Rule) Validate(refs *References) presign.Problems {
 			}
 		}
 	}
-	if r.MaxSize != 0 && (r.MaxSize < 1 || r.MaxSize > presign.MaxObjectSize) {
-		ps.Addf("max_size", "%s must be between 1 byte and 5GiB, S3's limit for one upload", FormatSize(r.MaxSize))
+	switch {
+	case r.MaxSize == 0:
+	case ops[presign.OpMultipart] && (r.MaxSize < 1 || r.MaxSize > presign.MaxMultipartSize):
+		ps.Addf("max_size", "%s must be between 1 byte and 5TiB, S3's limit for one object", FormatSize(r.MaxSize))
+	case !ops[presign.OpMultipart] && (r.MaxSize < 1 || r.MaxSize > presign.MaxObjectSize):
+		ps.Addf("max_size", "%s must be between 1 byte and 5GiB, S3's limit for one upload (up to 5TiB with multipart)", FormatSize(r.MaxSize))
 	}
-	needs("max_size", r.MaxSize != 0, uploads, "uploads, but ops has neither put nor post")
+	needs("max_size", r.MaxSize != 0, uploads, "uploads, but ops has none of put, post and multipart")
 	if r.ContentTypes != nil && len(r.ContentTypes) == 0 {
 		ps.Addf("content_types", "is empty; leave it out to allow any type")
 	}
@@ -129,7 +133,7 @@ func (r Rule) Validate(refs *References) presign.Problems {
 			ps.Addf(presign.Index("content_types", i), "%v", err)
 		}
 	}
-	needs("content_types", r.ContentTypes != nil, uploads, "uploads, but ops has neither put nor post")
+	needs("content_types", r.ContentTypes != nil, uploads, "uploads, but ops has none of put, post and multipart")
 	if r.Metadata != nil && len(r.Metadata) == 0 {
 		ps.Addf("metadata", "is empty; leave it out to allow no metadata")
 	}
@@ -138,13 +142,13 @@ func (r Rule) Validate(refs *References) presign.Problems {
 			ps.Addf(presign.Index("metadata", i), "%s", presign.ErrorMessage(err))
 		}
 	}
-	needs("metadata", r.Metadata != nil, uploads, "uploads, but ops has neither put nor post")
+	needs("metadata", r.Metadata != nil, uploads, "uploads, but ops has none of put, post and multipart")
 	if r.MaxExpires != 0 {
 		if err := presign.ValidateExpiry(r.MaxExpires); err != nil {
 			ps.Addf("max_expires", "%s", presign.ErrorMessage(err))
 		}
 	}
-	needs("overwrite", r.Overwrite != nil, uploads, "uploads, but ops has neither put nor post")
+	needs("overwrite", r.Overwrite != nil, uploads, "uploads, but ops has none of put, post and multipart")
 	if ops[presign.OpPost] && r.Overwrite != nil && !*r.Overwrite && !strings.Contains(r.GenerateKey, "{uuid}") {
 		// A POST form cannot be conditional; only a fresh {uuid} key is
 		// sure not to replace an object. Such a rule would refuse every post.

@@ -159,6 +159,9 @@ func New(cfg Config) (*Issuer, error) {
 // declared size is above a limit, CodeUnsupported when the backend cannot
 // do the operation.
 func (iss *Issuer) Issue(ctx context.Context, p Principal, r Request) (Grant, error) {
+	if r.Op == OpMultipart {
+		return Grant{}, Errorf(CodeInvalidArgument, "a multipart upload is not one URL: start it with POST /v1/uploads")
+	}
 	be, err := iss.validate(&r)
 	if err != nil {
 		return Grant{}, err
@@ -242,6 +245,9 @@ func (iss *Issuer) limit(be *backend, r *Request, dec Decision) (decision, error
 		return decision{}, Errorf(CodeInvalidArgument, "key is required")
 	}
 	d := decision{dec: dec, expires: min(r.ExpiresIn, iss.maxExpires, be.MaxExpires), maxSize: MaxObjectSize}
+	if r.Op == OpMultipart {
+		d.maxSize = MaxMultipartSize
+	}
 	if dec.MaxExpires > 0 {
 		d.expires = min(d.expires, dec.MaxExpires)
 	}

@@ -13,13 +13,16 @@ const (
 	OpPut    Op = "put"    // upload with a presigned PUT
 	OpPost   Op = "post"   // browser form upload (POST policy)
 	OpDelete Op = "delete" // delete (DELETE)
+	// OpMultipart is a multipart upload (Issuer.CreateUpload and the calls
+	// after it), not a single grant: Issue refuses it.
+	OpMultipart Op = "multipart"
 )
 
 // Ops lists every Op.
-var Ops = []Op{OpGet, OpHead, OpPut, OpPost, OpDelete}
+var Ops = []Op{OpGet, OpHead, OpPut, OpPost, OpDelete, OpMultipart}
 
 // IsUpload reports whether op writes an object.
-func (op Op) IsUpload() bool { return op == OpPut || op == OpPost }
+func (op Op) IsUpload() bool { return op == OpPut || op == OpPost || op == OpMultipart }
 
 // Request asks for one grant. The zero value of each optional field means
 // "not given".

@@ -15,6 +15,9 @@ const MaxKeyLength = 1024
 // MaxObjectSize is the largest single PUT S3 accepts (5 GiB).
 const MaxObjectSize = 5 << 30
 
+// MaxMultipartSize is the largest object S3 assembles from parts (5 TiB).
+const MaxMultipartSize = 5 << 40
+
 // MaxMetadataSize is S3's limit on user metadata (names and values), in bytes.
 const MaxMetadataSize = 2048
 
@@ -186,7 +189,7 @@ func (iss *Issuer) validate(r *Request) (*backend, error) {
 	}
 	if !r.Op.IsUpload() {
 		if r.ContentType != "" || r.ContentLength != nil || r.ContentMD5 != "" || r.ChecksumSHA256 != "" || len(r.Metadata) > 0 {
-			return nil, Errorf(CodeInvalidArgument, "content_type, content_length, content_md5, checksum_sha256 and metadata apply to uploads (put, post) only")
+			return nil, Errorf(CodeInvalidArgument, "content_type, content_length, content_md5, checksum_sha256 and metadata apply to uploads (put, post, multipart) only")
 		}
 	}
 	if r.ContentType != "" {
@@ -198,9 +201,13 @@ func (iss *Issuer) validate(r *Request) (*backend, error) {
 		switch n := *r.ContentLength; {
 		case n < 0:
 			return nil, Errorf(CodeInvalidArgument, "content_length must not be negative")
-		case n > MaxObjectSize:
-			return nil, Errorf(CodeTooLarge, "content_length %d is above the 5 GiB limit of a single upload", n)
+		case r.Op == OpMultipart && n > MaxMultipartSize:
+			return nil, Errorf(CodeTooLarge, "size %d is above the 5 TiB limit of an object", n)
+		case r.Op != OpMultipart && n > MaxObjectSize:
+			return nil, Errorf(CodeTooLarge, "content_length %d is above the 5 GiB limit of a single upload; use a multipart upload (POST /v1/uploads)", n)
 		}
+	} else if r.Op == OpMultipart {
+		return nil, Errorf(CodeInvalidArgument, "size is required: the total bytes of the upload")
 	}
 	if r.ContentMD5 != "" {
 		if err := validateDigest("content_md5", r.ContentMD5, 16); err != nil {

@@ -81,7 +81,7 @@ func TestExampleFile(t *testing.T) {
 			Keys: []string{"public/**"}, MaxExpires: time.Hour,
 		}, {
 			Name: "backend-service", Who: policy.Who{APIKeys: []string{"backend-service"}},
-			Ops: presign.Ops, Keys: []string{"**"},
+			Ops: []presign.Op{presign.OpGet, presign.OpHead, presign.OpPut, presign.OpPost, presign.OpDelete}, Keys: []string{"**"},
 		}},
 		AllowAnonymous: true,
 		CORSOrigins:    []string{"https://app.example.com"},
