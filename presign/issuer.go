@@ -2,6 +2,7 @@ package presign
 
 import (
 	"context"
+	"fmt"
 	"time"
 )
 
@@ -46,6 +47,13 @@ type Config struct {
 	Authorizer Authorizer
 	// Now returns the signing time; nil means time.Now.
 	Now func() time.Time
+	// Uploads configures multipart uploads (without secrets there are none).
+	Uploads UploadsConfig
+	// NewStore returns the Store of a backend, for the calls uploads make
+	// to the store; nil means NewS3Store with StoreOptions (and Now).
+	NewStore func(Backend) (Store, error)
+	// StoreOptions are NewS3Store's when NewStore is nil.
+	StoreOptions StoreOptions
 }
 
 // WithDefaults returns c with its zero optional fields, and those of its
@@ -56,6 +64,9 @@ func (c Config) WithDefaults() Config {
 	}
 	if c.MaxExpires == 0 {
 		c.MaxExpires = DefaultMaxExpires
+	}
+	if c.Uploads.Expires == 0 {
+		c.Uploads.Expires = DefaultUploadExpires
 	}
 	c.Backends = append([]Backend(nil), c.Backends...)
 	for i := range c.Backends {
@@ -78,6 +89,7 @@ func (c Config) Validate() Problems {
 	if len(c.Backends) == 0 {
 		ps.Addf("backends", "at least one backend is required")
 	}
+	ps.Append("uploads", c.Uploads.Validate())
 	names := map[string]int{}
 	for i, b := range c.Backends {
 		path := Index("backends", i)
@@ -96,6 +108,8 @@ func (c Config) Validate() Problems {
 // Issuer turns requests into grants. It is safe for concurrent use.
 type Issuer struct {
 	backends       map[string]*backend
+	stores         map[string]Store // by backend name
+	uploads        UploadsConfig
 	defaultBackend *backend
 	defaultExpires time.Duration
 	maxExpires     time.Duration
@@ -119,6 +133,8 @@ type backend struct {
 type urlSigner interface {
 	check(r Request, dec Decision) error
 	sign(r Request, dec Decision, now time.Time, expires time.Duration, maxSize int64) (Grant, error)
+	// signPart presigns the upload of one part of a multipart upload.
+	signPart(p uploadPart, now time.Time, expires time.Duration) (Grant, error)
 }
 
 // New validates cfg and returns an Issuer. Every problem is reported at
@@ -130,6 +146,8 @@ func New(cfg Config) (*Issuer, error) {
 	cfg = cfg.WithDefaults()
 	iss := &Issuer{
 		backends:       map[string]*backend{},
+		stores:         map[string]Store{},
+		uploads:        cfg.Uploads,
 		defaultExpires: cfg.DefaultExpires,
 		maxExpires:     cfg.MaxExpires,
 		authz:          cfg.Authorizer,
@@ -141,12 +159,24 @@ func New(cfg Config) (*Issuer, error) {
 	if iss.now == nil {
 		iss.now = time.Now
 	}
+	if cfg.NewStore == nil {
+		so := cfg.StoreOptions
+		if so.Now == nil {
+			so.Now = iss.now
+		}
+		cfg.NewStore = func(b Backend) (Store, error) { return NewS3Store(b, so) }
+	}
 	for _, b := range cfg.Backends {
 		be := &backend{Backend: b, signer: newS3Signer(b)}
 		iss.backends[b.Name] = be
 		if iss.defaultBackend == nil {
 			iss.defaultBackend = be
 		}
+		st, err := cfg.NewStore(b)
+		if err != nil {
+			return nil, fmt.Errorf("presign: the store of backend %q: %w", b.Name, err)
+		}
+		iss.stores[b.Name] = st
 	}
 	return iss, nil
 }

@@ -133,7 +133,7 @@ func sortedKeys(m map[string]string) []string {
 }
 
 // uploadPart is one part of a multipart upload, to presign with
-// [s3Signer.signUploadPart].
+// urlSigner.signPart.
 type uploadPart struct {
 	Bucket, Key, UploadID string
 	PartNumber            int
@@ -146,11 +146,12 @@ type uploadPart struct {
 	ChecksumCRC64NVME, ChecksumSHA256 string
 }
 
-// signUploadPart presigns the UploadPart request of p, PUT
-// ?partNumber=N&uploadId=U, for the lifetime expires: g gets the method,
-// the URL and the headers the client must send. No Content-Type is signed:
+// signPart presigns the UploadPart request of p, PUT
+// ?partNumber=N&uploadId=U, for the lifetime expires: the grant's method,
+// URL and the headers the client must send. No Content-Type is signed:
 // UploadPart takes none.
-func (s *s3Signer) signUploadPart(g *Grant, p *uploadPart, now time.Time, expires time.Duration) {
+func (s *s3Signer) signPart(p uploadPart, now time.Time, expires time.Duration) (Grant, error) {
+	var g Grant
 	host, path := s.target(p.Bucket, p.Key)
 	sr := sigv4.Request{Method: "PUT", Scheme: s.scheme, Host: host, Path: path, Time: now, Expires: expires,
 		Query: []sigv4.Param{{Name: "partNumber", Value: strconv.Itoa(p.PartNumber)}, {Name: "uploadId", Value: p.UploadID}}}
@@ -169,4 +170,5 @@ func (s *s3Signer) signUploadPart(g *Grant, p *uploadPart, now time.Time, expire
 	}
 	g.Method = sr.Method
 	g.URL = s.sigv4.Presign(&sr)
+	return g, nil
 }

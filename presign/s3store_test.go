@@ -29,7 +29,7 @@ import (
 // The S3 store against real Versity Gateway and MinIO servers (package
 // s3test starts them; importing it here makes no cycle: it imports no
 // package of this module). Parts go up with presigned part URLs
-// (s3Signer.signUploadPart) and a plain net/http client, as a browser
+// (s3Signer.signPart) and a plain net/http client, as a browser
 // would send them.
 
 // storeTest is one real server, the Store on it and the signer of part URLs.
@@ -58,8 +58,7 @@ var partClient = &http.Client{Timeout: 60 * time.Second}
 // p, and returns the store's status and the part's ETag.
 func (st *storeTest) putPart(t *testing.T, p uploadPart, data []byte) (status int, etag string) {
 	t.Helper()
-	var g Grant
-	st.signer.signUploadPart(&g, &p, time.Now(), 15*time.Minute)
+	g, _ := st.signer.signPart(p, time.Now(), 15*time.Minute)
 	req, err := http.NewRequestWithContext(t.Context(), g.Method, g.URL, bytes.NewReader(data))
 	if err != nil {
 		t.Fatal(err)
@@ -740,8 +739,7 @@ func TestNewS3StoreValidates(t *testing.T) {
 func TestSignUploadPart(t *testing.T) {
 	s := newS3Signer(Backend{Endpoint: "http://127.0.0.1:9000", Region: "us-east-1", Bucket: "bucket", PathStyle: PathStyleAlways,
 		Credentials: sigv4.Credentials{AccessKeyID: "AK", SecretAccessKey: "SK"}}.WithDefaults())
-	var g Grant
-	s.signUploadPart(&g, &uploadPart{Bucket: "bucket", Key: "a b+c.bin", UploadID: "u+/=", PartNumber: 7, Size: 5 << 20, ChecksumSHA256: "c2hh"}, testTime, 15*time.Minute)
+	g, _ := s.signPart(uploadPart{Bucket: "bucket", Key: "a b+c.bin", UploadID: "u+/=", PartNumber: 7, Size: 5 << 20, ChecksumSHA256: "c2hh"}, testTime, 15*time.Minute)
 	if g.Method != "PUT" || !strings.HasPrefix(g.URL, "http://127.0.0.1:9000/bucket/a%20b%2Bc.bin?") ||
 		!strings.Contains(g.URL, "partNumber=7&") || !strings.Contains(g.URL, "uploadId=u%2B%2F%3D") ||
 		!strings.Contains(g.URL, "X-Amz-SignedHeaders=content-length%3Bhost%3Bx-amz-checksum-sha256&") {

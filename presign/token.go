@@ -1,6 +1,7 @@
 package presign
 
 import (
+	"bytes"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
@@ -103,8 +104,19 @@ func (t *uploadToken) encode(dst []byte) []byte {
 
 var errTokenPayload = errors.New("malformed token payload")
 
-// decode reads a payload that encode wrote; anything else is an error.
+// decode reads a payload that encode wrote; anything else is an error
+// (a payload has one encoding: non-minimal varints are refused too).
 func (t *uploadToken) decode(b []byte) error {
+	if err := t.decodeFields(b); err != nil {
+		return err
+	}
+	if !bytes.Equal(t.encode(make([]byte, 0, len(b))), b) {
+		return errTokenPayload
+	}
+	return nil
+}
+
+func (t *uploadToken) decodeFields(b []byte) error {
 	if len(b) < 2+16 || b[0] != tokenVersion {
 		return errTokenPayload
 	}

@@ -1,0 +1,404 @@
+package presign
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Multipart uploads: presign creates the upload on the store, then signs
+// one URL per part — each with that part's exact Content-Length, so the
+// store refuses a part of any other size — and at complete checks the
+// store's parts against what was declared before asking the store to
+// assemble them. Nothing is kept between calls: the upload token carries it.
+
+// S3's multipart limits.
+const (
+	MinPartSize = 5 << 20 // every part but the last
+	MaxPartSize = 5 << 30
+	MaxParts    = 10_000
+)
+
+// Defaults of uploads.
+const (
+	DefaultUploadExpires = 24 * time.Hour // an upload token's lifetime
+	// MaxPartBatch is the most part URLs one SignParts call returns.
+	MaxPartBatch = 1000
+)
+
+// UploadsConfig configures multipart uploads.
+type UploadsConfig struct {
+	// Secrets sign and verify upload tokens; the first signs. Without
+	// secrets, uploads are refused (CodeUnsupported).
+	Secrets []TokenSecret
+	// Expires is an upload's lifetime (its token's); 0 means 24 hours. A
+	// part URL lives no longer than the grants' caps allow.
+	Expires time.Duration
+}
+
+// Validate reports the problems of c: fields secrets[i].id,
+// secrets[i].secret and expires.
+func (c UploadsConfig) Validate() Problems {
+	var ps Problems
+	ps.Append("secrets", validateTokenSecrets(c.Secrets))
+	if c.Expires != 0 && (c.Expires < time.Minute || c.Expires > 30*24*time.Hour || c.Expires%time.Second != 0) {
+		ps.Addf("expires", "%s must be whole seconds from 1m to 720h", FormatDuration(c.Expires))
+	}
+	return ps
+}
+
+// UploadRequest asks to start a multipart upload.
+type UploadRequest struct {
+	Backend, Bucket string
+	// Key may be "" when the rules generate keys (from Filename).
+	Key, Filename string
+	ContentType   string
+	Size          int64 // total bytes; required
+	// PartSize is every part's size but the last; 0 lets presign choose.
+	PartSize int64
+	// ChecksumSHA256 (refused: no store verifies a whole-object SHA-256 of
+	// a multipart upload) and ChecksumCRC64NVME (base64), the whole
+	// object's, which the store verifies at complete.
+	ChecksumSHA256, ChecksumCRC64NVME string
+	Metadata                          map[string]string
+	// ExpiresIn shortens the upload's lifetime; 0 means the configured one.
+	ExpiresIn time.Duration
+}
+
+// Upload is a started multipart upload.
+type Upload struct {
+	Token     string // the upload token every later call carries
+	Key       string
+	Bucket    string
+	Backend   string
+	PartSize  int64
+	PartCount int
+	ExpiresAt time.Time
+	Rule      string // the rule that allowed it, for the audit log
+}
+
+// PartRequest asks for the URL of one part.
+type PartRequest struct {
+	Number int
+	// ChecksumSHA256, ChecksumCRC64NVME (base64), when given, are signed,
+	// so the store refuses a part with other bytes.
+	ChecksumSHA256, ChecksumCRC64NVME string
+}
+
+// PartGrant is the presigned PUT of one part.
+type PartGrant struct {
+	Number    int
+	URL       string
+	Headers   map[string]string // to send with exactly these values (Content-Length included)
+	ExpiresAt time.Time
+}
+
+// CompletedUpload is the object a completed upload became.
+type CompletedUpload struct {
+	Backend, Bucket, Key string
+	Size                 int64
+	ETag                 string
+	ContentType          string
+	Checksums            map[string]string // by algorithm, as the store reports them
+}
+
+// parts returns the part count and the size of part n (1-based) of an
+// upload of size bytes in parts of partSize. An empty upload has one
+// empty part.
+func partLayout(size, partSize int64) (count int, sizeOf func(n int) int64) {
+	count = 1
+	if size > 0 {
+		count = int((size + partSize - 1) / partSize)
+	}
+	return count, func(n int) int64 {
+		if n < count {
+			return partSize
+		}
+		return size - int64(count-1)*partSize
+	}
+}
+
+// choosePartSize returns the part size of an upload of size bytes: the
+// requested one when it is valid, else the smallest multiple of 1 MiB of
+// at least 5 MiB that needs at most 10,000 parts.
+func choosePartSize(size, requested int64) (int64, error) {
+	if requested != 0 {
+		count, _ := partLayout(size, max(requested, 1))
+		switch {
+		case requested < 0 || requested > MaxPartSize:
+			return 0, Errorf(CodeInvalidArgument, "part_size %d must be between 5 MiB and 5 GiB", requested)
+		case requested < MinPartSize && count > 1:
+			return 0, Errorf(CodeInvalidArgument, "part_size %d is below S3's 5 MiB minimum for every part but the last", requested)
+		case count > MaxParts:
+			return 0, Errorf(CodeInvalidArgument, "part_size %d would need %d parts; at most %d are allowed", requested, count, MaxParts)
+		}
+		return requested, nil
+	}
+	ps := int64(MinPartSize)
+	if need := (size + MaxParts - 1) / MaxParts; need > ps {
+		ps = (need + 1<<20 - 1) &^ (1<<20 - 1)
+	}
+	return ps, nil
+}
+
+// CreateUpload validates and authorizes r (op multipart), creates the
+// multipart upload on the store and returns its token.
+//
+// It returns an *Error: as Issue does for the request and the rules;
+// CodeUnsupported when uploads are not configured or the store cannot
+// verify what is asked; CodeUnavailable when the store fails.
+func (iss *Issuer) CreateUpload(ctx context.Context, p Principal, r UploadRequest) (Upload, error) {
+	if len(iss.uploads.Secrets) == 0 {
+		return Upload{}, Errorf(CodeUnsupported, "uploads are not configured here (uploads.secrets)")
+	}
+	if r.ChecksumSHA256 != "" {
+		return Upload{}, Errorf(CodeUnsupported, "no store verifies a SHA-256 of a whole multipart upload: send checksum_crc64nvme, or a SHA-256 per part (checksums at /v1/uploads/parts)")
+	}
+	if r.ChecksumCRC64NVME != "" {
+		if err := validateDigest("checksum_crc64nvme", r.ChecksumCRC64NVME, 8); err != nil {
+			return Upload{}, err
+		}
+	}
+	size := r.Size
+	req := Request{Op: OpMultipart, Backend: r.Backend, Bucket: r.Bucket, Key: r.Key, Filename: r.Filename,
+		ContentType: r.ContentType, ContentLength: &size, Metadata: r.Metadata}
+	be, err := iss.validate(&req)
+	if err != nil {
+		return Upload{}, err
+	}
+	d, err := iss.authorize(ctx, p, be, &req)
+	if err != nil {
+		return Upload{}, err
+	}
+	partSize, err := choosePartSize(size, r.PartSize)
+	if err != nil {
+		return Upload{}, err
+	}
+	life := iss.uploads.Expires
+	if r.ExpiresIn < 0 || r.ExpiresIn%time.Second != 0 {
+		return Upload{}, Errorf(CodeInvalidArgument, "expires_in must be a positive number of seconds")
+	}
+	if r.ExpiresIn > 0 {
+		life = min(life, r.ExpiresIn)
+	}
+	in := CreateMultipartInput{Bucket: req.Bucket, Key: req.Key, ContentType: req.ContentType, Metadata: req.Metadata}
+	if r.ChecksumCRC64NVME != "" {
+		in.ChecksumAlgorithm, in.ChecksumType = "CRC64NVME", "FULL_OBJECT"
+	}
+	id, err := iss.stores[be.Name].CreateMultipartUpload(ctx, in)
+	if err != nil {
+		return Upload{}, storeFailure("starting the upload", err)
+	}
+	now := iss.now()
+	t := uploadToken{Kind: tokenMultipart, Caller: callerDigest(p), Backend: be.Name, Bucket: req.Bucket, Key: req.Key,
+		UploadID: id, Size: size, PartSize: partSize, MaxSize: d.maxSize, NoOverwrite: d.dec.NoOverwrite,
+		ContentType: req.ContentType, ChecksumCRC64NVME: r.ChecksumCRC64NVME, Rule: d.dec.Rule,
+		ExpiresAt: now.Add(life).UTC().Truncate(time.Second)}
+	count, _ := partLayout(size, partSize)
+	return Upload{Token: sealToken(iss.uploads.Secrets, &t), Key: t.Key, Bucket: t.Bucket, Backend: t.Backend,
+		PartSize: partSize, PartCount: count, ExpiresAt: t.ExpiresAt, Rule: t.Rule}, nil
+}
+
+// upload opens token for p: its backend, and what it binds. A token that
+// is not valid or has expired is CodeUnauthenticated; one of another
+// caller, or for a backend no longer configured, CodePermissionDenied.
+func (iss *Issuer) upload(p Principal, token string) (*backend, uploadToken, error) {
+	if len(iss.uploads.Secrets) == 0 {
+		return nil, uploadToken{}, Errorf(CodeUnsupported, "uploads are not configured here (uploads.secrets)")
+	}
+	t, err := openToken(iss.uploads.Secrets, token, iss.now())
+	if err != nil {
+		return nil, t, err
+	}
+	if t.Kind != tokenMultipart {
+		return nil, t, Errorf(CodeUnauthenticated, "the upload token is not valid")
+	}
+	if t.Caller != callerDigest(p) {
+		return nil, t, Errorf(CodePermissionDenied, "this upload belongs to another caller")
+	}
+	be := iss.backends[t.Backend]
+	if be == nil || be.Bucket != t.Bucket {
+		return nil, t, Errorf(CodePermissionDenied, "this upload's backend is not served here")
+	}
+	return be, t, nil
+}
+
+// SignParts returns the URLs of the parts asked for (at most MaxPartBatch
+// at once): each a presigned PUT of exactly that part's size, with its
+// checksum when one is given. It may be called again at any time for the
+// same parts (an expired URL, a page reload). A URL lives as long as
+// grants may (the default lifetime and the caps), and never past the upload.
+func (iss *Issuer) SignParts(ctx context.Context, p Principal, token string, parts []PartRequest) ([]PartGrant, error) {
+	be, t, err := iss.upload(p, token)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case len(parts) == 0:
+		return nil, Errorf(CodeInvalidArgument, "part_numbers is empty: name the parts to sign")
+	case len(parts) > MaxPartBatch:
+		return nil, Errorf(CodeInvalidArgument, "%d parts at once; at most %d", len(parts), MaxPartBatch)
+	}
+	count, sizeOf := partLayout(t.Size, t.PartSize)
+	now := iss.now()
+	expires := min(iss.defaultExpires, iss.maxExpires, be.MaxExpires, t.ExpiresAt.Sub(now).Truncate(time.Second))
+	if expires < time.Second {
+		return nil, Errorf(CodeUnauthenticated, "the upload token has expired; start the upload again")
+	}
+	grants := make([]PartGrant, 0, len(parts))
+	for _, pr := range parts {
+		if pr.Number < 1 || pr.Number > count {
+			return nil, Errorf(CodeInvalidArgument, "part %d does not exist: this upload has parts 1 to %d", pr.Number, count)
+		}
+		if pr.ChecksumSHA256 != "" {
+			if err := validateDigest("checksum_sha256", pr.ChecksumSHA256, 32); err != nil {
+				return nil, err
+			}
+		}
+		if pr.ChecksumCRC64NVME != "" {
+			if err := validateDigest("checksum_crc64nvme", pr.ChecksumCRC64NVME, 8); err != nil {
+				return nil, err
+			}
+		}
+		g, err := be.signer.signPart(uploadPart{Bucket: t.Bucket, Key: t.Key, UploadID: t.UploadID, PartNumber: pr.Number,
+			Size: sizeOf(pr.Number), ChecksumSHA256: pr.ChecksumSHA256, ChecksumCRC64NVME: pr.ChecksumCRC64NVME}, now, expires)
+		if err != nil {
+			return nil, err
+		}
+		grants = append(grants, PartGrant{Number: pr.Number, URL: g.URL, Headers: g.Headers,
+			ExpiresAt: now.Add(expires).UTC().Truncate(time.Second)})
+	}
+	return grants, nil
+}
+
+// ListUploadParts returns the parts the store holds, to resume an upload.
+func (iss *Issuer) ListUploadParts(ctx context.Context, p Principal, token string) ([]Part, error) {
+	_, t, err := iss.upload(p, token)
+	if err != nil {
+		return nil, err
+	}
+	parts, err := iss.stores[t.Backend].ListParts(ctx, t.Bucket, t.Key, t.UploadID)
+	if err != nil {
+		return nil, storeFailure("listing the parts", err)
+	}
+	return parts, nil
+}
+
+// AbortUpload deletes the upload and its parts on the store. Aborting an
+// upload that is already gone (aborted, completed or expired on the store)
+// succeeds.
+func (iss *Issuer) AbortUpload(ctx context.Context, p Principal, token string) error {
+	_, t, err := iss.upload(p, token)
+	if err != nil {
+		return err
+	}
+	if err := iss.stores[t.Backend].AbortMultipartUpload(ctx, t.Bucket, t.Key, t.UploadID); err != nil && !isNoSuchUpload(err) {
+		return storeFailure("aborting the upload", err)
+	}
+	return nil
+}
+
+// CompleteUpload checks the store's parts against the upload — every part
+// present with the size it must have, the total the declared size, within
+// the rule's limit — and has the store assemble them, with If-None-Match:
+// * when the rule forbids overwriting, the declared total
+// (x-amz-mp-object-size) and the whole-object checksum when one was
+// declared. An upload over its limit is aborted (CodeTooLarge). Calling it
+// again for a completed upload answers the same, from the object.
+func (iss *Issuer) CompleteUpload(ctx context.Context, p Principal, token string) (CompletedUpload, error) {
+	_, t, err := iss.upload(p, token)
+	if err != nil {
+		return CompletedUpload{}, err
+	}
+	st := iss.stores[t.Backend]
+	parts, err := st.ListParts(ctx, t.Bucket, t.Key, t.UploadID)
+	if isNoSuchUpload(err) {
+		return iss.completed(ctx, st, t)
+	}
+	if err != nil {
+		return CompletedUpload{}, storeFailure("listing the parts", err)
+	}
+	count, sizeOf := partLayout(t.Size, t.PartSize)
+	var total int64
+	byNumber := make(map[int]Part, len(parts))
+	for _, part := range parts {
+		byNumber[part.PartNumber] = part
+		total += part.Size
+	}
+	if total > t.MaxSize || total > t.Size {
+		// Parts the store took past their signed sizes: nothing of this
+		// upload may become an object.
+		if err := st.AbortMultipartUpload(ctx, t.Bucket, t.Key, t.UploadID); err != nil && !isNoSuchUpload(err) {
+			return CompletedUpload{}, storeFailure("aborting an upload over its limit", err)
+		}
+		return CompletedUpload{}, Errorf(CodeTooLarge, "the parts hold %d bytes, above the %d declared; the upload is aborted", total, t.Size)
+	}
+	completed := make([]CompletedPart, 0, count)
+	for n := 1; n <= count; n++ {
+		part, ok := byNumber[n]
+		switch {
+		case !ok:
+			return CompletedUpload{}, Errorf(CodeInvalidArgument, "part %d of %d is missing: upload it (sign it again with /v1/uploads/parts if its URL expired), then complete", n, count)
+		case part.Size != sizeOf(n):
+			return CompletedUpload{}, Errorf(CodeInvalidArgument, "part %d holds %d bytes, not %d", n, part.Size, sizeOf(n))
+		}
+		completed = append(completed, CompletedPart{PartNumber: n, ETag: part.ETag, Checksums: part.Checksums})
+	}
+	obj, err := st.CompleteMultipartUpload(ctx, CompleteMultipartInput{Bucket: t.Bucket, Key: t.Key, UploadID: t.UploadID,
+		Parts: completed, IfNoneMatch: t.NoOverwrite, ObjectSize: t.Size, ChecksumCRC64NVME: t.ChecksumCRC64NVME})
+	if err != nil {
+		var se *StoreError
+		if errors.As(err, &se) && se.StatusCode == http.StatusPreconditionFailed {
+			return CompletedUpload{}, &Error{Code: CodePermissionDenied, Message: "an object exists at this key already and may not be overwritten; the parts are kept until the upload is aborted or expires", Err: err}
+		}
+		if errors.As(err, &se) && (se.Code == "BadDigest" || se.Code == "XAmzContentChecksumMismatch" || se.Code == "InvalidRequest" || se.Code == "InvalidPart") {
+			return CompletedUpload{}, &Error{Code: CodeInvalidArgument, Message: fmt.Sprintf("the store refused to assemble the parts (%s): %s", se.Code, se.Message), Err: err}
+		}
+		return CompletedUpload{}, storeFailure("completing the upload", err)
+	}
+	return CompletedUpload{Backend: t.Backend, Bucket: t.Bucket, Key: t.Key, Size: t.Size, ETag: obj.ETag,
+		ContentType: t.ContentType, Checksums: obj.Checksums}, nil
+}
+
+// completed answers a complete whose upload the store no longer has: the
+// object this upload became, when it is there with the declared size and
+// a multipart ETag of its part count; else CodeNotFound.
+func (iss *Issuer) completed(ctx context.Context, st Store, t uploadToken) (CompletedUpload, error) {
+	info, err := st.HeadObject(ctx, t.Bucket, t.Key)
+	gone := Errorf(CodeNotFound, "this upload is no longer in progress (aborted, or expired on the store) and did not complete")
+	var se *StoreError
+	if errors.As(err, &se) && se.StatusCode == http.StatusNotFound {
+		return CompletedUpload{}, gone
+	}
+	if err != nil {
+		return CompletedUpload{}, storeFailure("reading the object", err)
+	}
+	count, _ := partLayout(t.Size, t.PartSize)
+	if info.Size != t.Size || !strings.HasSuffix(strings.Trim(info.ETag, `"`), "-"+strconv.Itoa(count)) {
+		return CompletedUpload{}, gone
+	}
+	return CompletedUpload{Backend: t.Backend, Bucket: t.Bucket, Key: t.Key, Size: info.Size, ETag: info.ETag,
+		ContentType: info.ContentType, Checksums: info.Checksums}, nil
+}
+
+func isNoSuchUpload(err error) bool {
+	var se *StoreError
+	return errors.As(err, &se) && (se.Code == "NoSuchUpload" || se.StatusCode == http.StatusNotFound && se.Code == "")
+}
+
+// storeFailure is the caller's error of a failed store call: the store's
+// refusal of presign's own credentials or an unreachable store is
+// CodeUnavailable (the cause goes to the log), a missing bucket
+// CodeNotFound.
+func storeFailure(doing string, err error) error {
+	var se *StoreError
+	if errors.As(err, &se) && se.Code == "NoSuchBucket" {
+		return &Error{Code: CodeNotFound, Message: "the store has no such bucket", Err: err}
+	}
+	return &Error{Code: CodeUnavailable, Message: "the store failed " + doing, Err: err}
+}
+
