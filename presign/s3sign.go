@@ -138,7 +138,7 @@ type uploadPart struct {
 	Bucket, Key, UploadID string
 	PartNumber            int
 	// Size is signed as content-length: the store refuses a body of any
-	// other size.
+	// other size. SizeUnknown signs none.
 	Size int64
 	// ChecksumCRC64NVME and ChecksumSHA256 (base64), when set, are signed as
 	// x-amz-checksum-crc64nvme and x-amz-checksum-sha256: the store refuses
@@ -161,7 +161,9 @@ func (s *s3Signer) signPart(p uploadPart, now time.Time, expires time.Duration) 
 		g.Headers[name] = value
 		sr.Headers = append(sr.Headers, sigv4.Header{Name: signed, Value: value})
 	}
-	add("Content-Length", "content-length", strconv.FormatInt(p.Size, 10))
+	if p.Size != SizeUnknown {
+		add("Content-Length", "content-length", strconv.FormatInt(p.Size, 10))
+	}
 	if p.ChecksumCRC64NVME != "" {
 		add("x-amz-checksum-crc64nvme", "x-amz-checksum-crc64nvme", p.ChecksumCRC64NVME)
 	}

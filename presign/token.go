@@ -7,6 +7,8 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"errors"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 )
@@ -45,21 +47,34 @@ const (
 	maxTokenSize = 4096
 )
 
-// tokenKind is what a token allows.
+// tokenKind is what a token allows; it is the payload's second byte, so
+// that a token of one kind never opens as another.
 type tokenKind byte
 
-const tokenMultipart tokenKind = 1 // the calls of one multipart upload
+const (
+	tokenMultipart tokenKind = 1 // the calls of one multipart upload
+	tokenPath      tokenKind = 2 // a caller's identity, in a URL path (Companion)
+)
 
-// uploadToken is what a token binds.
+// tokenPayload is what a token of one kind binds.
+type tokenPayload interface {
+	kind() tokenKind
+	// encode appends the payload (version and kind first).
+	encode(dst []byte) []byte
+	// decodeFields reads a payload that encode wrote, past version and kind.
+	decodeFields(b []byte) error
+	expiresAt() time.Time
+}
+
+// uploadToken is what a multipart upload's token binds.
 type uploadToken struct {
-	Kind        tokenKind
 	Caller      [16]byte // callerDigest of who created the upload
 	Backend     string
 	Bucket      string
 	Key         string
 	UploadID    string // the store's
-	Size        int64  // declared total, bytes
-	PartSize    int64  // every part's size but the last
+	Size        int64  // declared total, bytes; SizeUnknown: learned at complete
+	PartSize    int64  // every part's size but the last; 0 when the size is unknown
 	MaxSize     int64  // the rule's limit; 0: none beyond the store's
 	NoOverwrite bool   // complete with If-None-Match: *
 	ContentType string
@@ -84,13 +99,14 @@ func callerDigest(p Principal) [16]byte {
 	return d
 }
 
-// encode appends the token's payload.
+func (t *uploadToken) kind() tokenKind      { return tokenMultipart }
+func (t *uploadToken) expiresAt() time.Time { return t.ExpiresAt }
+
 func (t *uploadToken) encode(dst []byte) []byte {
-	dst = append(dst, tokenVersion, byte(t.Kind))
+	dst = append(dst, tokenVersion, byte(tokenMultipart))
 	dst = append(dst, t.Caller[:]...)
 	for _, s := range []string{t.Backend, t.Bucket, t.Key, t.UploadID, t.ContentType, t.ChecksumCRC64NVME, t.Rule} {
-		dst = binary.AppendUvarint(dst, uint64(len(s)))
-		dst = append(dst, s...)
+		dst = appendString(dst, s)
 	}
 	for _, n := range []int64{t.Size, t.PartSize, t.MaxSize, t.ExpiresAt.Unix()} {
 		dst = binary.AppendVarint(dst, n)
@@ -104,10 +120,14 @@ func (t *uploadToken) encode(dst []byte) []byte {
 
 var errTokenPayload = errors.New("malformed token payload")
 
-// decode reads a payload that encode wrote; anything else is an error
-// (a payload has one encoding: non-minimal varints are refused too).
-func (t *uploadToken) decode(b []byte) error {
-	if err := t.decodeFields(b); err != nil {
+// decodePayload reads into t a payload of t's kind that encode wrote;
+// anything else is an error (a payload has one encoding: non-minimal
+// varints and unsorted maps are refused too).
+func decodePayload(t tokenPayload, b []byte) error {
+	if len(b) < 2 || b[0] != tokenVersion || tokenKind(b[1]) != t.kind() {
+		return errTokenPayload
+	}
+	if err := t.decodeFields(b[2:]); err != nil {
 		return err
 	}
 	if !bytes.Equal(t.encode(make([]byte, 0, len(b))), b) {
@@ -116,28 +136,50 @@ func (t *uploadToken) decode(b []byte) error {
 	return nil
 }
 
+// readString reads a length-prefixed string from *b.
+func readString(b *[]byte) (string, bool) {
+	n, w := binary.Uvarint(*b)
+	if w <= 0 || n > uint64(len(*b)-w) {
+		return "", false
+	}
+	s := string((*b)[w : w+int(n)])
+	*b = (*b)[w+int(n):]
+	return s, true
+}
+
+// readVarint reads a signed varint from *b.
+func readVarint(b *[]byte) (int64, bool) {
+	n, w := binary.Varint(*b)
+	if w <= 0 {
+		return 0, false
+	}
+	*b = (*b)[w:]
+	return n, true
+}
+
+func appendString(dst []byte, s string) []byte {
+	dst = binary.AppendUvarint(dst, uint64(len(s)))
+	return append(dst, s...)
+}
+
 func (t *uploadToken) decodeFields(b []byte) error {
-	if len(b) < 2+16 || b[0] != tokenVersion {
+	if len(b) < 16 {
 		return errTokenPayload
 	}
-	t.Kind = tokenKind(b[1])
-	copy(t.Caller[:], b[2:18])
-	b = b[18:]
+	copy(t.Caller[:], b[:16])
+	b = b[16:]
 	for _, s := range []*string{&t.Backend, &t.Bucket, &t.Key, &t.UploadID, &t.ContentType, &t.ChecksumCRC64NVME, &t.Rule} {
-		n, w := binary.Uvarint(b)
-		if w <= 0 || n > uint64(len(b)-w) {
+		var ok bool
+		if *s, ok = readString(&b); !ok {
 			return errTokenPayload
 		}
-		*s = string(b[w : w+int(n)])
-		b = b[w+int(n):]
 	}
 	var nums [4]int64
 	for i := range nums {
-		n, w := binary.Varint(b)
-		if w <= 0 {
+		var ok bool
+		if nums[i], ok = readVarint(&b); !ok {
 			return errTokenPayload
 		}
-		nums[i], b = n, b[w:]
 	}
 	t.Size, t.PartSize, t.MaxSize, t.ExpiresAt = nums[0], nums[1], nums[2], time.Unix(nums[3], 0).UTC()
 	if len(b) != 1 || b[0]&^1 != 0 {
@@ -158,31 +200,35 @@ func tokenMAC(s TokenSecret, payload []byte) []byte {
 }
 
 // sealToken returns the token of t, signed with the first secret.
-func sealToken(secrets []TokenSecret, t *uploadToken) string {
+func sealToken(secrets []TokenSecret, t tokenPayload) string {
 	s := secrets[0]
 	payload := t.encode(make([]byte, 0, 256))
 	payload = append(payload, tokenMAC(s, payload)...)
 	return tokenPrefix + s.ID + "." + base64.RawURLEncoding.EncodeToString(payload)
 }
 
-// openToken verifies a token with the secret its ID names and returns what
-// it binds. A token that does not parse, names no configured secret, fails
-// its MAC or has expired at now is refused with CodeUnauthenticated; the
-// message never says which, beyond "expired".
-func openToken(secrets []TokenSecret, token string, now time.Time) (uploadToken, error) {
-	var t uploadToken
-	invalid := Errorf(CodeUnauthenticated, "the upload token is not valid")
+// openToken verifies a token with the secret its ID names and reads what
+// it binds into t. A token that does not parse, names no configured
+// secret, fails its MAC, is of another kind than t or has expired at now
+// is refused with CodeUnauthenticated; the message never says which,
+// beyond "expired".
+func openToken(secrets []TokenSecret, token string, now time.Time, t tokenPayload) error {
+	what := "upload token"
+	if t.kind() == tokenPath {
+		what = "token"
+	}
+	invalid := Errorf(CodeUnauthenticated, "the %s is not valid", what)
 	rest, ok := strings.CutPrefix(token, tokenPrefix)
 	if !ok || len(token) > maxTokenSize {
-		return t, invalid
+		return invalid
 	}
 	id, encoded, ok := strings.Cut(rest, ".")
 	if !ok {
-		return t, invalid
+		return invalid
 	}
 	raw, err := base64.RawURLEncoding.Strict().DecodeString(encoded)
 	if err != nil || len(raw) <= tokenMACSize {
-		return t, invalid
+		return invalid
 	}
 	payload, mac := raw[:len(raw)-tokenMACSize], raw[len(raw)-tokenMACSize:]
 	var secret *TokenSecret
@@ -192,15 +238,18 @@ func openToken(secrets []TokenSecret, token string, now time.Time) (uploadToken,
 		}
 	}
 	if secret == nil || !hmac.Equal(mac, tokenMAC(*secret, payload)) {
-		return t, invalid
+		return invalid
 	}
-	if err := t.decode(payload); err != nil {
-		return t, invalid
+	if err := decodePayload(t, payload); err != nil {
+		return invalid
 	}
-	if !now.Before(t.ExpiresAt) {
-		return t, Errorf(CodeUnauthenticated, "the upload token has expired; start the upload again")
+	if !now.Before(t.expiresAt()) {
+		if t.kind() == tokenPath {
+			return Errorf(CodeUnauthenticated, "the token has expired; ask POST /v1/tokens for a new one")
+		}
+		return Errorf(CodeUnauthenticated, "the upload token has expired; start the upload again")
 	}
-	return t, nil
+	return nil
 }
 
 // validateTokenSecrets reports the problems of a secret list, fields
@@ -224,4 +273,78 @@ func validateTokenSecrets(secrets []TokenSecret) Problems {
 		}
 	}
 	return ps
+}
+
+// pathToken is what a path token binds: a caller's whole identity (rules
+// and key templates read its groups and claims), for clients that cannot
+// send an Authorization header (Uppy 6's Companion mode puts the token in
+// the URL path).
+type pathToken struct {
+	Principal Principal
+	ExpiresAt time.Time
+}
+
+func (t *pathToken) kind() tokenKind      { return tokenPath }
+func (t *pathToken) expiresAt() time.Time { return t.ExpiresAt }
+
+func (t *pathToken) encode(dst []byte) []byte {
+	p := &t.Principal
+	dst = append(dst, tokenVersion, byte(tokenPath))
+	for _, s := range []string{p.Kind, p.Issuer, p.Name} {
+		dst = appendString(dst, s)
+	}
+	dst = binary.AppendUvarint(dst, uint64(len(p.Groups)))
+	for _, g := range p.Groups {
+		dst = appendString(dst, g)
+	}
+	dst = binary.AppendUvarint(dst, uint64(len(p.Claims)))
+	for _, name := range slices.Sorted(maps.Keys(p.Claims)) {
+		dst = appendString(appendString(dst, name), p.Claims[name])
+	}
+	return binary.AppendVarint(dst, t.ExpiresAt.Unix())
+}
+
+func (t *pathToken) decodeFields(b []byte) error {
+	p := &t.Principal
+	for _, s := range []*string{&p.Kind, &p.Issuer, &p.Name} {
+		var ok bool
+		if *s, ok = readString(&b); !ok {
+			return errTokenPayload
+		}
+	}
+	n, w := binary.Uvarint(b)
+	if w <= 0 || n > uint64(len(b)) { // every entry takes a byte at least
+		return errTokenPayload
+	}
+	b = b[w:]
+	p.Groups = nil
+	for range n {
+		g, ok := readString(&b)
+		if !ok {
+			return errTokenPayload
+		}
+		p.Groups = append(p.Groups, g)
+	}
+	if n, w = binary.Uvarint(b); w <= 0 || n > uint64(len(b)) {
+		return errTokenPayload
+	}
+	b = b[w:]
+	p.Claims = nil
+	for range n {
+		name, ok1 := readString(&b)
+		v, ok2 := readString(&b)
+		if !ok1 || !ok2 {
+			return errTokenPayload
+		}
+		if p.Claims == nil {
+			p.Claims = map[string]string{}
+		}
+		p.Claims[name] = v
+	}
+	exp, ok := readVarint(&b)
+	if !ok || len(b) != 0 {
+		return errTokenPayload
+	}
+	t.ExpiresAt = time.Unix(exp, 0).UTC()
+	return nil
 }

@@ -12,10 +12,17 @@ import (
 var testSecrets = []TokenSecret{{ID: "k2", Secret: []byte("0123456789abcdef0123456789abcdef-new")}, {ID: "k1", Secret: []byte("0123456789abcdef0123456789abcdef-old")}}
 
 func testToken() uploadToken {
-	return uploadToken{Kind: tokenMultipart, Caller: callerDigest(Principal{Kind: KindJWT, Issuer: "https://idp", Name: "alice"}),
+	return uploadToken{Caller: callerDigest(Principal{Kind: KindJWT, Issuer: "https://idp", Name: "alice"}),
 		Backend: "s3", Bucket: "bucket", Key: "users/alice/a b+c.bin", UploadID: "2~abc/+==", Size: 12 << 20, PartSize: 5 << 20,
 		MaxSize: 1 << 30, NoOverwrite: true, ContentType: "video/mp4", ChecksumCRC64NVME: "AAAAAAAAAAA=", Rule: "uploads",
 		ExpiresAt: testTime.Add(24 * time.Hour)}
+}
+
+// openUpload opens an upload token.
+func openUpload(secrets []TokenSecret, tok string, now time.Time) (uploadToken, error) {
+	var t uploadToken
+	err := openToken(secrets, tok, now, &t)
+	return t, err
 }
 
 func TestTokenRoundTrip(t *testing.T) {
@@ -24,7 +31,7 @@ func TestTokenRoundTrip(t *testing.T) {
 	if !strings.HasPrefix(tok, "u1.k2.") || strings.ContainsAny(tok, "/+= ") {
 		t.Errorf("token %q: not u1.<id>.<base64url>", tok)
 	}
-	got, err := openToken(testSecrets, tok, testTime)
+	got, err := openUpload(testSecrets, tok, testTime)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -33,10 +40,10 @@ func TestTokenRoundTrip(t *testing.T) {
 	}
 	// Rotation: a token of the old secret still opens while it is listed.
 	old := sealToken(testSecrets[1:], &want)
-	if _, err := openToken(testSecrets, old, testTime); err != nil {
+	if _, err := openUpload(testSecrets, old, testTime); err != nil {
 		t.Errorf("a token of the second secret: %v", err)
 	}
-	if _, err := openToken(testSecrets[:1], old, testTime); ErrorCode(err) != CodeUnauthenticated {
+	if _, err := openUpload(testSecrets[:1], old, testTime); ErrorCode(err) != CodeUnauthenticated {
 		t.Errorf("a token of a secret no longer listed: %v", err)
 	}
 }
@@ -49,7 +56,7 @@ func TestTokenRefusals(t *testing.T) {
 	for i := range raw {
 		b := append([]byte(nil), raw...)
 		b[i] ^= 0x20
-		if _, err := openToken(testSecrets, "u1.k2."+base64.RawURLEncoding.EncodeToString(b), testTime); ErrorCode(err) != CodeUnauthenticated {
+		if _, err := openUpload(testSecrets, "u1.k2."+base64.RawURLEncoding.EncodeToString(b), testTime); ErrorCode(err) != CodeUnauthenticated {
 			t.Fatalf("byte %d changed: %v", i, err)
 		}
 	}
@@ -58,11 +65,11 @@ func TestTokenRefusals(t *testing.T) {
 		"unknown id": strings.Replace(tok, "k2", "k9", 1), "no dot": "u1.k2", "padding": tok + "=", "truncated": tok[:len(tok)-5],
 		"huge": "u1.k2." + strings.Repeat("A", 5000),
 	} {
-		if _, err := openToken(testSecrets, bad, testTime); ErrorCode(err) != CodeUnauthenticated || ErrorMessage(err) != "the upload token is not valid" {
+		if _, err := openUpload(testSecrets, bad, testTime); ErrorCode(err) != CodeUnauthenticated || ErrorMessage(err) != "the upload token is not valid" {
 			t.Errorf("%s: %v", name, err)
 		}
 	}
-	if _, err := openToken(testSecrets, tok, tt.ExpiresAt); ErrorCode(err) != CodeUnauthenticated || !strings.Contains(ErrorMessage(err), "expired") {
+	if _, err := openUpload(testSecrets, tok, tt.ExpiresAt); ErrorCode(err) != CodeUnauthenticated || !strings.Contains(ErrorMessage(err), "expired") {
 		t.Errorf("expired: %v", err)
 	}
 }
@@ -87,7 +94,7 @@ func FuzzOpenToken(f *testing.F) {
 	f.Add("u1.k1.AAAA")
 	f.Add("u1.k2." + strings.Repeat("_", 60))
 	f.Fuzz(func(t *testing.T, s string) {
-		got, err := openToken(testSecrets, s, testTime)
+		got, err := openUpload(testSecrets, s, testTime)
 		if err != nil {
 			if ErrorCode(err) != CodeUnauthenticated {
 				t.Fatalf("%q: %v", s, err)
@@ -115,7 +122,51 @@ func FuzzTokenPayload(f *testing.F) {
 	f.Add([]byte{1, 1})
 	f.Fuzz(func(t *testing.T, b []byte) {
 		var got uploadToken
-		if got.decode(b) != nil {
+		if decodePayload(&got, b) != nil {
+			return
+		}
+		if again := got.encode(nil); string(again) != string(b) {
+			t.Fatalf("%x decodes to a token that encodes to %x", b, again)
+		}
+	})
+}
+
+var testPrincipal = Principal{Kind: KindJWT, Issuer: "https://idp", Name: "alice", Groups: []string{"staff", ""},
+	Claims: map[string]string{"sub": "alice", "org": "acme", "exp": "1900000000"}}
+
+func TestPathTokenRoundTrip(t *testing.T) {
+	want := pathToken{Principal: testPrincipal, ExpiresAt: testTime.Add(time.Hour)}
+	tok := sealToken(testSecrets, &want)
+	var got pathToken
+	if err := openToken(testSecrets, tok, testTime, &got); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("path token (-want +got):\n%s", diff)
+	}
+	// A token of one kind never opens as the other.
+	var up uploadToken
+	if err := openToken(testSecrets, tok, testTime, &up); ErrorCode(err) != CodeUnauthenticated {
+		t.Errorf("a path token opened as an upload token: %v", err)
+	}
+	ut := testToken()
+	if err := openToken(testSecrets, sealToken(testSecrets, &ut), testTime, &got); ErrorCode(err) != CodeUnauthenticated {
+		t.Errorf("an upload token opened as a path token: %v", err)
+	}
+	if err := openToken(testSecrets, tok, want.ExpiresAt, &got); !strings.Contains(ErrorMessage(err), "expired") {
+		t.Errorf("expired path token: %v", err)
+	}
+}
+
+// FuzzPathTokenPayload: decode never panics, and what it accepts encodes
+// back to the same bytes (claims in one order only).
+func FuzzPathTokenPayload(f *testing.F) {
+	pt := pathToken{Principal: testPrincipal, ExpiresAt: testTime}
+	f.Add(pt.encode(nil))
+	f.Add([]byte{1, 2, 0, 0, 0, 0, 0, 0})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var got pathToken
+		if decodePayload(&got, b) != nil {
 			return
 		}
 		if again := got.encode(nil); string(again) != string(b) {

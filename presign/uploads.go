@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -22,6 +23,12 @@ const (
 	MaxPartSize = 5 << 30
 	MaxParts    = 10_000
 )
+
+// SizeUnknown is the size of an upload whose client does not declare it
+// (Uppy's Companion protocol never sends one): its part URLs sign no
+// size, and its total is learned — and checked against the rule's limit —
+// at complete, where an upload over the limit is aborted.
+const SizeUnknown = -1
 
 // Defaults of uploads.
 const (
@@ -57,8 +64,11 @@ type UploadRequest struct {
 	// Key may be "" when the rules generate keys (from Filename).
 	Key, Filename string
 	ContentType   string
-	Size          int64 // total bytes; required
-	// PartSize is every part's size but the last; 0 lets presign choose.
+	// Size is the total in bytes, required; SizeUnknown when the client
+	// cannot say (Companion).
+	Size int64
+	// PartSize is every part's size but the last; 0 lets presign choose
+	// (with SizeUnknown it must be 0: the client chooses).
 	PartSize int64
 	// ChecksumSHA256 (refused: no store verifies a whole-object SHA-256 of
 	// a multipart upload) and ChecksumCRC64NVME (base64), the whole
@@ -71,10 +81,12 @@ type UploadRequest struct {
 
 // Upload is a started multipart upload.
 type Upload struct {
-	Token     string // the upload token every later call carries
-	Key       string
-	Bucket    string
-	Backend   string
+	Token   string // the upload token every later call carries
+	Key     string
+	Bucket  string
+	Backend string
+	// PartSize and PartCount are the parts to send (0 and the most parts
+	// an upload within the limit can have, when the size is unknown).
 	PartSize  int64
 	PartCount int
 	ExpiresAt time.Time
@@ -97,6 +109,12 @@ type PartGrant struct {
 	ExpiresAt time.Time
 }
 
+// PartETag names an uploaded part to assemble, as the client saw it.
+type PartETag struct {
+	Number int
+	ETag   string // quoted or not
+}
+
 // CompletedUpload is the object a completed upload became.
 type CompletedUpload struct {
 	Backend, Bucket, Key string
@@ -106,10 +124,15 @@ type CompletedUpload struct {
 	Checksums            map[string]string // by algorithm, as the store reports them
 }
 
-// parts returns the part count and the size of part n (1-based) of an
-// upload of size bytes in parts of partSize. An empty upload has one
-// empty part.
-func partLayout(size, partSize int64) (count int, sizeOf func(n int) int64) {
+// partLayout returns the part count and the size of part n (1-based) of
+// an upload of size bytes in parts of partSize. An empty upload has one
+// empty part. With SizeUnknown, count is the most parts an upload within
+// maxSize can have (every part but the last is at least MinPartSize) and
+// every size is SizeUnknown.
+func partLayout(size, partSize, maxSize int64) (count int, sizeOf func(n int) int64) {
+	if size == SizeUnknown {
+		return int(min(maxSize/MinPartSize+1, MaxParts)), func(int) int64 { return SizeUnknown }
+	}
 	count = 1
 	if size > 0 {
 		count = int((size + partSize - 1) / partSize)
@@ -127,7 +150,7 @@ func partLayout(size, partSize int64) (count int, sizeOf func(n int) int64) {
 // at least 5 MiB that needs at most 10,000 parts.
 func choosePartSize(size, requested int64) (int64, error) {
 	if requested != 0 {
-		count, _ := partLayout(size, max(requested, 1))
+		count, _ := partLayout(size, max(requested, 1), 0)
 		switch {
 		case requested < 0 || requested > MaxPartSize:
 			return 0, Errorf(CodeInvalidArgument, "part_size %d must be between 5 MiB and 5 GiB", requested)
@@ -166,6 +189,14 @@ func (iss *Issuer) CreateUpload(ctx context.Context, p Principal, r UploadReques
 	size := r.Size
 	req := Request{Op: OpMultipart, Backend: r.Backend, Bucket: r.Bucket, Key: r.Key, Filename: r.Filename,
 		ContentType: r.ContentType, ContentLength: &size, Metadata: r.Metadata}
+	switch {
+	case size == SizeUnknown && r.PartSize != 0:
+		return Upload{}, Errorf(CodeInvalidArgument, "part_size needs the upload's size")
+	case size == SizeUnknown:
+		req.ContentLength = nil
+	case size < 0:
+		return Upload{}, Errorf(CodeInvalidArgument, "size is required: the total bytes of the upload")
+	}
 	be, err := iss.validate(&req)
 	if err != nil {
 		return Upload{}, err
@@ -174,9 +205,11 @@ func (iss *Issuer) CreateUpload(ctx context.Context, p Principal, r UploadReques
 	if err != nil {
 		return Upload{}, err
 	}
-	partSize, err := choosePartSize(size, r.PartSize)
-	if err != nil {
-		return Upload{}, err
+	var partSize int64
+	if size != SizeUnknown {
+		if partSize, err = choosePartSize(size, r.PartSize); err != nil {
+			return Upload{}, err
+		}
 	}
 	life := iss.uploads.Expires
 	if r.ExpiresIn < 0 || r.ExpiresIn%time.Second != 0 {
@@ -194,11 +227,11 @@ func (iss *Issuer) CreateUpload(ctx context.Context, p Principal, r UploadReques
 		return Upload{}, storeFailure("starting the upload", err)
 	}
 	now := iss.now()
-	t := uploadToken{Kind: tokenMultipart, Caller: callerDigest(p), Backend: be.Name, Bucket: req.Bucket, Key: req.Key,
+	t := uploadToken{Caller: callerDigest(p), Backend: be.Name, Bucket: req.Bucket, Key: req.Key,
 		UploadID: id, Size: size, PartSize: partSize, MaxSize: d.maxSize, NoOverwrite: d.dec.NoOverwrite,
 		ContentType: req.ContentType, ChecksumCRC64NVME: r.ChecksumCRC64NVME, Rule: d.dec.Rule,
 		ExpiresAt: now.Add(life).UTC().Truncate(time.Second)}
-	count, _ := partLayout(size, partSize)
+	count, _ := partLayout(size, partSize, t.MaxSize)
 	return Upload{Token: sealToken(iss.uploads.Secrets, &t), Key: t.Key, Bucket: t.Bucket, Backend: t.Backend,
 		PartSize: partSize, PartCount: count, ExpiresAt: t.ExpiresAt, Rule: t.Rule}, nil
 }
@@ -210,12 +243,9 @@ func (iss *Issuer) upload(p Principal, token string) (*backend, uploadToken, err
 	if len(iss.uploads.Secrets) == 0 {
 		return nil, uploadToken{}, Errorf(CodeUnsupported, "uploads are not configured here (uploads.secrets)")
 	}
-	t, err := openToken(iss.uploads.Secrets, token, iss.now())
-	if err != nil {
+	var t uploadToken
+	if err := openToken(iss.uploads.Secrets, token, iss.now(), &t); err != nil {
 		return nil, t, err
-	}
-	if t.Kind != tokenMultipart {
-		return nil, t, Errorf(CodeUnauthenticated, "the upload token is not valid")
 	}
 	if t.Caller != callerDigest(p) {
 		return nil, t, Errorf(CodePermissionDenied, "this upload belongs to another caller")
@@ -243,7 +273,7 @@ func (iss *Issuer) SignParts(ctx context.Context, p Principal, token string, par
 	case len(parts) > MaxPartBatch:
 		return nil, Errorf(CodeInvalidArgument, "%d parts at once; at most %d", len(parts), MaxPartBatch)
 	}
-	count, sizeOf := partLayout(t.Size, t.PartSize)
+	count, sizeOf := partLayout(t.Size, t.PartSize, t.MaxSize)
 	now := iss.now()
 	expires := min(iss.defaultExpires, iss.maxExpires, be.MaxExpires, t.ExpiresAt.Sub(now).Truncate(time.Second))
 	if expires < time.Second {
@@ -305,68 +335,130 @@ func (iss *Issuer) AbortUpload(ctx context.Context, p Principal, token string) e
 // CompleteUpload checks the store's parts against the upload — every part
 // present with the size it must have, the total the declared size, within
 // the rule's limit — and has the store assemble them, with If-None-Match:
-// * when the rule forbids overwriting, the declared total
-// (x-amz-mp-object-size) and the whole-object checksum when one was
-// declared. An upload over its limit is aborted (CodeTooLarge). Calling it
-// again for a completed upload answers the same, from the object.
-func (iss *Issuer) CompleteUpload(ctx context.Context, p Principal, token string) (CompletedUpload, error) {
+// * when the rule forbids overwriting, the total (x-amz-mp-object-size)
+// and the whole-object checksum when one was declared. An upload over its
+// limit is aborted (CodeTooLarge). Calling it again for a completed upload
+// answers the same, from the object.
+//
+// named, when not empty, are the parts the client uploaded, as it saw
+// them: each must be on the store with that ETag. An upload of unknown
+// size assembles exactly those (all the store holds when named is empty);
+// one of declared size assembles parts 1 to its count, which named must
+// cover.
+//
+// The store is called once to list the parts (once per 1,000 parts), once
+// to complete, and — only when the upload is no longer in progress — once
+// to HEAD the object.
+func (iss *Issuer) CompleteUpload(ctx context.Context, p Principal, token string, named []PartETag) (CompletedUpload, error) {
 	_, t, err := iss.upload(p, token)
 	if err != nil {
 		return CompletedUpload{}, err
 	}
 	st := iss.stores[t.Backend]
-	parts, err := st.ListParts(ctx, t.Bucket, t.Key, t.UploadID)
+	listed, err := st.ListParts(ctx, t.Bucket, t.Key, t.UploadID)
 	if isNoSuchUpload(err) {
 		return iss.completed(ctx, st, t)
 	}
 	if err != nil {
 		return CompletedUpload{}, storeFailure("listing the parts", err)
 	}
-	count, sizeOf := partLayout(t.Size, t.PartSize)
-	var total int64
-	byNumber := make(map[int]Part, len(parts))
-	for _, part := range parts {
+	var held int64
+	byNumber := make(map[int]Part, len(listed))
+	for _, part := range listed {
 		byNumber[part.PartNumber] = part
-		total += part.Size
+		held += part.Size
 	}
-	if total > t.MaxSize || total > t.Size {
-		// Parts the store took past their signed sizes: nothing of this
-		// upload may become an object.
+	if held > t.MaxSize || t.Size != SizeUnknown && held > t.Size {
+		// Parts the store took past the limit or their signed sizes:
+		// nothing of this upload may become an object.
 		if err := st.AbortMultipartUpload(ctx, t.Bucket, t.Key, t.UploadID); err != nil && !isNoSuchUpload(err) {
 			return CompletedUpload{}, storeFailure("aborting an upload over its limit", err)
 		}
-		return CompletedUpload{}, Errorf(CodeTooLarge, "the parts hold %d bytes, above the %d declared; the upload is aborted", total, t.Size)
-	}
-	completed := make([]CompletedPart, 0, count)
-	for n := 1; n <= count; n++ {
-		part, ok := byNumber[n]
-		switch {
-		case !ok:
-			return CompletedUpload{}, Errorf(CodeInvalidArgument, "part %d of %d is missing: upload it (sign it again with /v1/uploads/parts if its URL expired), then complete", n, count)
-		case part.Size != sizeOf(n):
-			return CompletedUpload{}, Errorf(CodeInvalidArgument, "part %d holds %d bytes, not %d", n, part.Size, sizeOf(n))
+		limit := t.MaxSize
+		if t.Size != SizeUnknown {
+			limit = min(limit, t.Size)
 		}
-		completed = append(completed, CompletedPart{PartNumber: n, ETag: part.ETag, Checksums: part.Checksums})
+		return CompletedUpload{}, Errorf(CodeTooLarge, "the parts hold %d bytes, above the %d allowed; the upload is aborted", held, limit)
+	}
+	assemble, err := partsToAssemble(t, byNumber, named)
+	if err != nil {
+		return CompletedUpload{}, err
+	}
+	completed := make([]CompletedPart, len(assemble))
+	var total int64
+	for i, part := range assemble {
+		completed[i] = CompletedPart{PartNumber: part.PartNumber, ETag: part.ETag, Checksums: part.Checksums}
+		total += part.Size
 	}
 	obj, err := st.CompleteMultipartUpload(ctx, CompleteMultipartInput{Bucket: t.Bucket, Key: t.Key, UploadID: t.UploadID,
-		Parts: completed, IfNoneMatch: t.NoOverwrite, ObjectSize: t.Size, ChecksumCRC64NVME: t.ChecksumCRC64NVME})
+		Parts: completed, IfNoneMatch: t.NoOverwrite, ObjectSize: total, ChecksumCRC64NVME: t.ChecksumCRC64NVME})
 	if err != nil {
 		var se *StoreError
 		if errors.As(err, &se) && se.StatusCode == http.StatusPreconditionFailed {
 			return CompletedUpload{}, &Error{Code: CodePermissionDenied, Message: "an object exists at this key already and may not be overwritten; the parts are kept until the upload is aborted or expires", Err: err}
 		}
-		if errors.As(err, &se) && (se.Code == "BadDigest" || se.Code == "XAmzContentChecksumMismatch" || se.Code == "InvalidRequest" || se.Code == "InvalidPart") {
+		if errors.As(err, &se) && (se.Code == "BadDigest" || se.Code == "XAmzContentChecksumMismatch" || se.Code == "InvalidRequest" || se.Code == "InvalidPart" || se.Code == "EntityTooSmall" || se.Code == "InvalidPartOrder") {
 			return CompletedUpload{}, &Error{Code: CodeInvalidArgument, Message: fmt.Sprintf("the store refused to assemble the parts (%s): %s", se.Code, se.Message), Err: err}
 		}
 		return CompletedUpload{}, storeFailure("completing the upload", err)
 	}
-	return CompletedUpload{Backend: t.Backend, Bucket: t.Bucket, Key: t.Key, Size: t.Size, ETag: obj.ETag,
+	return CompletedUpload{Backend: t.Backend, Bucket: t.Bucket, Key: t.Key, Size: total, ETag: obj.ETag,
 		ContentType: t.ContentType, Checksums: obj.Checksums}, nil
 }
 
+// partsToAssemble returns the parts of t to complete, in order, from the
+// store's parts by number and the parts the client named.
+func partsToAssemble(t uploadToken, held map[int]Part, named []PartETag) ([]Part, error) {
+	seen := make(map[int]bool, len(named))
+	for _, pe := range named {
+		part, ok := held[pe.Number]
+		switch {
+		case seen[pe.Number]:
+			return nil, Errorf(CodeInvalidArgument, "part %d is named twice", pe.Number)
+		case !ok:
+			return nil, Errorf(CodeInvalidArgument, "part %d is not on the store: upload it (sign it again if its URL expired), then complete", pe.Number)
+		case strings.Trim(pe.ETag, `"`) != strings.Trim(part.ETag, `"`):
+			return nil, Errorf(CodeInvalidArgument, "part %d's ETag is not the one the store holds: it was uploaded again since; complete with the parts the store lists (/v1/uploads/list)", pe.Number)
+		}
+		seen[pe.Number] = true
+	}
+	if t.Size == SizeUnknown {
+		var out []Part
+		for _, part := range held {
+			if len(named) == 0 || seen[part.PartNumber] {
+				out = append(out, part)
+			}
+		}
+		if len(out) == 0 {
+			return nil, Errorf(CodeInvalidArgument, "no part has been uploaded: upload at least one, then complete")
+		}
+		slices.SortFunc(out, func(a, b Part) int { return a.PartNumber - b.PartNumber })
+		return out, nil
+	}
+	count, sizeOf := partLayout(t.Size, t.PartSize, t.MaxSize)
+	out := make([]Part, 0, count)
+	for n := 1; n <= count; n++ {
+		part, ok := held[n]
+		switch {
+		case !ok:
+			return nil, Errorf(CodeInvalidArgument, "part %d of %d is missing: upload it (sign it again with /v1/uploads/parts if its URL expired), then complete", n, count)
+		case part.Size != sizeOf(n):
+			return nil, Errorf(CodeInvalidArgument, "part %d holds %d bytes, not %d", n, part.Size, sizeOf(n))
+		case len(named) > 0 && !seen[n]:
+			return nil, Errorf(CodeInvalidArgument, "part %d of %d is not among the parts named: name every part 1 to %d", n, count, count)
+		}
+		out = append(out, part)
+	}
+	if len(named) > len(out) {
+		return nil, Errorf(CodeInvalidArgument, "parts are named beyond the %d this upload has", count)
+	}
+	return out, nil
+}
+
 // completed answers a complete whose upload the store no longer has: the
-// object this upload became, when it is there with the declared size and
-// a multipart ETag of its part count; else CodeNotFound.
+// object this upload became, when it is there with the declared size (or
+// within the limit, when the size was unknown) and a multipart ETag (of
+// its part count, when known); else CodeNotFound.
 func (iss *Issuer) completed(ctx context.Context, st Store, t uploadToken) (CompletedUpload, error) {
 	info, err := st.HeadObject(ctx, t.Bucket, t.Key)
 	gone := Errorf(CodeNotFound, "this upload is no longer in progress (aborted, or expired on the store) and did not complete")
@@ -377,9 +469,17 @@ func (iss *Issuer) completed(ctx context.Context, st Store, t uploadToken) (Comp
 	if err != nil {
 		return CompletedUpload{}, storeFailure("reading the object", err)
 	}
-	count, _ := partLayout(t.Size, t.PartSize)
-	if info.Size != t.Size || !strings.HasSuffix(strings.Trim(info.ETag, `"`), "-"+strconv.Itoa(count)) {
+	_, parts, multipart := strings.Cut(strings.Trim(info.ETag, `"`), "-")
+	n, err := strconv.Atoi(parts)
+	switch {
+	case !multipart || err != nil || n < 1:
 		return CompletedUpload{}, gone
+	case t.Size == SizeUnknown && info.Size > t.MaxSize:
+		return CompletedUpload{}, gone
+	case t.Size != SizeUnknown:
+		if count, _ := partLayout(t.Size, t.PartSize, t.MaxSize); info.Size != t.Size || n != count {
+			return CompletedUpload{}, gone
+		}
 	}
 	return CompletedUpload{Backend: t.Backend, Bucket: t.Bucket, Key: t.Key, Size: info.Size, ETag: info.ETag,
 		ContentType: info.ContentType, Checksums: info.Checksums}, nil
@@ -401,4 +501,3 @@ func storeFailure(doing string, err error) error {
 	}
 	return &Error{Code: CodeUnavailable, Message: "the store failed " + doing, Err: err}
 }
-

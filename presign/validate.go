@@ -206,8 +206,6 @@ func (iss *Issuer) validate(r *Request) (*backend, error) {
 		case r.Op != OpMultipart && n > MaxObjectSize:
 			return nil, Errorf(CodeTooLarge, "content_length %d is above the 5 GiB limit of a single upload; use a multipart upload (POST /v1/uploads)", n)
 		}
-	} else if r.Op == OpMultipart {
-		return nil, Errorf(CodeInvalidArgument, "size is required: the total bytes of the upload")
 	}
 	if r.ContentMD5 != "" {
 		if err := validateDigest("content_md5", r.ContentMD5, 16); err != nil {

@@ -1,0 +1,63 @@
+package presign
+
+import (
+	"strconv"
+	"time"
+)
+
+// Path tokens stand for a caller in a URL path, for clients that cannot
+// send an Authorization header: Uppy 6 calls Companion's routes with plain
+// fetch, so its companionEndpoint carries the credential as
+// {path}/t/{token}. A path token is short-lived and signed with the
+// uploads' secrets; it carries the caller's whole identity, so a request
+// that presents it is authorized exactly as the caller's own would be.
+
+// DefaultPathTokenExpires is a path token's lifetime when none is asked.
+const DefaultPathTokenExpires = time.Hour
+
+// IssuePathToken returns a path token for p and when it expires: after
+// expiresIn (0: DefaultPathTokenExpires), never later than the uploads'
+// lifetime nor than the expiry of the JWT p presented ("exp").
+//
+// It returns CodeUnsupported when uploads are not configured (no secrets),
+// CodeInvalidArgument for a lifetime that is not whole positive seconds or
+// an identity too large to carry in a URL.
+func (iss *Issuer) IssuePathToken(p Principal, expiresIn time.Duration) (string, time.Time, error) {
+	if len(iss.uploads.Secrets) == 0 {
+		return "", time.Time{}, Errorf(CodeUnsupported, "tokens are not configured here (uploads.secrets)")
+	}
+	if expiresIn < 0 || expiresIn%time.Second != 0 {
+		return "", time.Time{}, Errorf(CodeInvalidArgument, "expires_in must be a positive number of seconds")
+	}
+	if expiresIn == 0 {
+		expiresIn = DefaultPathTokenExpires
+	}
+	now := iss.now()
+	exp := now.Add(min(expiresIn, iss.uploads.Expires)).UTC().Truncate(time.Second)
+	if s, ok := p.Claims["exp"]; ok && p.Kind == KindJWT {
+		if n, err := strconv.ParseInt(s, 10, 64); err == nil && time.Unix(n, 0).Before(exp) {
+			exp = time.Unix(n, 0).UTC()
+		}
+	}
+	if !now.Before(exp) {
+		return "", time.Time{}, Errorf(CodeUnauthenticated, "the credential expires now; sign in again")
+	}
+	tok := sealToken(iss.uploads.Secrets, &pathToken{Principal: p, ExpiresAt: exp})
+	if len(tok) > maxTokenSize {
+		return "", time.Time{}, Errorf(CodeInvalidArgument, "this identity (its claims) is too large to carry in a URL path; send the Authorization header instead")
+	}
+	return tok, exp, nil
+}
+
+// OpenPathToken returns the caller a path token stands for. A token that
+// is not valid or has expired is CodeUnauthenticated.
+func (iss *Issuer) OpenPathToken(token string) (Principal, error) {
+	if len(iss.uploads.Secrets) == 0 {
+		return Principal{}, Errorf(CodeUnsupported, "tokens are not configured here (uploads.secrets)")
+	}
+	var t pathToken
+	if err := openToken(iss.uploads.Secrets, token, iss.now(), &t); err != nil {
+		return Principal{}, err
+	}
+	return t.Principal, nil
+}
