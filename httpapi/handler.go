@@ -28,12 +28,35 @@ import (
 // Issuer is what the handler needs from the library; *presign.Issuer is one.
 type Issuer interface {
 	Issue(ctx context.Context, p presign.Principal, r presign.Request) (presign.Grant, error)
+	// The multipart upload calls (routes in uploads.go and companion.go).
+	CreateUpload(ctx context.Context, p presign.Principal, r presign.UploadRequest) (presign.Upload, error)
+	SignParts(ctx context.Context, p presign.Principal, token string, parts []presign.PartRequest) ([]presign.PartGrant, error)
+	ListUploadParts(ctx context.Context, p presign.Principal, token string) ([]presign.Part, error)
+	CompleteUpload(ctx context.Context, p presign.Principal, token string, named []presign.PartETag) (presign.CompletedUpload, error)
+	AbortUpload(ctx context.Context, p presign.Principal, token string) error
+	// Path tokens, for clients that cannot send Authorization.
+	IssuePathToken(p presign.Principal, expiresIn time.Duration) (string, time.Time, error)
+	OpenPathToken(token string) (presign.Principal, error)
 }
 
-// Observer receives one observation per request, for metrics.
+// Observer receives one observation per request, and one per upload
+// event, for metrics.
 type Observer interface {
 	ObserveRequest(route string, status int, elapsed time.Duration)
+	// ObserveUpload counts an upload event: UploadCreated, UploadCompleted
+	// (n: the object's bytes), UploadAborted, UploadOverLimit (aborted at
+	// complete) or PartURLsSigned (n: the URLs).
+	ObserveUpload(event string, n int64)
 }
+
+// Upload events, for Observer.ObserveUpload.
+const (
+	UploadCreated   = "created"
+	UploadCompleted = "completed"
+	UploadAborted   = "aborted"
+	UploadOverLimit = "over_limit"
+	PartURLsSigned  = "part_urls"
+)
 
 // MaxBodyBytes is the largest request body accepted.
 const MaxBodyBytes = 64 << 10
@@ -54,6 +77,9 @@ type Options struct {
 	// Limiter, when non-nil, is the rate limit every authenticated request
 	// passes after authentication.
 	Limiter Limiter
+	// CompanionPath, when not "", serves Uppy Companion's S3 routes under
+	// that path (e.g. "/companion"); see companion.go.
+	CompanionPath string
 }
 
 // Handler is the HTTP API.
@@ -90,6 +116,7 @@ func New(o Options) *Handler {
 		{pattern: "GET /healthz", name: "healthz", public: true, serve: h.healthz},
 		{pattern: "GET /openapi.json", name: "openapi", public: true, serve: serveOpenAPI},
 	}
+	h.routes = append(h.routes, h.uploadRoutes()...)
 	if o.Metrics != nil {
 		h.routes = append(h.routes, route{pattern: "GET /metrics", name: "metrics", public: true,
 			serve: func(w http.ResponseWriter, r *http.Request, _ presign.Principal) error {
@@ -115,26 +142,35 @@ func (h *Handler) Routes() []string {
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.chain.ServeHTTP(w, r) }
 
 // issue asks the issuer for a grant and writes the audit line of the
-// decision: who asked for what, allowed by which rule or denied why. Never
-// the URL, its signature or any credential.
+// decision.
 func (h *Handler) issue(r *http.Request, p presign.Principal, req presign.Request) (presign.Grant, error) {
 	g, err := h.opts.Issuer.Issue(r.Context(), p, req)
-	if !h.opts.Logger.Enabled(r.Context(), slog.LevelInfo) {
-		return g, err
-	}
-	attrs := []slog.Attr{
-		slog.String("request_id", infoOf(r).id), slog.String("principal_kind", p.Kind), slog.String("principal", p.Name),
-		slog.String("op", string(req.Op)),
-	}
 	if err != nil {
-		attrs = append(attrs, slog.String("backend", req.Backend), slog.String("bucket", req.Bucket), slog.String("key", req.Key), slog.Bool("allowed", false),
-			slog.String("code", string(presign.ErrorCode(err))), slog.String("reason", presign.ErrorMessage(err)))
+		h.audit(r, p, string(req.Op), err, slog.String("backend", req.Backend), slog.String("bucket", req.Bucket), slog.String("key", req.Key))
 	} else {
-		attrs = append(attrs, slog.String("backend", g.Backend), slog.String("bucket", g.Bucket), slog.String("key", g.Key), slog.Bool("allowed", true),
+		h.audit(r, p, string(req.Op), nil, slog.String("backend", g.Backend), slog.String("bucket", g.Bucket), slog.String("key", g.Key),
 			slog.String("rule", g.Rule), slog.Time("expires_at", g.ExpiresAt))
 	}
-	h.opts.Logger.LogAttrs(r.Context(), slog.LevelInfo, "decision", attrs...)
 	return g, err
+}
+
+// audit writes the audit line of a decision: who asked for what (op and
+// attrs), allowed or refused (err) and why. Never a URL, a signature, a
+// token or any credential.
+func (h *Handler) audit(r *http.Request, p presign.Principal, op string, err error, attrs ...slog.Attr) {
+	if !h.opts.Logger.Enabled(r.Context(), slog.LevelInfo) {
+		return
+	}
+	line := make([]slog.Attr, 0, 8+len(attrs))
+	line = append(line, slog.String("request_id", infoOf(r).id), slog.String("principal_kind", p.Kind), slog.String("principal", p.Name),
+		slog.String("op", op))
+	line = append(line, attrs...)
+	if err != nil {
+		line = append(line, slog.Bool("allowed", false), slog.String("code", string(presign.ErrorCode(err))), slog.String("reason", presign.ErrorMessage(err)))
+	} else {
+		line = append(line, slog.Bool("allowed", true))
+	}
+	h.opts.Logger.LogAttrs(r.Context(), slog.LevelInfo, "decision", line...)
 }
 
 // WriteError writes err as the JSON API's error body, with the status of
@@ -290,17 +326,9 @@ func (body *PresignRequest) request() (presign.Request, error) {
 		ContentType: body.ContentType, ContentLength: body.ContentLength, ContentMD5: body.ContentMD5,
 		ChecksumSHA256: body.ChecksumSHA256, Metadata: body.Metadata,
 	}
-	if body.ExpiresIn != nil {
-		s := *body.ExpiresIn
-		switch {
-		case s <= 0:
-			return req, presign.Errorf(presign.CodeInvalidArgument, "expires_in must be a positive number of seconds")
-		case s > maxExpiresSeconds:
-			return req, presign.Errorf(presign.CodeInvalidArgument, "expires_in %d is beyond any store's cap (at most 7 days, 604800 seconds)", s)
-		}
-		req.ExpiresIn = time.Duration(s) * time.Second
-	}
-	return req, nil
+	var err error
+	req.ExpiresIn, err = expiresIn(body.ExpiresIn)
+	return req, err
 }
 
 // GrantResponse returns the wire form of g; headers and fields are always
@@ -325,7 +353,12 @@ func (h *Handler) healthz(w http.ResponseWriter, _ *http.Request, _ presign.Prin
 // refusing unknown fields, wrong types, invalid UTF-8 and trailing data, each
 // with a message that says what is wrong.
 func decodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
-	data, err := readBody(w, r)
+	return decodeJSONLimit(w, r, v, MaxBodyBytes)
+}
+
+// decodeJSONLimit is decodeJSON for a body of at most limit bytes.
+func decodeJSONLimit(w http.ResponseWriter, r *http.Request, v any, limit int64) error {
+	data, err := readBodyLimit(w, r, limit)
 	if err != nil {
 		return err
 	}
@@ -358,11 +391,16 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
 // readBody reads a request body of at most MaxBodyBytes that is not blank
 // and is valid UTF-8.
 func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
-	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
+	return readBodyLimit(w, r, MaxBodyBytes)
+}
+
+// readBodyLimit is readBody for a body of at most limit bytes.
+func readBodyLimit(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
+	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			return nil, presign.Errorf(presign.CodeTooLarge, "request body is over %d bytes", MaxBodyBytes)
+			return nil, presign.Errorf(presign.CodeTooLarge, "request body is over %d bytes", limit)
 		}
 		return nil, presign.Errorf(presign.CodeInvalidArgument, "reading the request body failed")
 	}

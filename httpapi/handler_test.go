@@ -245,13 +245,13 @@ func bodyContains(s string) func(*testing.T, *httptest.ResponseRecorder) {
 	}
 }
 
-type failingIssuer struct{}
+type failingIssuer struct{ *presign.Issuer } // Issue fails; nothing else is called
 
 func (failingIssuer) Issue(context.Context, presign.Principal, presign.Request) (presign.Grant, error) {
 	return presign.Grant{}, errors.New("dial tcp 10.0.0.1:443: secret-internal-detail")
 }
 
-type panickingIssuer struct{}
+type panickingIssuer struct{ *presign.Issuer }
 
 func (panickingIssuer) Issue(context.Context, presign.Principal, presign.Request) (presign.Grant, error) {
 	panic("boom")

@@ -188,6 +188,13 @@ func (e endpoint) target(bucket, key string) (host, path string) {
 	return e.host, e.basePath + "/" + bucket + "/" + key
 }
 
+// objectURL is the unsigned URL of key in bucket, as S3 names an object's
+// location.
+func (e endpoint) objectURL(bucket, key string) string {
+	host, path := e.target(bucket, key)
+	return (&url.URL{Scheme: e.scheme, Host: host, Path: path}).String()
+}
+
 // ValidateBucket applies S3's bucket naming rules: 3..63 characters of a-z,
 // 0-9, '.' and '-', starting and ending with a letter or digit.
 func ValidateBucket(b string) error {

@@ -135,6 +135,8 @@ type urlSigner interface {
 	sign(r Request, dec Decision, now time.Time, expires time.Duration, maxSize int64) (Grant, error)
 	// signPart presigns the upload of one part of a multipart upload.
 	signPart(p uploadPart, now time.Time, expires time.Duration) (Grant, error)
+	// objectURL is the unsigned URL of an object (its location).
+	objectURL(bucket, key string) string
 }
 
 // New validates cfg and returns an Issuer. Every problem is reported at
@@ -240,6 +242,12 @@ type decision struct {
 // chose, and applies the decision's limits and the backend's checks.
 func (iss *Issuer) authorize(ctx context.Context, p Principal, be *backend, r *Request) (decision, error) {
 	dec, err := iss.authz.Authorize(ctx, p, r)
+	if r.KeyFromFilename && r.Key == "" && r.Filename != "" && (err != nil || dec.Key == "") && ValidateKey(r.Filename) == nil {
+		named := *r
+		named.Key = r.Filename
+		dec, err = iss.authz.Authorize(ctx, p, &named)
+		*r = named
+	}
 	if err != nil {
 		return decision{}, err
 	}

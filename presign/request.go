@@ -33,8 +33,13 @@ type Request struct {
 	// Key may be "" for an upload when the Authorizer chooses the key.
 	Key string
 	// Filename: for downloads, the name offered in
-	// Content-Disposition: attachment (RFC 6266, non-ASCII safe).
+	// Content-Disposition: attachment (RFC 6266, non-ASCII safe); for
+	// uploads, the client's file name, for generated keys.
 	Filename string
+	// KeyFromFilename, for uploads whose client names only a file (Uppy's
+	// Companion protocol): when the Authorizer chooses no key, the key is
+	// Filename, authorized as a key the client named.
+	KeyFromFilename bool
 	// Uploads only: signed, so the store refuses any other value.
 	ContentType    string
 	ContentLength  *int64

@@ -122,6 +122,7 @@ type CompletedUpload struct {
 	ETag                 string
 	ContentType          string
 	Checksums            map[string]string // by algorithm, as the store reports them
+	Location             string            // the object's unsigned URL
 }
 
 // partLayout returns the part count and the size of part n (1-based) of
@@ -350,10 +351,19 @@ func (iss *Issuer) AbortUpload(ctx context.Context, p Principal, token string) e
 // to complete, and — only when the upload is no longer in progress — once
 // to HEAD the object.
 func (iss *Issuer) CompleteUpload(ctx context.Context, p Principal, token string, named []PartETag) (CompletedUpload, error) {
-	_, t, err := iss.upload(p, token)
+	be, t, err := iss.upload(p, token)
 	if err != nil {
 		return CompletedUpload{}, err
 	}
+	done, err := iss.complete(ctx, t, named)
+	if err != nil {
+		return CompletedUpload{}, err
+	}
+	done.Location = be.signer.objectURL(t.Bucket, t.Key)
+	return done, nil
+}
+
+func (iss *Issuer) complete(ctx context.Context, t uploadToken, named []PartETag) (CompletedUpload, error) {
 	st := iss.stores[t.Backend]
 	listed, err := st.ListParts(ctx, t.Bucket, t.Key, t.UploadID)
 	if isNoSuchUpload(err) {

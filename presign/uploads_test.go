@@ -245,7 +245,8 @@ func TestUploadLifecycle(t *testing.T) {
 				t.Errorf("store calls of complete (-want +got):\n%s", diff)
 			}
 			want := CompletedUpload{Backend: "default", Bucket: "bucket", Key: "big.bin", Size: tt.size,
-				ETag: fmt.Sprintf(`"abc-%d"`, tt.wantCount), ContentType: "video/mp4"}
+				ETag: fmt.Sprintf(`"abc-%d"`, tt.wantCount), ContentType: "video/mp4",
+				Location: "http://127.0.0.1:9000/bucket/big.bin"}
 			if diff := cmp.Diff(want, done); diff != "" {
 				t.Errorf("completed (-want +got):\n%s", diff)
 			}
@@ -589,5 +590,33 @@ func TestPathTokens(t *testing.T) {
 	*now = exp
 	if _, err := iss.OpenPathToken(tok); ErrorCode(err) != CodeUnauthenticated {
 		t.Errorf("expired: %v", err)
+	}
+}
+
+func TestKeyFromFilename(t *testing.T) {
+	ctx := context.Background()
+	r := Request{Op: OpPost, Filename: "cat picture.png", KeyFromFilename: true}
+	g, err := testIssuer(t, nil).Issue(ctx, alice, r)
+	if err != nil || g.Key != "cat picture.png" {
+		t.Errorf("without a generated key: key %q, %v; want the file name", g.Key, err)
+	}
+	generating := testIssuer(t, func(c *Config) {
+		c.Authorizer = decideFunc(func(_ Principal, r *Request) (Decision, error) {
+			if r.Key != "" {
+				return Decision{}, Errorf(CodePermissionDenied, "keys are generated here")
+			}
+			return Decision{Key: "uploads/1234/" + r.Filename}, nil
+		})
+	})
+	if g, err := generating.Issue(ctx, alice, r); err != nil || g.Key != "uploads/1234/cat picture.png" {
+		t.Errorf("with a generated key: key %q, %v", g.Key, err)
+	}
+	refusing := testIssuer(t, func(c *Config) {
+		c.Authorizer = decideFunc(func(_ Principal, r *Request) (Decision, error) {
+			return Decision{}, Errorf(CodePermissionDenied, "no rule allows %q", r.Key)
+		})
+	})
+	if _, err := refusing.Issue(ctx, alice, r); ErrorCode(err) != CodePermissionDenied || !strings.Contains(ErrorMessage(err), "cat picture.png") {
+		t.Errorf("refused: %v; want the refusal of the file name as key", err)
 	}
 }

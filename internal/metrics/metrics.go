@@ -10,6 +10,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"presign.dev/httpapi"
 )
 
 // Metrics counts requests by route and status and times them. Labels hold
@@ -18,6 +20,9 @@ type Metrics struct {
 	registry *prometheus.Registry
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
+	uploads  *prometheus.CounterVec // multipart upload events
+	partURLs prometheus.Counter
+	bytes    prometheus.Counter // of completed uploads
 }
 
 // New returns Metrics on a registry of its own (with Go and process collectors).
@@ -31,8 +36,17 @@ func New() *Metrics {
 			Name: "presign_http_request_duration_seconds", Help: "HTTP request latency by route.",
 			Buckets: []float64{0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05, 0.25, 1},
 		}, []string{"route"}),
+		uploads: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "presign_uploads_total", Help: "Multipart upload events: created, completed, aborted, over_limit (aborted at complete).",
+		}, []string{"event"}),
+		partURLs: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "presign_upload_part_urls_total", Help: "Part URLs signed.",
+		}),
+		bytes: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "presign_uploaded_bytes_total", Help: "Bytes of completed multipart uploads.",
+		}),
 	}
-	m.registry.MustRegister(m.requests, m.duration, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m.registry.MustRegister(m.requests, m.duration, m.uploads, m.partURLs, m.bytes, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
 
@@ -40,6 +54,18 @@ func New() *Metrics {
 func (m *Metrics) ObserveRequest(route string, status int, elapsed time.Duration) {
 	m.requests.WithLabelValues(route, strconv.Itoa(status)).Inc()
 	m.duration.WithLabelValues(route).Observe(elapsed.Seconds())
+}
+
+// ObserveUpload implements httpapi.Observer.
+func (m *Metrics) ObserveUpload(event string, n int64) {
+	switch event {
+	case httpapi.PartURLsSigned:
+		m.partURLs.Add(float64(n))
+		return
+	case httpapi.UploadCompleted:
+		m.bytes.Add(float64(n))
+	}
+	m.uploads.WithLabelValues(event).Inc()
 }
 
 // Handler serves the metrics in the Prometheus text format.
