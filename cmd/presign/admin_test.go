@@ -14,6 +14,7 @@ import (
 var exampleEnv = map[string]string{
 	"STORJ_ACCESS_KEY_ID": "AKSTORJ", "STORJ_SECRET_ACCESS_KEY": "storj-secret-do-not-print",
 	"R2_ACCOUNT_ID": "acct", "R2_ACCESS_KEY_ID": "AKR2", "R2_SECRET_ACCESS_KEY": "r2-secret-do-not-print",
+	"UPLOAD_SECRET": "upload-secret-do-not-print-0123456789",
 }
 
 func TestConfigCheck(t *testing.T) {
@@ -22,12 +23,12 @@ func TestConfigCheck(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := out.String()
-	for _, want := range []string{"secret_access_key: <redacted>", "name: user-uploads", "generate_key: users/{sub}/{uuid}{ext}", "https://acct.r2.cloudflarestorage.com"} {
+	for _, want := range []string{"secret_access_key: <redacted>", "- id: k1\n      secret: <redacted>", "path: /companion", "name: user-uploads", "generate_key: users/{sub}/{uuid}{ext}", "https://acct.r2.cloudflarestorage.com"} {
 		if !strings.Contains(got, want) {
 			t.Errorf("output lacks %q:\n%s", want, got)
 		}
 	}
-	for _, secret := range []string{"storj-secret-do-not-print", "r2-secret-do-not-print"} {
+	for _, secret := range []string{"storj-secret-do-not-print", "r2-secret-do-not-print", "upload-secret-do-not-print"} {
 		if strings.Contains(got, secret) {
 			t.Errorf("output shows a secret")
 		}

@@ -26,8 +26,9 @@
 // A file without backends takes its single backend from the environment
 // (PRESIGN_S3_BUCKET and the rest), named "default". Strings in the file
 // may hold ${env:NAME} references, expanded when the file is read (write
-// $${ for a literal ${); secret_access_key, session_token and hs256_secret
-// must be such references, never the secret itself. A reference to an
+// $${ for a literal ${); secret_access_key, session_token, hs256_secret
+// and the uploads' secrets must be such references, never the secret
+// itself. A reference to an
 // unset variable is an error. Secret values never appear in an error.
 package config
 
@@ -80,6 +81,13 @@ type Config struct {
 	CORSOrigins  []string
 	LogLevel     slog.Level
 	LogFormat    string // "json" or "text"
+	// Uploads configures multipart uploads: its secrets sign and verify
+	// upload tokens and Companion's path tokens (the first signs); without
+	// secrets there are no uploads (uploads, PRESIGN_UPLOAD_SECRETS).
+	Uploads presign.UploadsConfig
+	// CompanionPath, when not "", serves Uppy Companion's S3 routes under
+	// that path, e.g. "/companion" (companion.path, PRESIGN_COMPANION_PATH).
+	CompanionPath string
 
 	// authGiven: some authentication setting was given, valid or not (so
 	// that LoadServing does not add "none configured" to its problems).
@@ -181,6 +189,10 @@ func (c Config) IssuerConfig() presign.Config {
 		Backends:       append([]presign.Backend(nil), c.Backends...),
 		DefaultExpires: c.Expires,
 		MaxExpires:     c.MaxExpires,
+		Uploads: presign.UploadsConfig{
+			Secrets: append([]presign.TokenSecret(nil), c.Uploads.Secrets...),
+			Expires: c.Uploads.Expires,
+		},
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -30,6 +31,7 @@ func exampleEnv() map[string]string {
 	return map[string]string{
 		"STORJ_ACCESS_KEY_ID": "storj-access", "STORJ_SECRET_ACCESS_KEY": "storj-secret-value-1",
 		"R2_ACCOUNT_ID": "acct123", "R2_ACCESS_KEY_ID": "r2-access", "R2_SECRET_ACCESS_KEY": "r2-secret-value-2",
+		"UPLOAD_SECRET": "upload-secret-value-0123456789abcdef",
 	}
 }
 
@@ -69,6 +71,11 @@ func TestExampleFile(t *testing.T) {
 			MaxSize: 10 << 20, ContentTypes: []string{"image/png", "image/jpeg", "image/gif", "image/webp"}, MaxExpires: 10 * time.Minute, Overwrite: &f,
 			Metadata: []string{"author"},
 		}, {
+			Name: "user-videos", Who: policy.Who{Authenticated: true},
+			Ops: []presign.Op{presign.OpMultipart}, Backend: "storj",
+			Keys: []string{"users/{sub}/**"}, GenerateKey: "users/{sub}/{uuid}{ext}",
+			MaxSize: 10 << 30, ContentTypes: []string{"video/mp4", "video/webm", "video/quicktime"}, Overwrite: &f,
+		}, {
 			Name: "user-reads", Who: policy.Who{Authenticated: true},
 			Ops: []presign.Op{presign.OpGet, presign.OpHead}, Backend: "storj",
 			Keys: []string{"users/{sub}/**"}, Download: ptr(true),
@@ -86,13 +93,95 @@ func TestExampleFile(t *testing.T) {
 		AllowAnonymous: true,
 		CORSOrigins:    []string{"https://app.example.com"},
 		LogFormat:      "json",
-		authGiven:      true,
+		Uploads: presign.UploadsConfig{
+			Secrets: []presign.TokenSecret{{ID: "k1", Secret: []byte("upload-secret-value-0123456789abcdef")}},
+			Expires: 24 * time.Hour,
+		},
+		CompanionPath: "/companion",
+		authGiven:     true,
 	}
 	if diff := cmp.Diff(want, c, cmp.AllowUnexported(Config{}), cmpopts.EquateEmpty()); diff != "" {
 		t.Errorf("examples/presign.yaml (-want +got):\n%s", diff)
 	}
 	if err := c.RequireAuth(); err != nil {
 		t.Errorf("RequireAuth: %v", err)
+	}
+	if diff := cmp.Diff(c.Uploads, c.IssuerConfig().Uploads); diff != "" {
+		t.Errorf("IssuerConfig().Uploads (-config +issuer):\n%s", diff)
+	}
+}
+
+// TestUploadsFromTheEnvironment: PRESIGN_UPLOAD_SECRETS replaces the
+// file's secrets, in its order (the first signs), each secret the bytes of
+// its text; PRESIGN_COMPANION_PATH turns the Companion routes on. No
+// problem shows a secret, whichever entry is wrong.
+func TestUploadsFromTheEnvironment(t *testing.T) {
+	const s1, s2 = "0123456789abcdef0123456789abcdef-first", "fedcba9876543210fedcba9876543210-second"
+	file := "backends: [{name: s3, bucket: my-bucket, access_key_id: AK, secret_access_key: \"${env:SECRET}\"}]\n" +
+		"uploads: {secrets: [{id: file, secret: \"${env:FILE_UPLOAD_SECRET}\"}]}\n"
+	m := map[string]string{"SECRET": "file-secret-value", "FILE_UPLOAD_SECRET": "file-upload-secret-0123456789abcdef",
+		"PRESIGN_UPLOAD_SECRETS": " new:" + s1 + " , old:" + s2, "PRESIGN_COMPANION_PATH": "/uppy", "PRESIGN_AUTH": "none"}
+	c, err := Parse(env(m), "f.yaml", []byte(file))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := presign.UploadsConfig{Secrets: []presign.TokenSecret{{ID: "new", Secret: []byte(s1)}, {ID: "old", Secret: []byte(s2)}}}
+	if diff := cmp.Diff(want, c.IssuerConfig().Uploads); diff != "" || c.CompanionPath != "/uppy" {
+		t.Errorf("uploads (-want +got):\n%s\ncompanion path %q", diff, c.CompanionPath)
+	}
+
+	for _, v := range []string{"new:" + s1 + ",old:short-" + s2[:8], s1, "new:" + s1 + ",Bad:" + s2, "x:" + s1 + ",x:" + s2, ":" + s1} {
+		m["PRESIGN_UPLOAD_SECRETS"] = v
+		_, err := Parse(env(m), "f.yaml", []byte(file))
+		if err == nil || !strings.Contains(err.Error(), "PRESIGN_UPLOAD_SECRETS (entry ") {
+			t.Errorf("%q: want a problem that names the entry, got %v", v, err)
+			continue
+		}
+		for _, secret := range []string{s1, s2, s2[:8]} {
+			if strings.Contains(err.Error(), secret) {
+				t.Errorf("%q: the problem shows a secret: %v", v, err)
+			}
+		}
+	}
+}
+
+// TestCompanionPath: the Companion routes' path is a clean absolute path
+// of URL-safe characters, clear of presign's own routes.
+func TestCompanionPath(t *testing.T) {
+	for _, p := range []string{"/companion", "/uppy/companion", "/a.b~c_d-E9", "/v1x", "/healthz2", "/presigned"} {
+		if msg := companionPathProblem(p); msg != "" {
+			t.Errorf("%q refused: %s", p, msg)
+		}
+	}
+	for _, p := range []string{"", "/", "companion", "/companion/", "//companion", "/a//b", "/a/./b", "/a/../b", "/a/..",
+		"/comp anion", "/{id}", "/a%2Fb", "/a?b", "/a#b", "/ü", "/v1", "/v1/companion", "/healthz", "/livez/x", "/openapi.json",
+		"/metrics", "/presign", "/get-upload-url", "/get-download-url", "/.well-known", "/.well-known/companion", "/demo",
+		"/" + strings.Repeat("a", 200)} {
+		if companionPathProblem(p) == "" {
+			t.Errorf("%q accepted", p)
+		}
+	}
+}
+
+// TestCompanionPathAvoidsEveryRoute: no path accepted for the Companion
+// routes is one of httpapi's routes or lies under one (the reserved list
+// follows the route table).
+func TestCompanionPathAvoidsEveryRoute(t *testing.T) {
+	h := httpapi.New(httpapi.Options{Metrics: http.NotFoundHandler()})
+	for _, rt := range h.Routes() {
+		_, p, _ := strings.Cut(rt, " ")
+		if p == "/" {
+			if companionPathProblem(p) == "" {
+				t.Errorf("route %s: %q is accepted as the Companion path", rt, p)
+			}
+			continue // GET / is that path alone
+		}
+		first := "/" + strings.SplitN(strings.TrimPrefix(p, "/"), "/", 2)[0]
+		for _, q := range []string{p, first, strings.TrimSuffix(p, "/") + "/companion"} {
+			if companionPathProblem(q) == "" {
+				t.Errorf("route %s: %q is accepted as the Companion path", rt, q)
+			}
+		}
 	}
 }
 

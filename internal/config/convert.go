@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"maps"
 	"net"
+	"path"
 	"slices"
 	"strconv"
 	"strings"
@@ -67,6 +68,9 @@ func (r *reader) convert(f *fileConfig) Config {
 	for i, fb := range f.Backends {
 		c.Backends = append(c.Backends, r.backend(presign.Index("backends", i), fb))
 	}
+	if f.Uploads != nil {
+		c.Uploads = r.uploads(f.Uploads)
+	}
 	r.addProblems("", c.IssuerConfig().Validate(), map[string]string{
 		"default_expires": "defaults.expires", "max_expires": "defaults.max_expires",
 	})
@@ -94,6 +98,35 @@ func (r *reader) convert(f *fileConfig) Config {
 		c.Rules = append(c.Rules, rule)
 	}
 	r.addProblems("rules", policy.ValidateRules(c.Rules, c.PolicyRefs()), nil)
+
+	// Uploads, and Companion's routes, need the secrets that sign their
+	// tokens: without them every upload would be refused at run time.
+	if len(c.Uploads.Secrets) == 0 {
+		addSecrets := "add uploads.secrets (or set PRESIGN_UPLOAD_SECRETS)"
+		if r.name == "" {
+			addSecrets = "set PRESIGN_UPLOAD_SECRETS"
+		}
+		if f.Uploads != nil {
+			r.errf("uploads.secrets", "required: at least one {id, secret: ${env:NAME}}; the secrets sign the upload tokens")
+		}
+		for i, rule := range c.Rules {
+			if slices.Contains(rule.Ops, presign.OpMultipart) {
+				r.errf(presign.Index("rules", i)+".ops", "multipart needs upload secrets, which sign the upload tokens: %s", addSecrets)
+			}
+		}
+		if f.Companion != nil {
+			r.errf("companion", "the Companion routes need upload secrets, which sign Uppy's upload and path tokens: %s", addSecrets)
+		}
+	}
+	if fc := f.Companion; fc != nil {
+		c.CompanionPath = DefaultCompanionPath
+		if fc.Path != nil {
+			c.CompanionPath = r.str("companion.path", fc.Path)
+			if msg := companionPathProblem(c.CompanionPath); msg != "" {
+				r.errf("companion.path", "%s", msg)
+			}
+		}
+	}
 
 	fileKeys := 0
 	for _, k := range c.APIKeys {
@@ -146,6 +179,66 @@ func (r *reader) backend(path string, fb fileBackend) presign.Backend {
 	b.MaxExpires = r.dur(path+".max_expires", fb.MaxExpires)
 	b.NoPost = fb.Post != nil && !*fb.Post
 	return b
+}
+
+// uploads converts the uploads section; presign.UploadsConfig.Validate
+// checks it, with the rest of the issuer's configuration.
+func (r *reader) uploads(fu *fileUploads) presign.UploadsConfig {
+	u := presign.UploadsConfig{Expires: r.dur("uploads.expires", fu.Expires)}
+	for i, fs := range fu.Secrets {
+		path := presign.Index("uploads.secrets", i)
+		if fs.Secret == nil {
+			r.errf(path+".secret", "required: ${env:NAME}, a variable that holds at least %d random bytes", presign.MinTokenSecretSize)
+		}
+		u.Secrets = append(u.Secrets, presign.TokenSecret{
+			ID:     r.str(path+".id", fs.ID),
+			Secret: []byte(r.secret(path+".secret", fs.Secret)),
+		})
+	}
+	return u
+}
+
+// DefaultCompanionPath is where the Companion routes are served when the
+// file says companion: without a path.
+const DefaultCompanionPath = "/companion"
+
+// reservedPaths are the first segments of presign's own routes (httpapi's
+// route table, and presign dev's demo page), which the Companion routes
+// may neither take nor go under. TestCompanionPathAvoidsEveryRoute keeps
+// the list in step with httpapi.
+var reservedPaths = []string{"/v1", "/presign", "/get-upload-url", "/get-download-url", "/healthz", "/livez",
+	"/openapi.json", "/metrics", "/.well-known", "/demo"}
+
+// companionPathProblem returns what is wrong with p as the path of the
+// Companion routes ("" if nothing): a clean absolute path, without a
+// trailing "/", of URL-safe characters that http.ServeMux patterns take
+// literally, clear of presign's own routes.
+func companionPathProblem(p string) string {
+	const example = "like /companion"
+	switch {
+	case p == "":
+		return "is empty; give a path " + example + ", or leave companion out to turn the routes off"
+	case p == "/":
+		return `"/" would take every route; give a path of its own, ` + example
+	case p[0] != '/':
+		return fmt.Sprintf("%q must start with \"/\", %s", p, example)
+	case len(p) > 200:
+		return "is longer than 200 characters"
+	}
+	for i := 0; i < len(p); i++ {
+		if c := p[i]; !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("-_.~/", c) >= 0) {
+			return fmt.Sprintf("%q may hold only letters, digits, '-', '_', '.', '~' and '/'", p)
+		}
+	}
+	if clean := path.Clean(p); clean != p {
+		return fmt.Sprintf("%q is not a clean path (no trailing \"/\", no empty, \".\" or \"..\" segments): write %q", p, clean)
+	}
+	for _, route := range reservedPaths {
+		if p == route || strings.HasPrefix(p, route+"/") {
+			return fmt.Sprintf("%q collides with presign's own routes under %s; choose another path, %s", p, route, example)
+		}
+	}
+	return ""
 }
 
 // envKeyPrefix names the keys of PRESIGN_API_KEYS: env-1, env-2, ...

@@ -123,6 +123,9 @@ var envVars = map[string]string{
 	"backends[0].session_token":     "AWS_SESSION_TOKEN",
 	"auth":                          "PRESIGN_API_KEYS",
 	"auth.api_keys":                 "PRESIGN_API_KEYS",
+	"uploads.secrets":               "PRESIGN_UPLOAD_SECRETS",
+	"companion":                     "PRESIGN_COMPANION_PATH",
+	"companion.path":                "PRESIGN_COMPANION_PATH",
 }
 
 // errf records a problem with the field at path ("" is the configuration
@@ -316,6 +319,11 @@ func (r *reader) decode(data []byte) (*fileConfig, bool) {
 		return f, true
 	}
 	r.decodeValue(doc, reflect.ValueOf(f).Elem(), "")
+	// companion: written without a value turns the routes on, at their
+	// default path, as companion: {} does.
+	if _, written := r.lines["companion"]; written && f.Companion == nil && !r.failed["companion"] {
+		f.Companion = &fileCompanion{}
+	}
 	return f, true
 }
 

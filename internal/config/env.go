@@ -23,6 +23,8 @@ import (
 //	AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,
 //	AWS_SESSION_TOKEN                      backends[0]'s credentials, only when the file gives none
 //	PRESIGN_API_KEYS                       auth.api_keys, added, named env-1, env-2, ...
+//	PRESIGN_UPLOAD_SECRETS                 uploads.secrets (replaced, not merged): ID:SECRET,...
+//	PRESIGN_COMPANION_PATH                 companion.path (and so companion, on)
 //
 // Without a file, or with a file that has no backends while
 // PRESIGN_S3_BUCKET is set, backends[0] is made from the environment and
@@ -95,6 +97,45 @@ func (r *reader) applyEnv(f *fileConfig) {
 	}
 
 	r.envAPIKeys(f, get("PRESIGN_API_KEYS"))
+	r.envUploadSecrets(f, get("PRESIGN_UPLOAD_SECRETS"))
+
+	if v := get("PRESIGN_COMPANION_PATH"); v != "" {
+		if f.Companion == nil {
+			f.Companion = &fileCompanion{}
+			r.envSet["companion"] = "PRESIGN_COMPANION_PATH" // the whole section
+		} else {
+			r.envSet["companion.path"] = "PRESIGN_COMPANION_PATH"
+		}
+		f.Companion.Path = &v
+	}
+}
+
+// envUploadSecrets replaces uploads.secrets with those of
+// PRESIGN_UPLOAD_SECRETS: comma-separated ID:SECRET entries, the first of
+// which signs; each is set by "PRESIGN_UPLOAD_SECRETS (entry N)", which
+// problems name. No problem quotes a secret.
+func (r *reader) envUploadSecrets(f *fileConfig, v string) {
+	if v == "" {
+		return
+	}
+	if f.Uploads == nil {
+		f.Uploads = &fileUploads{}
+	}
+	f.Uploads.Secrets = nil
+	r.envSet["uploads.secrets"] = "PRESIGN_UPLOAD_SECRETS"
+	for i, entry := range splitList(v) {
+		path := presign.Index("uploads.secrets", i)
+		name := fmt.Sprintf("PRESIGN_UPLOAD_SECRETS (entry %d)", i+1)
+		r.envSet[path] = name
+		id, secret, ok := strings.Cut(entry, ":")
+		if !ok {
+			r.envErrf(name, "must be ID:SECRET, an ID (a-z, 0-9 and '-') and the secret after a colon")
+			r.failed[path] = true // no fields to check; the entry, a secret maybe, is kept nowhere
+			id, secret = "", ""
+		}
+		id, secret = strings.TrimSpace(id), strings.TrimSpace(secret)
+		f.Uploads.Secrets = append(f.Uploads.Secrets, fileTokenSecret{ID: &id, Secret: &secret})
+	}
 }
 
 // envAPIKeys adds the keys of PRESIGN_API_KEYS to auth.api_keys: each its

@@ -47,11 +47,22 @@ func checkGolden(t *testing.T, path, got string) {
 	}
 }
 
-// leaksSecret names the secret variable of c whose value got shows.
+// leaksSecret names the secret variable of c whose value, or one of whose
+// ID:SECRET entries' secret (PRESIGN_UPLOAD_SECRETS), got shows.
 func leaksSecret(c configtest.Case, got string) string {
 	for k, v := range c.Env {
-		if len(v) >= 8 && strings.Contains(got, v) && (strings.Contains(k, "SECRET") || strings.Contains(k, "TOKEN") || k == "SK") {
-			return k
+		if !strings.Contains(k, "SECRET") && !strings.Contains(k, "TOKEN") && k != "SK" {
+			continue
+		}
+		values := []string{v}
+		for _, entry := range strings.Split(v, ",") {
+			_, secret, _ := strings.Cut(entry, ":")
+			values = append(values, strings.TrimSpace(entry), strings.TrimSpace(secret))
+		}
+		for _, v := range values {
+			if len(v) >= 8 && strings.Contains(got, v) {
+				return k
+			}
 		}
 	}
 	return ""

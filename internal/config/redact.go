@@ -76,6 +76,15 @@ func (c Config) Redacted() any {
 		}
 		f.Auth.JWT = append(f.Auth.JWT, fj)
 	}
+	if len(c.Uploads.Secrets) > 0 || c.Uploads.Expires != 0 {
+		f.Uploads = &fileUploads{Expires: ptr(presign.FormatDuration(ic.Uploads.Expires))}
+		for _, s := range c.Uploads.Secrets {
+			f.Uploads.Secrets = append(f.Uploads.Secrets, fileTokenSecret{ID: ptr(s.ID), Secret: ptr(redacted)})
+		}
+	}
+	if c.CompanionPath != "" {
+		f.Companion = &fileCompanion{Path: ptr(c.CompanionPath)}
+	}
 	for _, r := range c.Rules {
 		r = r.WithDefaults()
 		fr := fileRule{
@@ -106,8 +115,7 @@ func (c Config) Redacted() any {
 			fr.GenerateKey = ptr(r.GenerateKey)
 		}
 		// The limits that apply when the rule sets none.
-		uploads := slices.Contains(r.Ops, presign.OpPut) || slices.Contains(r.Ops, presign.OpPost)
-		if uploads && fr.Overwrite == nil {
+		if slices.ContainsFunc(r.Ops, presign.Op.IsUpload) && fr.Overwrite == nil {
 			fr.Overwrite = ptr(true)
 		}
 		if slices.Contains(r.Ops, presign.OpGet) && fr.Download == nil {

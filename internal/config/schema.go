@@ -14,7 +14,11 @@ type fileConfig struct {
 	Log      *fileLog      `yaml:"log,omitempty" json:"log,omitempty"`
 	Backends []fileBackend `yaml:"backends,omitempty" json:"backends,omitempty"`
 	Auth     *fileAuth     `yaml:"auth,omitempty" json:"auth,omitempty"`
-	Rules    []fileRule    `yaml:"rules,omitempty" json:"rules,omitempty"`
+	// Uploads: multipart uploads and their tokens.
+	Uploads *fileUploads `yaml:"uploads,omitempty" json:"uploads,omitempty"`
+	// Companion: Uppy Companion's S3 routes; present (even empty) is on.
+	Companion *fileCompanion `yaml:"companion,omitempty" json:"companion,omitempty"`
+	Rules     []fileRule     `yaml:"rules,omitempty" json:"rules,omitempty"`
 }
 
 type fileDefaults struct {
@@ -81,6 +85,20 @@ type fileRule struct {
 	Metadata []string `yaml:"metadata,omitempty" json:"metadata,omitempty"`
 	// RequireChecksum: put uploads must declare content_md5 or checksum_sha256.
 	RequireChecksum *bool `yaml:"require_checksum,omitempty" json:"require_checksum,omitempty"`
+}
+
+type fileUploads struct {
+	Secrets []fileTokenSecret `yaml:"secrets,omitempty" json:"secrets,omitempty"`
+	Expires *string           `yaml:"expires,omitempty" json:"expires,omitempty"`
+}
+
+type fileTokenSecret struct {
+	ID     *string `yaml:"id,omitempty" json:"id,omitempty"`
+	Secret *string `yaml:"secret,omitempty" json:"secret,omitempty"`
+}
+
+type fileCompanion struct {
+	Path *string `yaml:"path,omitempty" json:"path,omitempty"`
 }
 
 type fileWho struct {

@@ -36,7 +36,8 @@ func pick(r *rand.Rand, def string, others ...string) string {
 // genConfig writes a configuration file and environment from r: every
 // field absent, valid or wrong in one of the ways users get it wrong.
 func genConfig(r *rand.Rand) (string, map[string]string) {
-	env := map[string]string{"SECRET": "file-secret-value", "HS": "0123456789abcdef0123456789abcdef-hs256", "SHORT": "short"}
+	env := map[string]string{"SECRET": "file-secret-value", "HS": "0123456789abcdef0123456789abcdef-hs256", "SHORT": "short",
+		"UPLOAD": "0123456789abcdef0123456789abcdef-upload"}
 	var b strings.Builder
 	field := func(indent, name, v string) {
 		if v != "" {
@@ -73,6 +74,22 @@ func genConfig(r *rand.Rand) (string, map[string]string) {
 			field("    ", "max_expires", pick(r, "", "1h", "8d", "0s", "90m"))
 			field("    ", "post", pick(r, "", "true", "false", "maybe"))
 		}
+	}
+	secrets := false
+	if r.IntN(3) == 0 {
+		b.WriteString("uploads:\n")
+		if n := 1 + r.IntN(2) - r.IntN(20)/19; n > 0 { // none in 1 of 20
+			secrets = true
+			b.WriteString("  secrets:\n")
+			for i := range n {
+				fmt.Fprintf(&b, "    - {id: %s, secret: %s}\n", pick(r, fmt.Sprintf("k%d", i), "dup", "Bad_ID", `""`),
+					pick(r, `"${env:UPLOAD}"`, `"${env:SHORT}"`, "literal-upload-secret-0123456789abcdef", `"${env:UNSET}"`))
+			}
+		}
+		field("  ", "expires", pick(r, "", "12h", "0s", "31d", "30s"))
+	}
+	if r.IntN(3) == 0 && (secrets || r.IntN(20) == 0) { // the routes need secrets
+		field("", "companion", pick(r, "{path: /companion}", "{}", "", "{path: /v1}", "{path: /uppy/}", `{path: "/{x}"}`, "{path: companion}"))
 	}
 	keys := []string{}
 	if r.IntN(2) == 0 {
@@ -120,7 +137,7 @@ func genConfig(r *rand.Rand) (string, map[string]string) {
 				who = fmt.Sprintf("{api_keys: [%q]}", keys[r.IntN(len(keys))])
 			}
 			field("    ", "who", who)
-			field("    ", "ops", pick(r, "[get]", "", "[put, post]", "[get, head, delete]", "[fly]", "[put, put]", "get"))
+			field("    ", "ops", pick(r, "[get]", "", "[put, post]", "[get, head, delete]", "[multipart]", "[fly]", "[put, put]", "get"))
 			if len(backends) > 0 && r.IntN(3) == 0 {
 				field("    ", "backend", fmt.Sprintf("%q", backends[r.IntN(len(backends))]))
 			} else {
@@ -128,7 +145,7 @@ func genConfig(r *rand.Rand) (string, map[string]string) {
 			}
 			field("    ", "keys", pick(r, `["users/{sub}/**"]`, "", `["public/**"]`, `["**"]`, `["a/**b"]`, `["{nope}"]`, `["a/../b"]`, `[]`))
 			field("    ", "generate_key", pick(r, "", `"u/{uuid}{ext}"`, `"users/{sub}/{uuid}"`, `"u/*"`))
-			field("    ", "max_size", pick(r, "", "10MiB", "6GiB", "10 MB", "1"))
+			field("    ", "max_size", pick(r, "", "10MiB", "6GiB", "10 MB", "1", "6TiB"))
 			field("    ", "content_types", pick(r, "", "[image/png]", "[image/*]", "[image]", "[]"))
 			field("    ", "max_expires", pick(r, "", "10m", "1.5s", "8d"))
 			field("    ", "overwrite", pick(r, "", "false", "true"))
@@ -148,10 +165,15 @@ func genConfig(r *rand.Rand) (string, map[string]string) {
 		"PRESIGN_EXPIRES":       {"900", "2d", "5m", "soon"},
 		"PRESIGN_MAX_EXPIRES":   {"2d", "30m", "30d"},
 		"PRESIGN_CORS_ORIGINS":  {"https://a.example", "nope"},
+		"PRESIGN_UPLOAD_SECRETS": {"env:0123456789abcdef0123456789abcdef-env", "env:short", "no-id-0123456789abcdef0123456789abcdef",
+			"a:0123456789abcdef0123456789abcdef-a,a:0123456789abcdef0123456789abcdef-b"},
 	} {
 		if r.IntN(6) == 0 {
 			env[name] = pick(r, values[0], values[1:]...)
 		}
+	}
+	if (secrets || env["PRESIGN_UPLOAD_SECRETS"] != "") && r.IntN(6) == 0 {
+		env["PRESIGN_COMPANION_PATH"] = pick(r, "/companion", "/metrics", "companion")
 	}
 	return b.String(), env
 }

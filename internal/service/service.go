@@ -101,7 +101,7 @@ func New(cfg config.Config, o Options) (*Service, error) {
 	}
 	s.Handler = httpapi.New(httpapi.Options{
 		Issuer: iss, Auth: s.Auth, CORSOrigins: cfg.CORSOrigins, Logger: o.Logger,
-		Observer: o.Observer, Metrics: o.Metrics,
+		Observer: o.Observer, Metrics: o.Metrics, CompanionPath: cfg.CompanionPath,
 	})
 	return s, nil
 }
