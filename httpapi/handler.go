@@ -84,12 +84,15 @@ type Options struct {
 
 // Handler is the HTTP API.
 type Handler struct {
-	opts    Options
-	routes  []route
-	mux     *http.ServeMux
-	chain   http.Handler
-	origins map[string]bool
-	anyOrig bool
+	opts   Options
+	routes []route
+	mux    *http.ServeMux
+	// byPattern finds a route by its pattern, for the errors of requests
+	// no pattern serves.
+	byPattern map[string]*route
+	chain     http.Handler
+	origins   map[string]bool
+	anyOrig   bool
 }
 
 // New returns the handler of o.
@@ -117,6 +120,9 @@ func New(o Options) *Handler {
 		{pattern: "GET /openapi.json", name: "openapi", public: true, serve: serveOpenAPI},
 	}
 	h.routes = append(h.routes, h.uploadRoutes()...)
+	if o.CompanionPath != "" {
+		h.routes = append(h.routes, h.companionRoutes(o.CompanionPath)...)
+	}
 	if o.Metrics != nil {
 		h.routes = append(h.routes, route{pattern: "GET /metrics", name: "metrics", public: true,
 			serve: func(w http.ResponseWriter, r *http.Request, _ presign.Principal) error {

@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"net/http"
 	"path"
-	"slices"
 	"strings"
 	"time"
 
@@ -23,7 +22,12 @@ type route struct {
 	name    string // for logs and metrics
 	public  bool   // no authentication (health, docs, metrics)
 	plain   bool   // the tutorial's text/plain errors
-	serve   handlerFunc
+	// companion: Companion-shaped errors ({"error","message"}).
+	companion bool
+	// pathToken: the caller is the path token in {token}, not the
+	// Authorization header (Uppy 6 cannot send one).
+	pathToken bool
+	serve     handlerFunc
 }
 
 // Limiter is the rate-limit slot of the chain: it runs after
@@ -46,32 +50,23 @@ type Limiter interface {
 // code→status table.
 func (h *Handler) buildChain() http.Handler {
 	mux := http.NewServeMux()
-	methods := map[string][]string{} // path → the methods its routes serve
-	names := map[string]*route{}     // path → a route there, for errors
+	h.byPattern = map[string]*route{}
 	for i := range h.routes {
 		rt := &h.routes[i]
 		mux.Handle(rt.pattern, h.routeHandler(rt))
-		method, path, _ := strings.Cut(rt.pattern, " ")
-		methods[path] = append(methods[path], method)
-		if method == http.MethodGet {
-			methods[path] = append(methods[path], http.MethodHead)
-		}
-		names[path] = rt
-	}
-	for path, ms := range methods {
-		slices.Sort(ms)
-		rt, allow := names[path], strings.Join(ms, ", ")
-		mux.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) {
-			info := infoOf(r)
-			info.route = rt
-			// 400, not 405: every error's status comes from the one code table.
-			w.Header().Set("Allow", allow)
-			h.writeError(w, r, rt, presign.Errorf(presign.CodeInvalidArgument,
-				"%s %s is not allowed; use %s", r.Method, r.URL.Path, strings.Join(ms, " or ")))
-		})
+		h.byPattern[rt.pattern] = rt
 	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		h.writeError(w, r, nil, presign.Errorf(presign.CodeNotFound, "no route %s", r.URL.Path))
+		allowed, rt := h.methodsOf(r)
+		if len(allowed) == 0 {
+			h.writeError(w, r, nil, presign.Errorf(presign.CodeNotFound, "no route %s", r.URL.Path))
+			return
+		}
+		infoOf(r).route = rt
+		// 400, not 405: every error's status comes from the one code table.
+		w.Header().Set("Allow", strings.Join(allowed, ", "))
+		h.writeError(w, r, rt, presign.Errorf(presign.CodeInvalidArgument,
+			"%s %s is not allowed; use %s", r.Method, r.URL.Path, strings.Join(allowed, " or ")))
 	})
 	h.mux = mux
 	// The mux would redirect a path that is not clean ("//v1/presign",
@@ -103,7 +98,12 @@ func (h *Handler) routeHandler(rt *route) http.Handler {
 		var p presign.Principal
 		if !rt.public {
 			var err error
-			if p, err = h.opts.Auth.Authenticate(r); err != nil {
+			if rt.pathToken {
+				p, err = h.opts.Issuer.OpenPathToken(r.PathValue("token"))
+			} else {
+				p, err = h.opts.Auth.Authenticate(r)
+			}
+			if err != nil {
 				h.writeError(w, r, rt, err)
 				return
 			}
@@ -207,14 +207,14 @@ func (h *Handler) withCORS(next http.Handler) http.Handler {
 		}
 		var allowed []string
 		if isClean(r.URL.Path) {
-			allowed = h.methodsOf(r)
+			allowed, _ = h.methodsOf(r)
 		}
 		if len(allowed) == 0 {
 			next.ServeHTTP(w, r) // no route here: the mux answers 404
 			return
 		}
 		w.Header().Set("Access-Control-Allow-Methods", strings.Join(append(allowed, http.MethodOptions), ", "))
-		w.Header().Set("Access-Control-Allow-Headers", "Authorization, Content-Type")
+		w.Header().Set("Access-Control-Allow-Headers", "Authorization, Content-Type, Accept")
 		w.Header().Set("Access-Control-Max-Age", "600")
 		w.WriteHeader(http.StatusNoContent)
 	})
@@ -224,17 +224,19 @@ func (h *Handler) withCORS(next http.Handler) http.Handler {
 var corsMethods = []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete}
 
 // methodsOf returns the methods served at r's path, by asking the mux
-// which pattern each would match.
-func (h *Handler) methodsOf(r *http.Request) []string {
+// which pattern each would match, and one of the routes there.
+func (h *Handler) methodsOf(r *http.Request) ([]string, *route) {
 	var out []string
+	var rt *route
 	probe := r.Clone(r.Context())
 	for _, m := range corsMethods {
 		probe.Method = m
 		if _, pattern := h.mux.Handler(probe); strings.HasPrefix(pattern, m+" ") || m == http.MethodHead && strings.HasPrefix(pattern, "GET ") {
 			out = append(out, m)
+			rt = h.byPattern[pattern]
 		}
 	}
-	return out
+	return out, rt
 }
 
 // writeError writes err in the route's style (rt nil: JSON). Internal
@@ -248,8 +250,15 @@ func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, rt *route, 
 		h.opts.Logger.Error("request failed", "request_id", id, "path", r.URL.Path, "error", err.Error())
 		msg = fmt.Sprintf("%s (request id %s)", msg, id)
 	}
-	if rt != nil && rt.plain {
+	switch {
+	case rt != nil && rt.plain:
 		writeText(w, Status(err), msg)
+		return
+	case rt != nil && rt.companion:
+		writeJSON(w, Status(err), struct {
+			Error   string `json:"error"`
+			Message string `json:"message"`
+		}{msg, msg})
 		return
 	}
 	writeJSON(w, Status(err), errorBody{Error: errorDetail{Code: code, Message: msg}})

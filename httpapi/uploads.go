@@ -329,7 +329,7 @@ func (h *Handler) pathToken(w http.ResponseWriter, r *http.Request, p presign.Pr
 	}
 	resp := PathTokenResponse{Token: tok, ExpiresAt: exp}
 	if h.opts.CompanionPath != "" {
-		resp.CompanionEndpoint = externalURL(r) + h.opts.CompanionPath + "/t/" + tok
+		resp.CompanionEndpoint = h.companionEndpointOf(r, tok)
 	}
 	writeNoStore(w, resp)
 	return nil

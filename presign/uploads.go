@@ -63,6 +63,8 @@ type UploadRequest struct {
 	Backend, Bucket string
 	// Key may be "" when the rules generate keys (from Filename).
 	Key, Filename string
+	// KeyFromFilename: as Request.KeyFromFilename.
+	KeyFromFilename bool
 	ContentType   string
 	// Size is the total in bytes, required; SizeUnknown when the client
 	// cannot say (Companion).
@@ -188,7 +190,7 @@ func (iss *Issuer) CreateUpload(ctx context.Context, p Principal, r UploadReques
 		}
 	}
 	size := r.Size
-	req := Request{Op: OpMultipart, Backend: r.Backend, Bucket: r.Bucket, Key: r.Key, Filename: r.Filename,
+	req := Request{Op: OpMultipart, Backend: r.Backend, Bucket: r.Bucket, Key: r.Key, Filename: r.Filename, KeyFromFilename: r.KeyFromFilename,
 		ContentType: r.ContentType, ContentLength: &size, Metadata: r.Metadata}
 	switch {
 	case size == SizeUnknown && r.PartSize != 0:
