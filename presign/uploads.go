@@ -65,7 +65,7 @@ type UploadRequest struct {
 	Key, Filename string
 	// KeyFromFilename: as Request.KeyFromFilename.
 	KeyFromFilename bool
-	ContentType   string
+	ContentType     string
 	// Size is the total in bytes, required; SizeUnknown when the client
 	// cannot say (Companion).
 	Size int64

@@ -144,7 +144,9 @@ func (m *memStore) HeadObject(_ context.Context, _, key string) (ObjectInfo, err
 // decideFunc is an Authorizer of one decision for every request.
 type decideFunc func(p Principal, r *Request) (Decision, error)
 
-func (f decideFunc) Authorize(_ context.Context, p Principal, r *Request) (Decision, error) { return f(p, r) }
+func (f decideFunc) Authorize(_ context.Context, p Principal, r *Request) (Decision, error) {
+	return f(p, r)
+}
 
 var (
 	alice = Principal{Kind: KindAPIKey, Name: "alice"}

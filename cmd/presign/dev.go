@@ -11,11 +11,13 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"presign.dev/internal/config"
 	"presign.dev/internal/devstore"
 	"presign.dev/internal/metrics"
 	"presign.dev/internal/service"
+	"presign.dev/presign"
 )
 
 // DevState is what `presign dev` writes to DIR/dev.json: everything a client
@@ -53,6 +55,10 @@ func (c *cli) dev(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	uploadsSecret, err := c.loadOrCreateUploadsSecret(filepath.Join(data, devUploadsSecretFile))
+	if err != nil {
+		return err
+	}
 
 	// Listen first, so the URLs and the CORS origin hold the real ports.
 	ln, err := net.Listen("tcp", *addr)
@@ -83,7 +89,7 @@ func (c *cli) dev(ctx context.Context, args []string) error {
 		return fmt.Errorf("%s holds unusable settings (fix them, or delete the file to start afresh): %w",
 			filepath.Join(data, "dev.json"), configError(err))
 	}
-	cfg, err := config.LoadServing(devEnvironment(st), "")
+	cfg, err := config.LoadServing(devEnvironment(st, uploadsSecret), "")
 	if err != nil {
 		return unusable(err)
 	}
@@ -103,15 +109,51 @@ func (c *cli) dev(ctx context.Context, args []string) error {
 
 // devEnvironment is the configuration of presign dev, as the environment
 // that would configure presign serve the same way: the embedded store (its
-// generated credentials, path-style), the generated API key, CORS open to
-// any origin (the store's CORS admits local origins only), text logs.
-func devEnvironment(st DevState) config.Lookup {
+// generated credentials, path-style), the generated API key, the generated
+// uploads secret (ID "dev") and the Companion routes at /companion, CORS
+// open to any origin (the store's CORS admits local origins only), text
+// logs.
+func devEnvironment(st DevState, uploadsSecret string) config.Lookup {
 	vars := map[string]string{
 		"PRESIGN_S3_ENDPOINT": st.S3Endpoint, "PRESIGN_S3_REGION": st.Region, "PRESIGN_S3_BUCKET": st.Bucket,
 		"PRESIGN_S3_PATH_STYLE": "true", "AWS_ACCESS_KEY_ID": st.AccessKeyID, "AWS_SECRET_ACCESS_KEY": st.SecretAccessKey,
 		"PRESIGN_API_KEYS": st.APIKey, "PRESIGN_CORS_ORIGINS": "*", "PRESIGN_LOG_FORMAT": "text",
+		"PRESIGN_UPLOAD_SECRETS": "dev:" + uploadsSecret, "PRESIGN_COMPANION_PATH": config.DefaultCompanionPath,
 	}
 	return func(name string) (string, bool) { v, ok := vars[name]; return v, ok }
+}
+
+// devUploadsSecretFile, in the data directory, keeps the secret that signs
+// presign dev's upload tokens across restarts, so that uploads in progress
+// survive one. It is a file of its own: dev.json's fields are what clients
+// need, and no client needs this.
+const devUploadsSecretFile = "uploads-secret"
+
+// loadOrCreateUploadsSecret reads the uploads secret at path: 64 hex
+// digits (32 random bytes), the secret being that text. Without the file it
+// makes one and writes it (mode 0600).
+func (c *cli) loadOrCreateUploadsSecret(path string) (string, error) {
+	b, err := os.ReadFile(path)
+	if err == nil {
+		s := strings.TrimSpace(string(b))
+		if raw, err := hex.DecodeString(s); err != nil || len(raw) < presign.MinTokenSecretSize {
+			return "", fmt.Errorf("%s does not hold an uploads secret (at least %d hex digits); delete it to generate a new one (uploads in progress are then lost)",
+				path, 2*presign.MinTokenSecretSize)
+		}
+		return s, nil
+	}
+	if !errors.Is(err, fs.ErrNotExist) {
+		return "", err
+	}
+	raw := make([]byte, presign.MinTokenSecretSize)
+	if _, err := io.ReadFull(c.random, raw); err != nil {
+		return "", err
+	}
+	s := hex.EncodeToString(raw)
+	if err := writeFileAtomic(path, []byte(s+"\n")); err != nil {
+		return "", err
+	}
+	return s, nil
 }
 
 // loadOrCreateDevState reads path, or makes new credentials and an API key.
@@ -154,8 +196,14 @@ func writeDevState(path string, st DevState) error {
 	if err != nil {
 		return err
 	}
+	return writeFileAtomic(path, append(b, '\n'))
+}
+
+// writeFileAtomic writes data to path (mode 0600) through a temporary file,
+// so that a crash leaves the old file or the new one.
+func writeFileAtomic(path string, data []byte) error {
 	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, append(b, '\n'), 0o600); err != nil {
+	if err := os.WriteFile(tmp, data, 0o600); err != nil {
 		return err
 	}
 	return os.Rename(tmp, path)
@@ -167,6 +215,7 @@ func printDevBanner(w io.Writer, st DevState, data string) {
   API        %[1]s
   API key    %[2]s
   S3 store   %[3]s  bucket %[4]s  region %[5]s
+  Uppy       %[1]s%[7]s  (Companion S3 routes)
   data       %[6]s
   settings   %[6]s/dev.json
 
@@ -180,5 +229,5 @@ The JSON API, with the size and type signed:
 
   curl -s -H 'Authorization: Bearer %[2]s' -d '{"op":"put","key":"cat.png","content_type":"image/png","content_length":1234}' %[1]s/v1/presign
 
-`, st.APIURL, st.APIKey, st.S3Endpoint, st.Bucket, st.Region, data)
+`, st.APIURL, st.APIKey, st.S3Endpoint, st.Bucket, st.Region, data, config.DefaultCompanionPath)
 }
