@@ -28,7 +28,9 @@ func testIssuer(t testing.TB) *presign.Issuer {
 			Name: "default", Endpoint: "http://127.0.0.1:9000", Bucket: "bucket",
 			Credentials: sigv4.Credentials{AccessKeyID: "AKIAIOSFODNN7EXAMPLE", SecretAccessKey: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"},
 		}},
-		Now: func() time.Time { return testTime },
+		Now:      func() time.Time { return testTime },
+		Uploads:  presign.UploadsConfig{Secrets: []presign.TokenSecret{{ID: "t1", Secret: []byte("httpapi-test-secret-0123456789abcdef")}}},
+		NewStore: func(presign.Backend) (presign.Store, error) { return &fakeStore{}, nil },
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -685,6 +685,18 @@ var readmeChecks = []readmeCheck{
 			r.t.Errorf("the JSON API printed no URL %s…", want)
 		}
 	}},
+	{"a multipart upload in three parts lands whole", "/v1/uploads/complete", func(r *readmeRun, out string) {
+		if !strings.Contains(out, `"size":12000000`) || !strings.Contains(out, `-3\""`) || strings.Count(out, `"part_number":`) != 3 {
+			r.t.Errorf("the list and complete answers are not those of a three-part upload:\n%s", out)
+		}
+		want, err := os.ReadFile(filepath.Join(r.work, "big.bin"))
+		if err != nil {
+			r.t.Fatal(err)
+		}
+		if status, h, body := r.use("GET", r.devGrant("GET", "videos/big.bin"), nil, nil); status != 200 || !bytes.Equal(body, want) || h.Get("Content-Type") != "video/mp4" {
+			r.t.Errorf("GET videos/big.bin: %d, %d bytes, %q; want the 12,000,000 bytes of big.bin as video/mp4", status, len(body), h.Get("Content-Type"))
+		}
+	}},
 	{"the POST form lands (201)", "-F file=@report.pdf", func(r *readmeRun, out string) {
 		if !strings.HasSuffix(out, "</PostResponse>201\n") || !strings.Contains(out, "<Key>report.pdf</Key>") {
 			r.t.Error("no 201 with a PostResponse for report.pdf")
