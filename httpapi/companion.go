@@ -2,9 +2,11 @@ package httpapi
 
 import (
 	"encoding/json"
+	"fmt"
 	"mime"
 	"net/http"
 	"net/url"
+	"path"
 	"strconv"
 	"strings"
 	"time"
@@ -293,6 +295,51 @@ func (h *Handler) companionAbort(w http.ResponseWriter, r *http.Request, p presi
 	}
 	writeNoStore(w, struct{}{})
 	return nil
+}
+
+// reservedPaths are the first segments of presign's own routes (httpapi's
+// route table, and presign dev's demo page), which the Companion routes
+// may neither take nor go under. TestCompanionPathAvoidsEveryRoute keeps
+// the list in step with the route table.
+var reservedPaths = []string{"/v1", "/presign", "/get-upload-url", "/get-download-url", "/healthz", "/livez",
+	"/openapi.json", "/metrics", "/.well-known", "/demo"}
+
+// ValidateCompanionPath checks p as Options.CompanionPath: a clean
+// absolute path, without a trailing "/", of URL-safe characters that
+// http.ServeMux patterns take literally, clear of presign's own routes.
+func ValidateCompanionPath(p string) error {
+	if msg := companionPathProblem(p); msg != "" {
+		return presign.Errorf(presign.CodeInvalidArgument, "%s", msg)
+	}
+	return nil
+}
+
+func companionPathProblem(p string) string {
+	const example = "like /companion"
+	switch {
+	case p == "":
+		return "is empty; give a path " + example + ", or leave companion out to turn the routes off"
+	case p == "/":
+		return `"/" would take every route; give a path of its own, ` + example
+	case p[0] != '/':
+		return fmt.Sprintf("%q must start with \"/\", %s", p, example)
+	case len(p) > 200:
+		return "is longer than 200 characters"
+	}
+	for i := 0; i < len(p); i++ {
+		if c := p[i]; !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("-_.~/", c) >= 0) {
+			return fmt.Sprintf("%q may hold only letters, digits, '-', '_', '.', '~' and '/'", p)
+		}
+	}
+	if clean := path.Clean(p); clean != p {
+		return fmt.Sprintf("%q is not a clean path (no trailing \"/\", no empty, \".\" or \"..\" segments): write %q", p, clean)
+	}
+	for _, route := range reservedPaths {
+		if p == route || strings.HasPrefix(p, route+"/") {
+			return fmt.Sprintf("%q collides with presign's own routes under %s; choose another path, %s", p, route, example)
+		}
+	}
+	return ""
 }
 
 // companionEndpointOf is the companionEndpoint of a path token, on the

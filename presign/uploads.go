@@ -406,6 +406,9 @@ func (iss *Issuer) complete(ctx context.Context, t uploadToken, named []PartETag
 		Parts: completed, IfNoneMatch: t.NoOverwrite, ObjectSize: total, ChecksumCRC64NVME: t.ChecksumCRC64NVME})
 	if err != nil {
 		var se *StoreError
+		if errors.As(err, &se) && se.StatusCode == http.StatusConflict && se.Code == "ConditionalRequestConflict" {
+			return CompletedUpload{}, &Error{Code: CodePermissionDenied, Message: "another upload wrote this key at the same moment, and this one may not overwrite it; start the upload again", Err: err}
+		}
 		if errors.As(err, &se) && se.StatusCode == http.StatusPreconditionFailed {
 			return CompletedUpload{}, &Error{Code: CodePermissionDenied, Message: "an object exists at this key already and may not be overwritten; the parts are kept until the upload is aborted or expires", Err: err}
 		}

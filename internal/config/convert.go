@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"maps"
 	"net"
-	"path"
 	"slices"
 	"strconv"
 	"strings"
@@ -122,8 +121,8 @@ func (r *reader) convert(f *fileConfig) Config {
 		c.CompanionPath = DefaultCompanionPath
 		if fc.Path != nil {
 			c.CompanionPath = r.str("companion.path", fc.Path)
-			if msg := companionPathProblem(c.CompanionPath); msg != "" {
-				r.errf("companion.path", "%s", msg)
+			if err := httpapi.ValidateCompanionPath(c.CompanionPath); err != nil {
+				r.errf("companion.path", "%s", presign.ErrorMessage(err))
 			}
 		}
 	}
@@ -201,45 +200,6 @@ func (r *reader) uploads(fu *fileUploads) presign.UploadsConfig {
 // DefaultCompanionPath is where the Companion routes are served when the
 // file says companion: without a path.
 const DefaultCompanionPath = "/companion"
-
-// reservedPaths are the first segments of presign's own routes (httpapi's
-// route table, and presign dev's demo page), which the Companion routes
-// may neither take nor go under. TestCompanionPathAvoidsEveryRoute keeps
-// the list in step with httpapi.
-var reservedPaths = []string{"/v1", "/presign", "/get-upload-url", "/get-download-url", "/healthz", "/livez",
-	"/openapi.json", "/metrics", "/.well-known", "/demo"}
-
-// companionPathProblem returns what is wrong with p as the path of the
-// Companion routes ("" if nothing): a clean absolute path, without a
-// trailing "/", of URL-safe characters that http.ServeMux patterns take
-// literally, clear of presign's own routes.
-func companionPathProblem(p string) string {
-	const example = "like /companion"
-	switch {
-	case p == "":
-		return "is empty; give a path " + example + ", or leave companion out to turn the routes off"
-	case p == "/":
-		return `"/" would take every route; give a path of its own, ` + example
-	case p[0] != '/':
-		return fmt.Sprintf("%q must start with \"/\", %s", p, example)
-	case len(p) > 200:
-		return "is longer than 200 characters"
-	}
-	for i := 0; i < len(p); i++ {
-		if c := p[i]; !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("-_.~/", c) >= 0) {
-			return fmt.Sprintf("%q may hold only letters, digits, '-', '_', '.', '~' and '/'", p)
-		}
-	}
-	if clean := path.Clean(p); clean != p {
-		return fmt.Sprintf("%q is not a clean path (no trailing \"/\", no empty, \".\" or \"..\" segments): write %q", p, clean)
-	}
-	for _, route := range reservedPaths {
-		if p == route || strings.HasPrefix(p, route+"/") {
-			return fmt.Sprintf("%q collides with presign's own routes under %s; choose another path, %s", p, route, example)
-		}
-	}
-	return ""
-}
 
 // envKeyPrefix names the keys of PRESIGN_API_KEYS: env-1, env-2, ...
 const envKeyPrefix = "env-"
