@@ -6,7 +6,13 @@
 # the README test (cmd/presign TestREADME runs every command the README
 # shows); then the page driver's pinned npm dependency (playwright-core,
 # exact version in package-lock.json) with `npm ci`. Playwright's own
-# browser download is not used.
+# browser download is not used. Last, the Uppy test's browser bundles
+# (cmd/presign TestUppy): for each @uppy/aws-s3 line in
+# cmd/presign/testdata/uppy (v6, v5), `npm ci` of its lock file, then the
+# pinned esbuild bundles its entry.js into dist/uppy.js; dist/stamp records
+# the SHA-256 of the package-lock.json and entry.js it was built from, so an
+# unchanged line is skipped and a changed one rebuilt. The npm steps run side
+# by side.
 #
 # Without root (and sudo) or apt-get, what is missing is not installed and
 # the tests that need it skip; under CI=true that is a failure.
@@ -16,6 +22,7 @@ set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 DRIVER="${REPO}/cmd/presign/testdata/browser"
+UPPY="${REPO}/cmd/presign/testdata/uppy"
 
 fail() {
 	echo "install-test-tools.sh: $*" >&2
@@ -44,11 +51,38 @@ if [ "${#packages[@]}" -gt 0 ]; then
 	fi
 fi
 
+# uppy_bundle DIR: npm ci and esbuild in DIR (one @uppy/aws-s3 line), unless
+# DIR/dist/stamp says the bundle is of the current lock file and entry.
+uppy_bundle() {
+	local dir="$1" want
+	want="$(cat "${dir}/package-lock.json" "${dir}/entry.js" | sha256sum | cut -d' ' -f1)"
+	if [ -f "${dir}/dist/uppy.js" ] && [ "$(cat "${dir}/dist/stamp" 2>/dev/null)" = "$want" ]; then
+		return 0
+	fi
+	echo "== installing and bundling Uppy ${dir##*/} (npm ci, esbuild)"
+	rm -rf "${dir}/dist"
+	(
+		cd "$dir" &&
+			npm ci --no-audit --no-fund --loglevel=error &&
+			node_modules/.bin/esbuild entry.js --bundle --format=iife --target=chrome120 \
+				--outfile=dist/uppy.js --log-level=warning
+	) && echo "$want" >"${dir}/dist/stamp"
+}
+
 if command -v npm >/dev/null; then
+	pids=() what=()
 	if [ ! -f "${DRIVER}/node_modules/playwright-core/package.json" ]; then
 		echo "== installing the browser driver (npm ci)"
-		(cd "${DRIVER}" && npm ci --no-audit --no-fund --loglevel=error) || fail "npm ci failed"
+		(cd "${DRIVER}" && npm ci --no-audit --no-fund --loglevel=error) &
+		pids+=("$!") what+=("npm ci in ${DRIVER}")
 	fi
+	for line in v6 v5; do
+		uppy_bundle "${UPPY}/${line}" &
+		pids+=("$!") what+=("npm ci or esbuild in ${UPPY}/${line}")
+	done
+	for i in "${!pids[@]}"; do
+		wait "${pids[$i]}" || fail "${what[$i]} failed"
+	done
 else
 	fail "npm is missing"
 fi

@@ -2,11 +2,13 @@
 # Runs every test of presign: the one command of the README, and what CI runs.
 #
 # It installs what the tests need (the real S3 servers, at pinned versions,
-# into .tools/bin; Chromium and the page driver for the browser test), then
-# runs vet, the whole suite with -race (unit, fuzz seeds, integration against
-# Versity Gateway, MinIO and the embedded dev store, the browser test), the
-# allocation contract (meaningless under -race), a short fuzzing pass over
-# every fuzz target, and the benchmark module's correctness test.
+# into .tools/bin; Chromium, the page driver and the Uppy bundles for the
+# browser tests), then runs vet, the whole suite with -race (unit, fuzz
+# seeds, integration against Versity Gateway, MinIO and the embedded dev
+# store, the browser tests: TestBrowser, and TestUppy with the published
+# @uppy/aws-s3 6.x and 5.x), the allocation contract (meaningless under
+# -race), a short fuzzing pass over every fuzz target, and the benchmark
+# module's correctness test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
