@@ -53,6 +53,11 @@ func TestDev(t *testing.T) {
 	store := &s3test.Server{Name: "dev", Endpoint: st.S3Endpoint, Region: st.Region, Bucket: st.Bucket,
 		AccessKeyID: st.AccessKeyID, SecretAccessKey: st.SecretAccessKey}
 	e2e.Run(t, e2e.Target{Flavor: "versitygw", API: st.APIURL, APIKey: st.APIKey, Store: store})
+	// Uploads and the Companion routes, which dev turns on; dev allows
+	// everything, so the cases of the rules' limits run in internal/e2e.
+	t.Run("uploads", func(t *testing.T) {
+		e2e.RunUploads(t, e2e.Target{Flavor: "versitygw", API: st.APIURL, APIKey: st.APIKey, Store: store}, e2e.UploadRules{})
+	})
 
 	t.Run("the printed curl commands work", func(t *testing.T) {
 		if _, err := exec.LookPath("curl"); err != nil {
