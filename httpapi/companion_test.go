@@ -1,6 +1,9 @@
 package httpapi
 
 import (
+	"bytes"
+	"crypto/sha256"
+	"log/slog"
 	"net/http"
 	"strings"
 	"testing"
@@ -43,5 +46,24 @@ func TestCompanionPathAvoidsEveryRoute(t *testing.T) {
 				t.Errorf("route %s: %q is accepted as the Companion path", rt, q)
 			}
 		}
+	}
+}
+
+// A path token is a bearer credential: no log line holds it.
+func TestPathTokenNotLogged(t *testing.T) {
+	var logs bytes.Buffer
+	h := New(Options{Issuer: testIssuer(t), CompanionPath: "/companion", Logger: slog.New(slog.NewJSONHandler(&logs, nil)),
+		Auth: APIKeys{{Name: "web", Hash: sha256.Sum256([]byte(testKey))}}})
+	rec := run(t, h, httpCase{method: "POST", target: "/v1/tokens", wantStatus: 200})
+	tok := decode[PathTokenResponse](t, rec).Token
+	for _, target := range []string{"/companion/t/" + tok + "/s3/params?filename=a.txt", "/companion/t/" + tok + "/nowhere", "/companion/t/" + tok} {
+		status := map[bool]int{true: 200, false: 404}[strings.Contains(target, "params")]
+		run(t, h, httpCase{method: "GET", target: target, noAuth: true, wantStatus: status})
+	}
+	if strings.Contains(logs.String(), tok) || strings.Contains(logs.String(), tok[len(tok)-20:]) {
+		t.Errorf("the logs hold the path token:\n%s", logs.String())
+	}
+	if !strings.Contains(logs.String(), `"path":"/companion/t/…/s3/params"`) {
+		t.Errorf("no access line with the masked path:\n%s", logs.String())
 	}
 }

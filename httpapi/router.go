@@ -166,12 +166,27 @@ func (h *Handler) withRequest(next http.Handler) http.Handler {
 				return
 			}
 			h.opts.Logger.LogAttrs(r.Context(), slog.LevelInfo, "request", slog.String("request_id", info.id),
-				slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.String("route", info.routeName()),
+				slog.String("method", r.Method), slog.String("path", h.loggedPath(r)), slog.String("route", info.routeName()),
 				slog.Int("status", rec.status), slog.Float64("duration_ms", float64(elapsed.Microseconds())/1000),
 				slog.String("principal_kind", info.principal.Kind), slog.String("principal", info.principal.Name))
 		}()
 		next.ServeHTTP(rec, r)
 	})
+}
+
+// loggedPath is r's path for logs: a path token (a bearer credential in
+// the Companion routes' {path}/t/{token}/…) replaced by "…".
+func (h *Handler) loggedPath(r *http.Request) string {
+	p := r.URL.Path
+	prefix := h.opts.CompanionPath + "/t/"
+	if h.opts.CompanionPath == "" || !strings.HasPrefix(p, prefix) {
+		return p
+	}
+	_, rest, found := strings.Cut(p[len(prefix):], "/")
+	if !found {
+		return prefix + "…"
+	}
+	return prefix + "…/" + rest
 }
 
 func (info *requestInfo) routeName() string {
@@ -247,7 +262,7 @@ func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, rt *route, 
 	msg := presign.ErrorMessage(err)
 	if code == presign.CodeInternal || code == presign.CodeUnavailable {
 		id := infoOf(r).id
-		h.opts.Logger.Error("request failed", "request_id", id, "path", r.URL.Path, "error", err.Error())
+		h.opts.Logger.Error("request failed", "request_id", id, "path", h.loggedPath(r), "error", err.Error())
 		msg = fmt.Sprintf("%s (request id %s)", msg, id)
 	}
 	switch {
