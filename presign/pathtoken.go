@@ -35,8 +35,9 @@ func (iss *Issuer) IssuePathToken(p Principal, expiresIn time.Duration) (string,
 	now := iss.now()
 	exp := now.Add(min(expiresIn, iss.uploads.Expires)).UTC().Truncate(time.Second)
 	if s, ok := p.Claims["exp"]; ok && p.Kind == KindJWT {
-		if n, err := strconv.ParseInt(s, 10, 64); err == nil && time.Unix(n, 0).Before(exp) {
-			exp = time.Unix(n, 0).UTC()
+		// A NumericDate, as the JWT had it: 1900000000, or 1.9e9.
+		if f, err := strconv.ParseFloat(s, 64); err == nil && f < float64(exp.Unix()) {
+			exp = time.Unix(int64(f), 0).UTC()
 		}
 	}
 	if !now.Before(exp) {

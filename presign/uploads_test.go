@@ -575,6 +575,10 @@ func TestPathTokens(t *testing.T) {
 	if _, exp, _ := iss.IssuePathToken(soon, time.Hour); !exp.Equal(testTime.Add(10 * time.Minute)) {
 		t.Errorf("a JWT expiring in 10m gave a token until %v", exp)
 	}
+	soon.Claims["exp"] = strconv.FormatFloat(float64(testTime.Add(20*time.Minute).Unix()), 'e', -1, 64)
+	if _, exp, _ := iss.IssuePathToken(soon, time.Hour); !exp.Equal(testTime.Add(20 * time.Minute)) {
+		t.Errorf("a JWT expiring in 20m (exp %s) gave a token until %v", soon.Claims["exp"], exp)
+	}
 	if _, exp, _ := iss.IssuePathToken(alice, 1000*time.Hour); !exp.Equal(testTime.Add(DefaultUploadExpires)) {
 		t.Errorf("1000h gave a token until %v", exp)
 	}
