@@ -7,6 +7,9 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+
+	"presign.dev/presign"
+	"presign.dev/sigv4"
 )
 
 // TestCompanionPath: the Companion routes' path is a clean absolute path
@@ -65,5 +68,22 @@ func TestPathTokenNotLogged(t *testing.T) {
 	}
 	if !strings.Contains(logs.String(), `"path":"/companion/t/…/s3/params"`) {
 		t.Errorf("no access line with the masked path:\n%s", logs.String())
+	}
+}
+
+// A store without POST forms (R2, B2): /s3/params says what to do instead.
+func TestCompanionParamsWithoutPost(t *testing.T) {
+	iss, err := presign.New(presign.Config{
+		Backends: []presign.Backend{{Name: "r2", Endpoint: "https://acct.r2.cloudflarestorage.com", Bucket: "bucket", Region: "auto", NoPost: true,
+			Credentials: sigv4.Credentials{AccessKeyID: "AKIAIOSFODNN7EXAMPLE", SecretAccessKey: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"}}},
+		Uploads: presign.UploadsConfig{Secrets: []presign.TokenSecret{{ID: "t1", Secret: []byte("httpapi-test-secret-0123456789abcdef")}}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := New(Options{Issuer: iss, CompanionPath: "/companion", Auth: APIKeys{{Name: "web", Hash: sha256.Sum256([]byte(testKey))}}})
+	rec := run(t, h, httpCase{method: "GET", target: "/companion/s3/params?filename=a.txt&type=text%2Fplain", wantStatus: 422})
+	if e := decode[map[string]string](t, rec); !strings.Contains(e["message"], "shouldUseMultipart: true") {
+		t.Errorf("the refusal does not say how to upload here: %s", rec.Body)
 	}
 }
