@@ -52,22 +52,26 @@ func (h *Handler) companionRoutes(base string) []route {
 }
 
 // companionMetadata reads metadata[name]=value query parameters or a JSON
-// object's string values: names lower-cased, Uppy's own entries dropped,
-// values that are not printable ASCII encoded as RFC 2047 words (as
-// Companion does), so that they can be headers.
-func companionMetadata(entries map[string]string) map[string]string {
+// object's string values: names lower-cased (two names that differ only
+// in case are refused), Uppy's own entries dropped, values that are not
+// printable ASCII encoded as RFC 2047 words (as Companion does), so that
+// they can be headers. The rules then decide which names are allowed.
+func companionMetadata(entries map[string]string) (map[string]string, error) {
 	var md map[string]string
 	for name, v := range entries {
-		name = strings.ToLower(name)
-		if uppyMetadata[name] {
+		lower := strings.ToLower(name)
+		if uppyMetadata[lower] {
 			continue
 		}
 		if md == nil {
 			md = map[string]string{}
 		}
-		md[name] = mime.BEncoding.Encode("UTF-8", v)
+		if _, dup := md[lower]; dup {
+			return nil, presign.Errorf(presign.CodeInvalidArgument, "s3: metadata names %q twice (names are not case-sensitive)", lower)
+		}
+		md[lower] = mime.BEncoding.Encode("UTF-8", v)
 	}
-	return md
+	return md, nil
 }
 
 // companionParams serves GET /s3/params: a POST form for one upload.
@@ -83,8 +87,12 @@ func (h *Handler) companionParams(w http.ResponseWriter, r *http.Request, p pres
 			entries[strings.TrimSuffix(k, "]")] = vs[0]
 		}
 	}
+	md, err := companionMetadata(entries)
+	if err != nil {
+		return err
+	}
 	g, err := h.issue(r, p, presign.Request{Op: presign.OpPost, Filename: filename, KeyFromFilename: true,
-		ContentType: q.Get("type"), Metadata: companionMetadata(entries)})
+		ContentType: q.Get("type"), Metadata: md})
 	if presign.ErrorCode(err) == presign.CodeUnsupported {
 		return &presign.Error{Code: presign.CodeUnsupported, Err: err,
 			Message: presign.ErrorMessage(err) + ". This store takes no single POST uploads: set shouldUseMultipart: true in @uppy/aws-s3 (non-empty files then go up in parts)"}
@@ -96,9 +104,8 @@ func (h *Handler) companionParams(w http.ResponseWriter, r *http.Request, p pres
 		Method  string            `json:"method"`
 		URL     string            `json:"url"`
 		Fields  map[string]string `json:"fields"`
-		Headers map[string]string `json:"headers"`
 		Expires int64             `json:"expires"`
-	}{"POST", g.URL, g.Fields, map[string]string{}, secondsUntil(g.ExpiresAt)})
+	}{"POST", g.URL, g.Fields, secondsUntil(g.ExpiresAt)})
 	return nil
 }
 
@@ -127,8 +134,12 @@ func (h *Handler) companionCreate(w http.ResponseWriter, r *http.Request, p pres
 			entries[name] = s
 		}
 	}
+	md, err := companionMetadata(entries)
+	if err != nil {
+		return err
+	}
 	up, err := h.createUpload(r, p, presign.UploadRequest{Filename: body.Filename, KeyFromFilename: true, ContentType: *body.Type,
-		Size: presign.SizeUnknown, Metadata: companionMetadata(entries)})
+		Size: presign.SizeUnknown, Metadata: md})
 	if err != nil {
 		return err
 	}
@@ -153,8 +164,9 @@ func decodeCompanionJSON(w http.ResponseWriter, r *http.Request, v any, limit in
 	return nil
 }
 
-// companionUpload returns the upload token of a route's {uploadId}, checking
-// the key the client repeats (it must be the upload's: the token binds it).
+// companionUpload returns the upload token of a route's {uploadId}. The
+// key the client repeats must be there, as Companion requires, but is not
+// used: the token binds the upload's key.
 func companionUpload(r *http.Request) (string, error) {
 	if _, ok := r.URL.Query()["key"]; !ok {
 		return "", presign.Errorf(presign.CodeInvalidArgument, `s3: the object key must be passed as a query parameter. For example: "?key=abc.jpg"`)

@@ -59,8 +59,9 @@ func TestPathTokenNotLogged(t *testing.T) {
 		Auth: APIKeys{{Name: "web", Hash: sha256.Sum256([]byte(testKey))}}})
 	rec := run(t, h, httpCase{method: "POST", target: "/v1/tokens", wantStatus: 200})
 	tok := decode[PathTokenResponse](t, rec).Token
-	for _, target := range []string{"/companion/t/" + tok + "/s3/params?filename=a.txt", "/companion/t/" + tok + "/nowhere", "/companion/t/" + tok} {
-		status := map[bool]int{true: 200, false: 404}[strings.Contains(target, "params")]
+	for _, target := range []string{"/companion/t/" + tok + "/s3/params?filename=a.txt", "/companion/t/" + tok + "/nowhere", "/companion/t/" + tok,
+		"/companion//t/" + tok + "/s3/params?filename=a.txt", "/x/../companion/t/" + tok + "/s3/params"} {
+		status := map[bool]int{true: 200, false: 404}[strings.HasPrefix(target, "/companion/t/") && strings.Contains(target, "params")]
 		run(t, h, httpCase{method: "GET", target: target, noAuth: true, wantStatus: status})
 	}
 	if strings.Contains(logs.String(), tok) || strings.Contains(logs.String(), tok[len(tok)-20:]) {
@@ -86,4 +87,28 @@ func TestCompanionParamsWithoutPost(t *testing.T) {
 	if e := decode[map[string]string](t, rec); !strings.Contains(e["message"], "shouldUseMultipart: true") {
 		t.Errorf("the refusal does not say how to upload here: %s", rec.Body)
 	}
+}
+
+// Companion's metadata: Uppy's own entries dropped, the application's
+// kept with RFC 2047 words for what is not ASCII; names once only.
+func TestCompanionMetadata(t *testing.T) {
+	st := &fakeStore{}
+	iss, err := presign.New(presign.Config{
+		Backends: []presign.Backend{{Name: "default", Endpoint: "http://127.0.0.1:9000", Bucket: "bucket",
+			Credentials: sigv4.Credentials{AccessKeyID: "AKIAIOSFODNN7EXAMPLE", SecretAccessKey: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"}}},
+		Uploads:  presign.UploadsConfig{Secrets: []presign.TokenSecret{{ID: "t1", Secret: []byte("httpapi-test-secret-0123456789abcdef")}}},
+		NewStore: func(presign.Backend) (presign.Store, error) { return st, nil },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := New(Options{Issuer: iss, CompanionPath: "/companion", Auth: APIKeys{{Name: "web", Hash: sha256.Sum256([]byte(testKey))}}})
+	run(t, h, httpCase{method: "POST", target: "/companion/s3/multipart", wantStatus: 200,
+		body: `{"filename":"a.bin","type":"video/mp4","metadata":{"name":"a.bin","type":"video/mp4","relativePath":null,"Caption":"Grüße","n":3}}`})
+	md := st.last.Metadata
+	if len(md) != 2 || md["caption"] != "=?UTF-8?b?R3LDvMOfZQ==?=" || len(md["presign-upload"]) != 16 {
+		t.Errorf("the store was asked for metadata %v; want caption (RFC 2047) and presign's stamp only", md)
+	}
+	run(t, h, httpCase{method: "POST", target: "/companion/s3/multipart", wantStatus: 400,
+		body: `{"filename":"a.bin","type":"video/mp4","metadata":{"Caption":"a","caption":"b"}}`})
 }

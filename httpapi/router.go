@@ -174,20 +174,26 @@ func (h *Handler) withRequest(next http.Handler) http.Handler {
 	})
 }
 
-// loggedPath is r's path for logs: a path token (a bearer credential in
-// the Companion routes' {path}/t/{token}/…) replaced by "…".
+// loggedPath is r's path for logs, with every token in it (a path
+// token is a bearer credential: {path}/t/{token}/…; an upload token in
+// Companion's {uploadId}) replaced by "…", wherever it is (an unclean
+// path too).
 func (h *Handler) loggedPath(r *http.Request) string {
 	p := r.URL.Path
-	prefix := h.opts.CompanionPath + "/t/"
-	if h.opts.CompanionPath == "" || !strings.HasPrefix(p, prefix) {
+	if !strings.Contains(p, "/"+tokenMark) {
 		return p
 	}
-	_, rest, found := strings.Cut(p[len(prefix):], "/")
-	if !found {
-		return prefix + "…"
+	segs := strings.Split(p, "/")
+	for i, s := range segs {
+		if strings.HasPrefix(s, tokenMark) {
+			segs[i] = "…"
+		}
 	}
-	return prefix + "…/" + rest
+	return strings.Join(segs, "/")
 }
+
+// tokenMark starts every token presign issues (presign's token framing).
+const tokenMark = "u1."
 
 func (info *requestInfo) routeName() string {
 	if info.route == nil {

@@ -1,6 +1,8 @@
 package httpapi
 
 import (
+	"bytes"
+	"io"
 	"log/slog"
 	"net/http"
 	"time"
@@ -106,6 +108,9 @@ type CompleteResponse struct {
 	Size        int64  `json:"size"`
 	ETag        string `json:"etag"`
 	ContentType string `json:"content_type"`
+	// Checksum is the whole object's, verified by the store at complete:
+	// "crc64nvme:<base64>"; absent when the upload declared none.
+	Checksum string `json:"checksum,omitempty"`
 }
 
 func (h *Handler) uploadRoutes() []route {
@@ -255,7 +260,8 @@ func (h *Handler) completeUpload(w http.ResponseWriter, r *http.Request, p presi
 	if err != nil {
 		return err
 	}
-	writeNoStore(w, CompleteResponse{Key: done.Key, Bucket: done.Bucket, Size: done.Size, ETag: done.ETag, ContentType: done.ContentType})
+	writeNoStore(w, CompleteResponse{Key: done.Key, Bucket: done.Bucket, Size: done.Size, ETag: done.ETag, ContentType: done.ContentType,
+		Checksum: done.Checksum})
 	return nil
 }
 
@@ -270,8 +276,10 @@ func (h *Handler) complete(r *http.Request, p presign.Principal, token string, n
 		return done, err
 	}
 	h.audit(r, p, "multipart.complete", nil, slog.String("backend", done.Backend), slog.String("bucket", done.Bucket),
-		slog.String("key", done.Key), slog.Int64("size", done.Size))
-	h.observeUpload(UploadCompleted, done.Size)
+		slog.String("key", done.Key), slog.Int64("size", done.Size), slog.Bool("repeated", done.Repeated))
+	if !done.Repeated {
+		h.observeUpload(UploadCompleted, done.Size)
+	}
 	return done, nil
 }
 
@@ -313,7 +321,12 @@ type PathTokenResponse struct {
 
 func (h *Handler) pathToken(w http.ResponseWriter, r *http.Request, p presign.Principal) error {
 	var body PathTokenRequest
-	if r.ContentLength != 0 {
+	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
+	if err != nil {
+		return presign.Errorf(presign.CodeInvalidArgument, "reading the request body failed (at most %d bytes)", MaxBodyBytes)
+	}
+	if len(bytes.TrimSpace(data)) > 0 { // the body is optional
+		r.Body = io.NopCloser(bytes.NewReader(data))
 		if err := decodeJSON(w, r, &body); err != nil {
 			return err
 		}

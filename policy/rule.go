@@ -37,7 +37,8 @@ type Who struct {
 type Rule struct {
 	Name string `json:"name"`
 	Who  Who    `json:"who"`
-	// Ops are the operations allowed: get, head, put, post, delete.
+	// Ops are the operations allowed: get, head, put, post, delete,
+	// multipart (an upload in parts: POST /v1/uploads and Companion's routes).
 	Ops []presign.Op `json:"ops"`
 	// Backend restricts the rule to one backend; "" means any.
 	Backend string `json:"backend,omitempty"`
@@ -50,7 +51,8 @@ type Rule struct {
 	// template ({uuid}, {date}, {sub}, {name}, {filename}, {ext}); a key the
 	// client sends is refused.
 	GenerateKey string `json:"generate_key,omitempty"`
-	// MaxSize caps uploads, in bytes; 0 means the store's 5 GiB limit.
+	// MaxSize caps uploads, in bytes; 0 means S3's limit: 5 GiB for one
+	// request, 5 TiB for a multipart upload.
 	MaxSize int64 `json:"max_size,omitempty"`
 	// ContentTypes are the media types uploads may declare, with wildcards
 	// ("image/*"); empty means any. When set, uploads must declare one.

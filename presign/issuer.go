@@ -2,7 +2,9 @@ package presign
 
 import (
 	"context"
+	"crypto/rand"
 	"fmt"
+	"io"
 	"time"
 )
 
@@ -47,6 +49,9 @@ type Config struct {
 	Authorizer Authorizer
 	// Now returns the signing time; nil means time.Now.
 	Now func() time.Time
+	// Random is the source of the stamps of uploads; nil means
+	// crypto/rand.
+	Random io.Reader
 	// Uploads configures multipart uploads (without secrets there are none).
 	Uploads UploadsConfig
 	// NewStore returns the Store of a backend, for the calls uploads make
@@ -115,6 +120,7 @@ type Issuer struct {
 	maxExpires     time.Duration
 	authz          Authorizer
 	now            func() time.Time
+	random         io.Reader
 }
 
 // backend is a validated Backend (defaults filled in) with its signer.
@@ -154,6 +160,10 @@ func New(cfg Config) (*Issuer, error) {
 		maxExpires:     cfg.MaxExpires,
 		authz:          cfg.Authorizer,
 		now:            cfg.Now,
+		random:         cfg.Random,
+	}
+	if iss.random == nil {
+		iss.random = rand.Reader
 	}
 	if iss.authz == nil {
 		iss.authz = AllowAll{}
@@ -212,9 +222,10 @@ func (iss *Issuer) Issue(ctx context.Context, p Principal, r Request) (Grant, er
 	return g, nil
 }
 
-// Decide answers r exactly as Issue would, without signing: the request as
-// it would be signed (backend, bucket, expiry and a generated key filled
-// in) and the Authorizer's decision, or the error Issue would return. A
+// Decide answers r as Issue (or, for op multipart, CreateUpload) would,
+// without signing or calling the store: the request as it would be
+// signed (backend, bucket, expiry and a generated key filled in) and the
+// Authorizer's decision, or the refusal of the request and the rules. A
 // malformed request returns the zero Request with its error; a refused one
 // returns the validated request. `presign policy explain` asks it.
 func (iss *Issuer) Decide(ctx context.Context, p Principal, r Request) (Request, Decision, error) {
@@ -242,7 +253,10 @@ type decision struct {
 // chose, and applies the decision's limits and the backend's checks.
 func (iss *Issuer) authorize(ctx context.Context, p Principal, be *backend, r *Request) (decision, error) {
 	dec, err := iss.authz.Authorize(ctx, p, r)
-	if r.KeyFromFilename && r.Key == "" && r.Filename != "" && (err != nil || dec.Key == "") && ValidateKey(r.Filename) == nil {
+	if r.KeyFromFilename && r.Key == "" && r.Filename != "" && (err != nil || dec.Key == "") {
+		if kerr := ValidateKey(r.Filename); kerr != nil {
+			return decision{}, Errorf(CodeInvalidArgument, "no rule generates a key here, and the file name is not a usable key: %s", ErrorMessage(kerr))
+		}
 		named := *r
 		named.Key = r.Filename
 		dec, err = iss.authz.Authorize(ctx, p, &named)

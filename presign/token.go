@@ -68,22 +68,32 @@ type tokenPayload interface {
 
 // uploadToken is what a multipart upload's token binds.
 type uploadToken struct {
-	Caller      [16]byte // callerDigest of who created the upload
-	Backend     string
-	Bucket      string
-	Key         string
-	UploadID    string // the store's
-	Size        int64  // declared total, bytes; SizeUnknown: learned at complete
-	PartSize    int64  // every part's size but the last; 0 when the size is unknown
-	MaxSize     int64  // the rule's limit; 0: none beyond the store's
-	NoOverwrite bool   // complete with If-None-Match: *
+	Caller   [16]byte // callerDigest of who created the upload
+	Backend  string
+	Bucket   string
+	Key      string
+	UploadID string // the store's
+	Size     int64  // declared total, bytes; SizeUnknown: learned at complete
+	PartSize int64  // every part's size but the last; 0 when the size is unknown
+	MaxSize  int64  // the rule's limit; 0: none beyond the store's
+	// PartExpires is a part URL's lifetime: the default clamped to every
+	// cap (the rule's max_expires included).
+	PartExpires time.Duration
+	NoOverwrite bool // complete with If-None-Match: *
 	ContentType string
 	// ChecksumCRC64NVME is the whole object's checksum (base64) that the
 	// store is to verify at complete; "" for none.
 	ChecksumCRC64NVME string
 	Rule              string // the rule that allowed it, for the audit log
-	ExpiresAt         time.Time
+	// Stamp is the random value presign stored in the object's metadata
+	// (x-amz-meta-presign-upload), so that a repeated complete knows the
+	// object at the key for this upload's.
+	Stamp     string
+	ExpiresAt time.Time
 }
+
+// maxPartExpires bounds a token's PartExpires: S3's 7 days.
+const maxPartExpires = 7 * 24 * time.Hour
 
 // callerDigest identifies a principal in a token: its kind, issuer and
 // name, each length-prefixed so that no two identities collide.
@@ -105,10 +115,10 @@ func (t *uploadToken) expiresAt() time.Time { return t.ExpiresAt }
 func (t *uploadToken) encode(dst []byte) []byte {
 	dst = append(dst, tokenVersion, byte(tokenMultipart))
 	dst = append(dst, t.Caller[:]...)
-	for _, s := range []string{t.Backend, t.Bucket, t.Key, t.UploadID, t.ContentType, t.ChecksumCRC64NVME, t.Rule} {
+	for _, s := range []string{t.Backend, t.Bucket, t.Key, t.UploadID, t.ContentType, t.ChecksumCRC64NVME, t.Rule, t.Stamp} {
 		dst = appendString(dst, s)
 	}
-	for _, n := range []int64{t.Size, t.PartSize, t.MaxSize, t.ExpiresAt.Unix()} {
+	for _, n := range []int64{t.Size, t.PartSize, t.MaxSize, int64(t.PartExpires / time.Second), t.ExpiresAt.Unix()} {
 		dst = binary.AppendVarint(dst, n)
 	}
 	flags := byte(0)
@@ -168,20 +178,24 @@ func (t *uploadToken) decodeFields(b []byte) error {
 	}
 	copy(t.Caller[:], b[:16])
 	b = b[16:]
-	for _, s := range []*string{&t.Backend, &t.Bucket, &t.Key, &t.UploadID, &t.ContentType, &t.ChecksumCRC64NVME, &t.Rule} {
+	for _, s := range []*string{&t.Backend, &t.Bucket, &t.Key, &t.UploadID, &t.ContentType, &t.ChecksumCRC64NVME, &t.Rule, &t.Stamp} {
 		var ok bool
 		if *s, ok = readString(&b); !ok {
 			return errTokenPayload
 		}
 	}
-	var nums [4]int64
+	var nums [5]int64
 	for i := range nums {
 		var ok bool
 		if nums[i], ok = readVarint(&b); !ok {
 			return errTokenPayload
 		}
 	}
-	t.Size, t.PartSize, t.MaxSize, t.ExpiresAt = nums[0], nums[1], nums[2], time.Unix(nums[3], 0).UTC()
+	if nums[3] < 0 || nums[3] > int64(maxPartExpires/time.Second) {
+		return errTokenPayload
+	}
+	t.Size, t.PartSize, t.MaxSize = nums[0], nums[1], nums[2]
+	t.PartExpires, t.ExpiresAt = time.Duration(nums[3])*time.Second, time.Unix(nums[4], 0).UTC()
 	if len(b) != 1 || b[0]&^1 != 0 {
 		return errTokenPayload
 	}

@@ -2,11 +2,13 @@ package presign
 
 import (
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
+	"maps"
 	"net/http"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 )
@@ -29,6 +31,24 @@ const (
 // size, and its total is learned — and checked against the rule's limit —
 // at complete, where an upload over the limit is aborted.
 const SizeUnknown = -1
+
+// stampMetadata is the x-amz-meta-* name of an upload's stamp: a random
+// value presign sets at create and keeps in the token, so that a repeated
+// complete recognizes the object this upload became (and not another
+// written at the same key since).
+const stampMetadata = "presign-upload"
+
+// defaultContentType is an upload's type when the client names none.
+const defaultContentType = "application/octet-stream"
+
+// newStamp returns a fresh stamp: 16 hex digits.
+func (iss *Issuer) newStamp() (string, error) {
+	var b [8]byte
+	if _, err := io.ReadFull(iss.random, b[:]); err != nil {
+		return "", &Error{Code: CodeInternal, Message: "internal error", Err: err}
+	}
+	return hex.EncodeToString(b[:]), nil
+}
 
 // Defaults of uploads.
 const (
@@ -123,8 +143,14 @@ type CompletedUpload struct {
 	Size                 int64
 	ETag                 string
 	ContentType          string
-	Checksums            map[string]string // by algorithm, as the store reports them
-	Location             string            // the object's unsigned URL
+	// Checksum is the whole object's checksum that the store verified at
+	// complete, as "<algorithm>:<base64>" ("crc64nvme:…"); "" when the
+	// upload declared none.
+	Checksum string
+	Location string // the object's unsigned URL
+	// Repeated: the upload had completed before; this answer is the same,
+	// read from the object.
+	Repeated bool
 }
 
 // partLayout returns the part count and the size of part n (1-based) of
@@ -221,7 +247,18 @@ func (iss *Issuer) CreateUpload(ctx context.Context, p Principal, r UploadReques
 	if r.ExpiresIn > 0 {
 		life = min(life, r.ExpiresIn)
 	}
-	in := CreateMultipartInput{Bucket: req.Bucket, Key: req.Key, ContentType: req.ContentType, Metadata: req.Metadata}
+	contentType := req.ContentType
+	if contentType == "" {
+		contentType = defaultContentType // set, so that every answer of complete names the same
+	}
+	stamp, err := iss.newStamp()
+	if err != nil {
+		return Upload{}, err
+	}
+	md := make(map[string]string, len(req.Metadata)+1)
+	maps.Copy(md, req.Metadata)
+	md[stampMetadata] = stamp
+	in := CreateMultipartInput{Bucket: req.Bucket, Key: req.Key, ContentType: contentType, Metadata: md}
 	if r.ChecksumCRC64NVME != "" {
 		in.ChecksumAlgorithm, in.ChecksumType = "CRC64NVME", "FULL_OBJECT"
 	}
@@ -231,8 +268,8 @@ func (iss *Issuer) CreateUpload(ctx context.Context, p Principal, r UploadReques
 	}
 	now := iss.now()
 	t := uploadToken{Caller: callerDigest(p), Backend: be.Name, Bucket: req.Bucket, Key: req.Key,
-		UploadID: id, Size: size, PartSize: partSize, MaxSize: d.maxSize, NoOverwrite: d.dec.NoOverwrite,
-		ContentType: req.ContentType, ChecksumCRC64NVME: r.ChecksumCRC64NVME, Rule: d.dec.Rule,
+		UploadID: id, Size: size, PartSize: partSize, MaxSize: d.maxSize, PartExpires: d.expires, NoOverwrite: d.dec.NoOverwrite,
+		ContentType: contentType, ChecksumCRC64NVME: r.ChecksumCRC64NVME, Rule: d.dec.Rule, Stamp: stamp,
 		ExpiresAt: now.Add(life).UTC().Truncate(time.Second)}
 	count, _ := partLayout(size, partSize, t.MaxSize)
 	return Upload{Token: sealToken(iss.uploads.Secrets, &t), Key: t.Key, Bucket: t.Bucket, Backend: t.Backend,
@@ -278,7 +315,7 @@ func (iss *Issuer) SignParts(ctx context.Context, p Principal, token string, par
 	}
 	count, sizeOf := partLayout(t.Size, t.PartSize, t.MaxSize)
 	now := iss.now()
-	expires := min(iss.defaultExpires, iss.maxExpires, be.MaxExpires, t.ExpiresAt.Sub(now).Truncate(time.Second))
+	expires := min(t.PartExpires, iss.maxExpires, be.MaxExpires, t.ExpiresAt.Sub(now).Truncate(time.Second))
 	if expires < time.Second {
 		return nil, Errorf(CodeUnauthenticated, "the upload token has expired; start the upload again")
 	}
@@ -286,6 +323,15 @@ func (iss *Issuer) SignParts(ctx context.Context, p Principal, token string, par
 	for _, pr := range parts {
 		if pr.Number < 1 || pr.Number > count {
 			return nil, Errorf(CodeInvalidArgument, "part %d does not exist: this upload has parts 1 to %d", pr.Number, count)
+		}
+		// The store requires of each part a checksum of the algorithm the
+		// upload was created with (CRC64NVME when the whole object's was
+		// declared), and no other.
+		switch {
+		case t.ChecksumCRC64NVME != "" && pr.ChecksumCRC64NVME == "":
+			return nil, Errorf(CodeInvalidArgument, "part %d needs its checksum_crc64nvme: this upload declared the whole object's, and the store checks every part's", pr.Number)
+		case t.ChecksumCRC64NVME != "" && pr.ChecksumSHA256 != "":
+			return nil, Errorf(CodeInvalidArgument, "part %d: this upload's parts carry checksum_crc64nvme, not checksum_sha256", pr.Number)
 		}
 		if pr.ChecksumSHA256 != "" {
 			if err := validateDigest("checksum_sha256", pr.ChecksumSHA256, 32); err != nil {
@@ -315,6 +361,9 @@ func (iss *Issuer) ListUploadParts(ctx context.Context, p Principal, token strin
 		return nil, err
 	}
 	parts, err := iss.stores[t.Backend].ListParts(ctx, t.Bucket, t.Key, t.UploadID)
+	if isNoSuchUpload(err) {
+		return nil, errUploadGone
+	}
 	if err != nil {
 		return nil, storeFailure("listing the parts", err)
 	}
@@ -413,12 +462,21 @@ func (iss *Issuer) complete(ctx context.Context, t uploadToken, named []PartETag
 			return CompletedUpload{}, &Error{Code: CodePermissionDenied, Message: "an object exists at this key already and may not be overwritten; the parts are kept until the upload is aborted or expires", Err: err}
 		}
 		if errors.As(err, &se) && (se.Code == "BadDigest" || se.Code == "XAmzContentChecksumMismatch" || se.Code == "InvalidRequest" || se.Code == "InvalidPart" || se.Code == "EntityTooSmall" || se.Code == "InvalidPartOrder") {
-			return CompletedUpload{}, &Error{Code: CodeInvalidArgument, Message: fmt.Sprintf("the store refused to assemble the parts (%s): %s", se.Code, se.Message), Err: err}
+			return CompletedUpload{}, &Error{Code: CodeInvalidArgument, Message: fmt.Sprintf("the store refused to assemble the parts (%s): a part or the whole object is not what was declared", se.Code), Err: err}
 		}
 		return CompletedUpload{}, storeFailure("completing the upload", err)
 	}
-	return CompletedUpload{Backend: t.Backend, Bucket: t.Bucket, Key: t.Key, Size: total, ETag: obj.ETag,
-		ContentType: t.ContentType, Checksums: obj.Checksums}, nil
+	return completedAnswer(t, total, obj.ETag), nil
+}
+
+// completedAnswer is complete's answer for the object t became: the same
+// from the first call and from any later one.
+func completedAnswer(t uploadToken, size int64, etag string) CompletedUpload {
+	done := CompletedUpload{Backend: t.Backend, Bucket: t.Bucket, Key: t.Key, Size: size, ETag: etag, ContentType: t.ContentType}
+	if t.ChecksumCRC64NVME != "" {
+		done.Checksum = "crc64nvme:" + t.ChecksumCRC64NVME
+	}
+	return done
 }
 
 // partsToAssemble returns the parts of t to complete, in order, from the
@@ -476,29 +534,26 @@ func partsToAssemble(t uploadToken, held map[int]Part, named []PartETag) ([]Part
 // its part count, when known); else CodeNotFound.
 func (iss *Issuer) completed(ctx context.Context, st Store, t uploadToken) (CompletedUpload, error) {
 	info, err := st.HeadObject(ctx, t.Bucket, t.Key)
-	gone := Errorf(CodeNotFound, "this upload is no longer in progress (aborted, or expired on the store) and did not complete")
 	var se *StoreError
 	if errors.As(err, &se) && se.StatusCode == http.StatusNotFound {
-		return CompletedUpload{}, gone
+		return CompletedUpload{}, errUploadGone
 	}
 	if err != nil {
 		return CompletedUpload{}, storeFailure("reading the object", err)
 	}
-	_, parts, multipart := strings.Cut(strings.Trim(info.ETag, `"`), "-")
-	n, err := strconv.Atoi(parts)
-	switch {
-	case !multipart || err != nil || n < 1:
-		return CompletedUpload{}, gone
-	case t.Size == SizeUnknown && info.Size > t.MaxSize:
-		return CompletedUpload{}, gone
-	case t.Size != SizeUnknown:
-		if count, _ := partLayout(t.Size, t.PartSize, t.MaxSize); info.Size != t.Size || n != count {
-			return CompletedUpload{}, gone
-		}
+	// The object at the key is this upload's only if it bears its stamp
+	// (and, to be sure, the size declared or within the limit).
+	if info.Metadata[stampMetadata] != t.Stamp || t.Size != SizeUnknown && info.Size != t.Size || info.Size > t.MaxSize {
+		return CompletedUpload{}, errUploadGone
 	}
-	return CompletedUpload{Backend: t.Backend, Bucket: t.Bucket, Key: t.Key, Size: info.Size, ETag: info.ETag,
-		ContentType: info.ContentType, Checksums: info.Checksums}, nil
+	done := completedAnswer(t, info.Size, info.ETag)
+	done.Repeated = true
+	return done, nil
 }
+
+// errUploadGone answers a call for an upload the store no longer has and
+// that did not become an object.
+var errUploadGone = Errorf(CodeNotFound, "this upload is no longer in progress (aborted, or expired on the store) and did not complete")
 
 func isNoSuchUpload(err error) bool {
 	var se *StoreError

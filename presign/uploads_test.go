@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 )
 
 // memStore is a Store in memory that counts its calls. Parts are put by
@@ -28,6 +29,7 @@ type memStore struct {
 
 type memUpload struct {
 	key, contentType string
+	metadata         map[string]string
 	parts            map[int]Part
 }
 
@@ -59,7 +61,7 @@ func (m *memStore) CreateMultipartUpload(_ context.Context, in CreateMultipartIn
 	defer m.mu.Unlock()
 	m.next++
 	id := fmt.Sprintf("upload/%d+x", m.next)
-	m.uploads[id] = &memUpload{key: in.Key, contentType: in.ContentType, parts: map[int]Part{}}
+	m.uploads[id] = &memUpload{key: in.Key, contentType: in.ContentType, metadata: in.Metadata, parts: map[int]Part{}}
 	return id, nil
 }
 
@@ -114,7 +116,7 @@ func (m *memStore) CompleteMultipartUpload(_ context.Context, in CompleteMultipa
 	}
 	etag := fmt.Sprintf(`"mp-%d"`, len(in.Parts))
 	etag = strings.Replace(etag, "mp-", "abc-", 1)
-	m.objects[in.Key] = ObjectInfo{Size: size, ETag: etag, ContentType: u.contentType}
+	m.objects[in.Key] = ObjectInfo{Size: size, ETag: etag, ContentType: u.contentType, Metadata: u.metadata}
 	delete(m.uploads, in.UploadID)
 	return CompletedObject{ETag: etag}, nil
 }
@@ -257,7 +259,7 @@ func TestUploadLifecycle(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if diff := cmp.Diff(done, again); diff != "" {
+			if diff := cmp.Diff(done, again, cmpopts.IgnoreFields(CompletedUpload{}, "Repeated")); diff != "" || done.Repeated || !again.Repeated {
 				t.Errorf("second complete (-first +second):\n%s", diff)
 			}
 			if diff := cmp.Diff(map[string]int{"ListParts": 1, "HeadObject": 1}, st.takeCalls()); diff != "" {
@@ -624,5 +626,81 @@ func TestKeyFromFilename(t *testing.T) {
 	})
 	if _, err := refusing.Issue(ctx, alice, r); ErrorCode(err) != CodePermissionDenied || !strings.Contains(ErrorMessage(err), "cat picture.png") {
 		t.Errorf("refused: %v; want the refusal of the file name as key", err)
+	}
+}
+
+// Once the store no longer has an upload, complete answers from the object
+// only when it bears this upload's stamp; list answers not found.
+func TestUploadGone(t *testing.T) {
+	ctx := context.Background()
+	iss, st, _ := uploadIssuer(t, 1<<30, false)
+	up, err := iss.CreateUpload(ctx, alice, UploadRequest{Key: "k", Size: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := iss.AbortUpload(ctx, alice, up.Token); err != nil {
+		t.Fatal(err)
+	}
+	// Another upload to the same key completes, with the same size and
+	// part count.
+	other, err := iss.CreateUpload(ctx, alice, UploadRequest{Key: "k", Size: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.putPart(storeID(t, other.Token), 1, 1)
+	if _, err := iss.CompleteUpload(ctx, alice, other.Token, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := iss.CompleteUpload(ctx, alice, up.Token, nil); ErrorCode(err) != CodeNotFound {
+		t.Errorf("complete of the aborted upload, another object at its key: %v; want not found", err)
+	}
+	if _, err := iss.ListUploadParts(ctx, alice, up.Token); ErrorCode(err) != CodeNotFound {
+		t.Errorf("list of the aborted upload: %v; want not found", err)
+	}
+	if got := st.objects["k"].Metadata[stampMetadata]; len(got) != 16 {
+		t.Errorf("the object's stamp is %q; want 16 hex digits", got)
+	}
+}
+
+func TestUploadPartChecksumsAndLifetime(t *testing.T) {
+	ctx := context.Background()
+	st := newMemStore()
+	iss := testIssuer(t, func(c *Config) {
+		c.Uploads = UploadsConfig{Secrets: testSecrets}
+		c.NewStore = func(Backend) (Store, error) { return st, nil }
+		c.Authorizer = decideFunc(func(Principal, *Request) (Decision, error) {
+			return Decision{Rule: "short", MaxExpires: time.Minute}, nil
+		})
+	})
+	crc := "AAAAAAAAAAA="
+	sha := "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="
+	up, err := iss.CreateUpload(ctx, alice, UploadRequest{Key: "k", Size: 1, ChecksumCRC64NVME: crc})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, pr := range map[string]PartRequest{
+		"no part checksum":    {Number: 1},
+		"a SHA-256 instead":   {Number: 1, ChecksumSHA256: sha},
+		"a SHA-256 as well":   {Number: 1, ChecksumCRC64NVME: crc, ChecksumSHA256: sha},
+		"a malformed CRC64NV": {Number: 1, ChecksumCRC64NVME: "x"},
+	} {
+		if _, err := iss.SignParts(ctx, alice, up.Token, []PartRequest{pr}); ErrorCode(err) != CodeInvalidArgument {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+	g, err := iss.SignParts(ctx, alice, up.Token, []PartRequest{{Number: 1, ChecksumCRC64NVME: crc}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g[0].Headers["x-amz-checksum-crc64nvme"] != crc || !g[0].ExpiresAt.Equal(testTime.Add(time.Minute)) {
+		t.Errorf("part grant %+v; want its CRC64NVME signed, for the rule's 1m", g[0])
+	}
+	st.putPart(storeID(t, up.Token), 1, 1)
+	done, err := iss.CompleteUpload(ctx, alice, up.Token, nil)
+	if err != nil || done.Checksum != "crc64nvme:"+crc || done.ContentType != "application/octet-stream" {
+		t.Errorf("complete: %+v, %v; want the declared checksum and the default type", done, err)
+	}
+	if _, err := iss.Issue(ctx, alice, Request{Op: OpPost, Filename: "../x", KeyFromFilename: true}); ErrorCode(err) != CodeInvalidArgument || !strings.Contains(ErrorMessage(err), "file name is not a usable key") {
+		t.Errorf("a file name that is not a key: %v", err)
 	}
 }
