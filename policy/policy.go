@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -269,4 +270,30 @@ func listOrNone(names []string) string {
 		return "none"
 	}
 	return strings.Join(names, ", ")
+}
+
+// ClaimNames returns the JWT claims the rules read — those of who.claims
+// and of {claim.X} in keys and generate_key — sorted, each once. A caller's
+// other claims decide nothing here.
+func (p *Policy) ClaimNames() []string {
+	seen := map[string]bool{}
+	for _, rule := range p.rules {
+		for name := range rule.Who.Claims {
+			seen[name] = true
+		}
+		for _, tmpl := range append(slices.Clone(rule.Keys), rule.GenerateKey) {
+			for rest := tmpl; ; {
+				_, after, ok := strings.Cut(rest, "{claim.")
+				if !ok {
+					break
+				}
+				name, tail, ok := strings.Cut(after, "}")
+				if !ok {
+					break
+				}
+				seen[name], rest = true, tail
+			}
+		}
+	}
+	return slices.Sorted(maps.Keys(seen))
 }

@@ -371,3 +371,17 @@ func TestPostCannotForbidOverwrite(t *testing.T) {
 		}
 	}
 }
+
+func TestClaimNames(t *testing.T) {
+	p, err := New([]Rule{
+		{Name: "a", Who: Who{Claims: map[string][]string{"org": {"acme"}, "tier": {"gold"}}}, Ops: []presign.Op{presign.OpGet}, Keys: []string{"orgs/{claim.org}/**"}},
+		{Name: "b", Who: Who{Authenticated: true}, Ops: []presign.Op{presign.OpPut}, Keys: []string{"users/{sub}/**", "t/{claim.team}/{claim.org}/*"},
+			GenerateKey: "t/{claim.team}/{uuid}"},
+	}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{"org", "team", "tier"}, p.ClaimNames()); diff != "" {
+		t.Errorf("claims (-want +got):\n%s", diff)
+	}
+}

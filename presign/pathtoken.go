@@ -9,15 +9,22 @@ import (
 // send an Authorization header: Uppy 6 calls Companion's routes with plain
 // fetch, so its companionEndpoint carries the credential as
 // {path}/t/{token}. A path token is short-lived and signed with the
-// uploads' secrets; it carries the caller's whole identity, so a request
-// that presents it is authorized exactly as the caller's own would be.
+// uploads' secrets; it carries the caller's identity — kind, issuer, name,
+// groups and the claims the rules read (UploadsConfig.PathTokenClaims) — so
+// a request that presents it is authorized as the caller's own would be.
 
-// DefaultPathTokenExpires is a path token's lifetime when none is asked.
-const DefaultPathTokenExpires = time.Hour
+// A path token's lifetime when none is asked, and the longest: it is a
+// bearer credential in a URL, and outlives a revoked API key or JWT by as
+// long as it lives.
+const (
+	DefaultPathTokenExpires = time.Hour
+	MaxPathTokenExpires     = 24 * time.Hour
+)
 
 // IssuePathToken returns a path token for p and when it expires: after
-// expiresIn (0: DefaultPathTokenExpires), never later than the uploads'
-// lifetime nor than the expiry of the JWT p presented ("exp").
+// expiresIn (0: DefaultPathTokenExpires), never later than
+// MaxPathTokenExpires, the uploads' lifetime or the expiry of the JWT p
+// presented ("exp").
 //
 // It returns CodeUnsupported when uploads are not configured (no secrets),
 // CodeInvalidArgument for a lifetime that is not whole positive seconds or
@@ -33,7 +40,7 @@ func (iss *Issuer) IssuePathToken(p Principal, expiresIn time.Duration) (string,
 		expiresIn = DefaultPathTokenExpires
 	}
 	now := iss.now()
-	exp := now.Add(min(expiresIn, iss.uploads.Expires)).UTC().Truncate(time.Second)
+	exp := now.Add(min(expiresIn, iss.uploads.Expires, MaxPathTokenExpires)).UTC().Truncate(time.Second)
 	if s, ok := p.Claims["exp"]; ok && p.Kind == KindJWT {
 		// A NumericDate, as the JWT had it: 1900000000, or 1.9e9.
 		if f, err := strconv.ParseFloat(s, 64); err == nil && f < float64(exp.Unix()) {
@@ -43,7 +50,17 @@ func (iss *Issuer) IssuePathToken(p Principal, expiresIn time.Duration) (string,
 	if !now.Before(exp) {
 		return "", time.Time{}, Errorf(CodeUnauthenticated, "the credential expires now; sign in again")
 	}
-	tok := sealToken(iss.uploads.Secrets, &pathToken{Principal: p, ExpiresAt: exp})
+	carried := p
+	carried.Claims = nil
+	for _, name := range iss.uploads.PathTokenClaims {
+		if v, ok := p.Claims[name]; ok {
+			if carried.Claims == nil {
+				carried.Claims = map[string]string{}
+			}
+			carried.Claims[name] = v
+		}
+	}
+	tok := sealToken(iss.uploads.Secrets, &pathToken{Principal: carried, ExpiresAt: exp})
 	if len(tok) > maxTokenSize {
 		return "", time.Time{}, Errorf(CodeInvalidArgument, "this identity (its claims) is too large to carry in a URL path; send the Authorization header instead")
 	}

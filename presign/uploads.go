@@ -65,6 +65,10 @@ type UploadsConfig struct {
 	// Expires is an upload's lifetime (its token's); 0 means 24 hours. A
 	// part URL lives no longer than the grants' caps allow.
 	Expires time.Duration
+	// PathTokenClaims are the JWT claims a path token carries (those the
+	// rules read: policy.Policy.ClaimNames); a caller's other claims stay
+	// out of the URL.
+	PathTokenClaims []string
 }
 
 // Validate reports the problems of c: fields secrets[i].id,

@@ -568,8 +568,16 @@ func TestPathTokens(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff(jwt, got); diff != "" {
+	// Only the claims the rules read travel (none are configured here).
+	want := jwt
+	want.Claims = nil
+	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("principal (-want +got):\n%s", diff)
+	}
+	iss.uploads.PathTokenClaims = []string{"org", "team"}
+	tok2, _, _ := iss.IssuePathToken(jwt, 0)
+	if got, _ := iss.OpenPathToken(tok2); !cmp.Equal(got.Claims, map[string]string{"org": "acme"}) {
+		t.Errorf("claims carried %v; want org only (team absent, sub and exp not read by rules)", got.Claims)
 	}
 	// Never past the JWT's own expiry, nor the uploads' lifetime.
 	soon := testPrincipal
@@ -588,7 +596,7 @@ func TestPathTokens(t *testing.T) {
 		t.Errorf("negative lifetime: %v", err)
 	}
 	huge := alice
-	huge.Claims = map[string]string{"blob": strings.Repeat("x", 5000)}
+	huge.Groups = []string{strings.Repeat("x", 5000)}
 	if _, _, err := iss.IssuePathToken(huge, 0); ErrorCode(err) != CodeInvalidArgument {
 		t.Errorf("a huge identity: %v", err)
 	}

@@ -74,6 +74,7 @@ func New(cfg config.Config, o Options) (*Service, error) {
 		}
 		s.Policy = p
 		ic.Authorizer = p
+		ic.Uploads.PathTokenClaims = p.ClaimNames()
 	}
 	iss, err := presign.New(ic)
 	if err != nil {
