@@ -4,9 +4,12 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"encoding/base64"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/crc64"
 	"io"
 	"net/http"
 	"net/url"
@@ -52,6 +55,7 @@ func RunUploads(t *testing.T, tg Target, rules UploadRules) {
 	t.Run("tokens presign refuses", func(t *testing.T) { testTokenRefusals(t, tg, rules) })
 	t.Run("a missing part at complete", func(t *testing.T) { testMissingPart(t, tg) })
 	t.Run("abort leaves no parts", func(t *testing.T) { testAbort(t, tg) })
+	t.Run("checksums the store verifies", func(t *testing.T) { testUploadChecksums(t, tg) })
 	t.Run("companion routes", func(t *testing.T) { testCompanionFlow(t, tg) })
 	if rules.CappedPrefix != "" {
 		t.Run("over the limit at complete: aborted", func(t *testing.T) { testOverLimit(t, tg, rules) })
@@ -462,4 +466,72 @@ func testCompleteNoOverwrite(t *testing.T, tg Target, rules UploadRules) {
 	status, body = completeUpload(t, tg, up.Upload, nil)
 	expectStatus(t, "complete over an existing key", status, body, 403)
 	expectObject(t, tg, key, []byte("first"))
+}
+
+// crc64NVME is S3's CRC-64/NVME (hash/crc64 takes the reversed polynomial).
+var crc64NVME = crc64.MakeTable(0x9a6c9329ac4bc9b5)
+
+func b64CRC64NVME(b []byte) string {
+	return base64.StdEncoding.EncodeToString(binary.BigEndian.AppendUint64(nil, crc64.Checksum(b, crc64NVME)))
+}
+
+func b64SHA256(b []byte) string {
+	sum := sha256.Sum256(b)
+	return base64.StdEncoding.EncodeToString(sum[:])
+}
+
+// testUploadChecksums: a whole-object CRC64NVME (every part's signed, the
+// whole verified by the store at complete), and per-part SHA-256s.
+func testUploadChecksums(t *testing.T, tg Target) {
+	data := randomBytes(t, 5*mib+100)
+	one, two := data[:5*mib], data[5*mib:]
+	up := startUpload(t, tg, map[string]any{"key": "uploads/crc.bin", "size": len(data), "checksum_crc64nvme": b64CRC64NVME(data)})
+	status, body := callAPI(t, tg, "POST", "/v1/uploads/parts", map[string]any{"upload": up.Upload, "part_numbers": []int{1, 2}})
+	expectStatus(t, "parts without their CRC64NVME", status, body, 400)
+	status, body = callAPI(t, tg, "POST", "/v1/uploads/parts", map[string]any{"upload": up.Upload, "part_numbers": []int{1, 2},
+		"checksums": []map[string]any{{"part_number": 1, "checksum_crc64nvme": b64CRC64NVME(one)}, {"part_number": 2, "checksum_crc64nvme": b64CRC64NVME(one)}}})
+	expectStatus(t, "parts", status, body, 200)
+	var resp httpapi.PartsResponse
+	if err := json.Unmarshal(body, &resp); err != nil {
+		t.Fatal(err)
+	}
+	status, _, rb := putPart(t, resp.Parts[1], two)
+	expectRefused(t, "part 2 under part 1's CRC64NVME", status, rb)
+	status, _, rb = putPart(t, resp.Parts[0], one)
+	expectStatus(t, "part 1", status, rb, 200)
+	status, body = callAPI(t, tg, "POST", "/v1/uploads/parts", map[string]any{"upload": up.Upload, "part_numbers": []int{2},
+		"checksums": []map[string]any{{"part_number": 2, "checksum_crc64nvme": b64CRC64NVME(two)}}})
+	expectStatus(t, "part 2 signed again", status, body, 200)
+	resp = httpapi.PartsResponse{} // json.Unmarshal would merge into the old headers
+	if err := json.Unmarshal(body, &resp); err != nil {
+		t.Fatal(err)
+	}
+	status, _, rb = putPart(t, resp.Parts[0], two)
+	expectStatus(t, "part 2", status, rb, 200)
+	status, body = completeUpload(t, tg, up.Upload, nil)
+	expectStatus(t, "complete", status, body, 200)
+	var done httpapi.CompleteResponse
+	if err := json.Unmarshal(body, &done); err != nil || done.Checksum != "crc64nvme:"+b64CRC64NVME(data) {
+		t.Errorf("complete answered %s (%v); want the whole object's CRC64NVME", body, err)
+	}
+	expectObject(t, tg, "uploads/crc.bin", data)
+
+	// Per-part SHA-256s, on an upload without a whole-object checksum.
+	up = startUpload(t, tg, map[string]any{"key": "uploads/sha.bin", "size": 100})
+	part := data[:100]
+	status, body = callAPI(t, tg, "POST", "/v1/uploads/parts", map[string]any{"upload": up.Upload, "part_numbers": []int{1},
+		"checksums": []map[string]any{{"part_number": 1, "checksum_sha256": b64SHA256(part)}}})
+	expectStatus(t, "parts", status, body, 200)
+	resp = httpapi.PartsResponse{}
+	if err := json.Unmarshal(body, &resp); err != nil {
+		t.Fatal(err)
+	}
+	other := append([]byte{part[0] ^ 1}, part[1:]...)
+	status, _, rb = putPart(t, resp.Parts[0], other)
+	expectRefused(t, "a part whose bytes are not its signed SHA-256", status, rb)
+	status, _, rb = putPart(t, resp.Parts[0], part)
+	expectStatus(t, "part 1", status, rb, 200)
+	status, body = completeUpload(t, tg, up.Upload, nil)
+	expectStatus(t, "complete", status, body, 200)
+	expectObject(t, tg, "uploads/sha.bin", part)
 }
