@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/xml"
 	"fmt"
 	"io"
 	"net"
@@ -151,10 +150,10 @@ func (s *s3Store) do(ctx context.Context, c *call) (*http.Response, error) {
 	return resp, nil
 }
 
-// result reads the XML document of a 2xx answer into v, whose root element
-// must be root. A non-2xx answer, and an <Error> document in a 2xx one, is
-// a *StoreError.
-func (s *s3Store) result(op string, resp *http.Response, limit int64, root string, v any) error {
+// result reads the XML document of a 2xx answer with read, when its root
+// element is root. A non-2xx answer, and an <Error> document in a 2xx one,
+// is a *StoreError.
+func (s *s3Store) result(op string, resp *http.Response, limit int64, root string, read func([]byte) error) error {
 	defer resp.Body.Close()
 	if !success(resp.StatusCode) {
 		return storeError(op, resp)
@@ -165,7 +164,7 @@ func (s *s3Store) result(op string, resp *http.Response, limit int64, root strin
 	}
 	switch name := rootElement(body); name {
 	case root:
-		if err := xml.Unmarshal(body, v); err != nil {
+		if err := read(body); err != nil {
 			return fmt.Errorf("store: %s: reading the answer: %w", op, err)
 		}
 		return nil
@@ -192,27 +191,11 @@ func readBody(r io.Reader, limit int64) ([]byte, error) {
 	return b, nil
 }
 
-// rootElement returns the local name of the document's root element, or ""
-// when it has none.
-func rootElement(doc []byte) string {
-	d := xml.NewDecoder(bytes.NewReader(doc))
-	for {
-		tok, err := d.RawToken()
-		if err != nil {
-			return ""
-		}
-		if se, ok := tok.(xml.StartElement); ok {
-			return se.Name.Local
-		}
-	}
-}
-
-// errorBody is S3's error document.
+// errorBody is S3's error document, <Error>.
 type errorBody struct {
-	XMLName   xml.Name `xml:"Error"`
 	Code      string
 	Message   string
-	RequestID string `xml:"RequestId"`
+	RequestID string // <RequestId>
 }
 
 // storeError reads the error answer resp as a *StoreError. Past
@@ -233,7 +216,7 @@ func errorDocument(op string, resp *http.Response, body []byte) *StoreError {
 			e.Code = strings.ReplaceAll(http.StatusText(resp.StatusCode), " ", "")
 		}
 		e.Message = http.StatusText(resp.StatusCode)
-	case xml.Unmarshal(body, &eb) == nil:
+	case eb.read(body) == nil:
 		e.Code, e.Message = eb.Code, eb.Message
 		if eb.RequestID != "" {
 			e.RequestID = eb.RequestID
@@ -273,11 +256,11 @@ func discard(resp *http.Response) {
 
 // xmlChecksums are the Checksum<algorithm> elements of S3's documents.
 type xmlChecksums struct {
-	ChecksumCRC32     string `xml:",omitempty"`
-	ChecksumCRC32C    string `xml:",omitempty"`
-	ChecksumCRC64NVME string `xml:",omitempty"`
-	ChecksumSHA1      string `xml:",omitempty"`
-	ChecksumSHA256    string `xml:",omitempty"`
+	ChecksumCRC32     string
+	ChecksumCRC32C    string
+	ChecksumCRC64NVME string
+	ChecksumSHA1      string
+	ChecksumSHA256    string
 }
 
 func (c *xmlChecksums) fields() [len(checksumAlgorithms)]*string {
@@ -332,10 +315,8 @@ func (s *s3Store) CreateMultipartUpload(ctx context.Context, in CreateMultipartI
 	if err != nil {
 		return "", err
 	}
-	var res struct {
-		UploadID string `xml:"UploadId"`
-	}
-	if err := s.result(op, resp, maxResultBody, "InitiateMultipartUploadResult", &res); err != nil {
+	var res initiateResult
+	if err := s.result(op, resp, maxResultBody, "InitiateMultipartUploadResult", res.read); err != nil {
 		return "", err
 	}
 	if res.UploadID == "" {
@@ -344,17 +325,26 @@ func (s *s3Store) CreateMultipartUpload(ctx context.Context, in CreateMultipartI
 	return res.UploadID, nil
 }
 
-// listPartsResult is one page of ListParts.
+// initiateResult is CreateMultipartUpload's answer,
+// <InitiateMultipartUploadResult>.
+type initiateResult struct {
+	UploadID string // <UploadId>
+}
+
+// listPartsResult is one page of ListParts, <ListPartsResult>.
 type listPartsResult struct {
 	IsTruncated          bool
 	NextPartNumberMarker int
-	Parts                []struct {
-		PartNumber   int
-		Size         int64
-		ETag         string
-		LastModified string
-		xmlChecksums
-	} `xml:"Part"`
+	Parts                []listedPart // <Part>
+}
+
+// listedPart is a <Part> of ListParts.
+type listedPart struct {
+	PartNumber   int
+	Size         int64
+	ETag         string
+	LastModified string
+	xmlChecksums
 }
 
 func (s *s3Store) ListParts(ctx context.Context, bucket, key, uploadID string) ([]Part, error) {
@@ -371,7 +361,7 @@ func (s *s3Store) ListParts(ctx context.Context, bucket, key, uploadID string) (
 			return nil, err
 		}
 		var page listPartsResult
-		if err := s.result(op, resp, maxListPartsBody, "ListPartsResult", &page); err != nil {
+		if err := s.result(op, resp, maxListPartsBody, "ListPartsResult", page.read); err != nil {
 			return nil, err
 		}
 		for _, p := range page.Parts {
@@ -392,12 +382,8 @@ func (s *s3Store) ListParts(ctx context.Context, bucket, key, uploadID string) (
 	return parts, nil
 }
 
-// completeRequest is CompleteMultipartUpload's body.
-type completeRequest struct {
-	XMLName xml.Name       `xml:"http://s3.amazonaws.com/doc/2006-03-01/ CompleteMultipartUpload"`
-	Parts   []completePart `xml:"Part"`
-}
-
+// completePart is a <Part> of CompleteMultipartUpload's body
+// (appendCompleteRequest).
 type completePart struct {
 	xmlChecksums
 	ETag       string
@@ -406,18 +392,15 @@ type completePart struct {
 
 func (s *s3Store) CompleteMultipartUpload(ctx context.Context, in CompleteMultipartInput) (CompletedObject, error) {
 	const op = "CompleteMultipartUpload"
-	doc := completeRequest{Parts: make([]completePart, len(in.Parts))}
+	parts := make([]completePart, len(in.Parts))
 	for i, p := range in.Parts {
 		cs, err := checksumsOf(p.Checksums)
 		if err != nil {
 			return CompletedObject{}, fmt.Errorf("store: %s: part %d: %w", op, p.PartNumber, err)
 		}
-		doc.Parts[i] = completePart{xmlChecksums: cs, ETag: p.ETag, PartNumber: p.PartNumber}
+		parts[i] = completePart{xmlChecksums: cs, ETag: p.ETag, PartNumber: p.PartNumber}
 	}
-	body, err := xml.Marshal(&doc)
-	if err != nil {
-		return CompletedObject{}, fmt.Errorf("store: %s: %w", op, err)
-	}
+	body := appendCompleteRequest(make([]byte, 0, 128+256*len(parts)), parts)
 	hs := make([]sigv4.Header, 0, 5)
 	hs = append(hs, sigv4.Header{Name: "Content-Type", Value: "application/xml"})
 	if in.IfNoneMatch {
@@ -440,14 +423,18 @@ func (s *s3Store) CompleteMultipartUpload(ctx context.Context, in CompleteMultip
 	// S3 answers 200 at once and sends the outcome, maybe an <Error>, once
 	// the parts are assembled: result reads the document whatever the
 	// status.
-	var res struct {
-		ETag string
-		xmlChecksums
-	}
-	if err := s.result(op, resp, maxResultBody, "CompleteMultipartUploadResult", &res); err != nil {
+	var res completeResult
+	if err := s.result(op, resp, maxResultBody, "CompleteMultipartUploadResult", res.read); err != nil {
 		return CompletedObject{}, err
 	}
 	return CompletedObject{ETag: res.ETag, Checksums: res.toMap()}, nil
+}
+
+// completeResult is CompleteMultipartUpload's answer,
+// <CompleteMultipartUploadResult>.
+type completeResult struct {
+	ETag string
+	xmlChecksums
 }
 
 func (s *s3Store) AbortMultipartUpload(ctx context.Context, bucket, key, uploadID string) error {

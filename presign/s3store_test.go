@@ -639,6 +639,31 @@ func TestS3StoreErrors(t *testing.T) {
 			t.Errorf("%+v", se)
 		}
 	})
+	t.Run("malformed answers", func(t *testing.T) {
+		// A 2xx answer that is not the expected, well-formed document is an
+		// error, not the store's refusal.
+		for body, want := range map[string]string{
+			`<ListPartsResult><Part><PartNumber>1</PartNumber></ListPartsResult>`:                   "reading the answer: XML syntax error",
+			`<ListPartsResult><Part><Size>x</Size></Part></ListPartsResult>`:                        `reading the answer: <Size>: strconv.ParseInt`,
+			`<ListPartsResult><IsTruncated>true</IsTruncated></ListPartsResult><more/>`:             "content after the root element",
+			`<!DOCTYPE ListPartsResult><ListPartsResult></ListPartsResult>`:                         "200 answer without an XML document",
+			`<InitiateMultipartUploadResult><UploadId>u</UploadId></InitiateMultipartUploadResult>`: "answer is <InitiateMultipartUploadResult>, not <ListPartsResult>",
+		} {
+			st := fakeStore(t, func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, body) })
+			_, err := st.ListParts(t.Context(), "bucket", "k", "u")
+			if err == nil || errors.As(err, new(*StoreError)) || !strings.Contains(err.Error(), want) {
+				t.Errorf("%s: err %v, want an error with %q", body, err, want)
+			}
+		}
+		// An <Error> in a 200, prefixed: the store's refusal.
+		st := fakeStore(t, func(w http.ResponseWriter, r *http.Request) {
+			io.WriteString(w, `<?xml version="1.0"?><s3:Error xmlns:s3="http://s3.amazonaws.com/doc/2006-03-01/"><s3:Code>SlowDown</s3:Code><s3:Message>Please reduce your request rate.</s3:Message></s3:Error>`)
+		})
+		_, err := st.CreateMultipartUpload(t.Context(), CreateMultipartInput{Bucket: "bucket", Key: "k"})
+		if se := storeErr(t, err); se.StatusCode != 200 || se.Code != "SlowDown" || se.Message != "Please reduce your request rate." {
+			t.Errorf("%+v", se)
+		}
+	})
 	t.Run("answer too long", func(t *testing.T) {
 		st := fakeStore(t, func(w http.ResponseWriter, r *http.Request) {
 			io.WriteString(w, strings.Repeat(" ", maxResultBody)+"<InitiateMultipartUploadResult><UploadId>u</UploadId></InitiateMultipartUploadResult>")
