@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"strconv"
@@ -262,17 +261,7 @@ func BenchmarkUploadParts(b *testing.B) {
 		b.Fatalf("status %d: %.300s", check.Code, check.Body)
 	}
 	b.Run("layer=handler", func(b *testing.B) {
-		req := httptest.NewRequest("POST", "/v1/uploads/parts", nil)
-		req.Header.Set("Authorization", "Bearer "+testKey)
-		w := &discardWriter{h: http.Header{}}
-		rd := strings.NewReader(body)
-		b.ReportAllocs()
-		for b.Loop() {
-			rd.Reset(body)
-			req.Body = readCloser{rd}
-			clear(w.h)
-			h.ServeHTTP(w, req)
-		}
+		benchServe(b, h, "/v1/uploads/parts", body)
 		report(b)
 	})
 	b.Run("layer=signparts", func(b *testing.B) {

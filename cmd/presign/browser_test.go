@@ -101,17 +101,7 @@ func TestBrowser(t *testing.T) {
 	defer app.Close()
 	defer foreign.Close()
 
-	store := &s3test.Server{Name: "dev", Region: "us-east-1", Bucket: "photos",
-		AccessKeyID: "PRESIGNBROWSERTEST", SecretAccessKey: "browser-test-secret-0123456789abcdefghij"}
-	ds, err := devstore.Start(t.Context(), devstore.Config{
-		Addr: freeAddr(t), DataDir: t.TempDir(), Region: store.Region, Bucket: store.Bucket,
-		AccessKeyID: store.AccessKeyID, SecretAccessKey: store.SecretAccessKey, CORSOrigins: []string{app.URL},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ds.Close()
-	store.Endpoint = ds.Endpoint()
+	store := startPageStore(t, "photos", app.URL)
 
 	ti := e2e.NewTokenIssuer(t, "photos-app")
 	c, _, _ := testCLI(map[string]string{
@@ -231,4 +221,22 @@ func presignOverHTTP(t *testing.T, api, token, body string) string {
 		t.Fatalf("presign %s: %d %s %v", body, resp.StatusCode, buf.String(), err)
 	}
 	return buf.String()
+}
+
+// startPageStore starts the embedded store (stopped with the test) with a
+// bucket whose CORS rule admits the page's origin, and returns it as an
+// s3test.Server, whose client checks what landed.
+func startPageStore(t *testing.T, bucket, origin string) *s3test.Server {
+	store := &s3test.Server{Name: "dev", Region: "us-east-1", Bucket: bucket,
+		AccessKeyID: "PRESIGNPAGETEST", SecretAccessKey: "page-test-secret-0123456789abcdefghijklm"}
+	ds, err := devstore.Start(t.Context(), devstore.Config{
+		Addr: freeAddr(t), DataDir: t.TempDir(), Region: store.Region, Bucket: store.Bucket,
+		AccessKeyID: store.AccessKeyID, SecretAccessKey: store.SecretAccessKey, CORSOrigins: []string{origin},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ds.Close() })
+	store.Endpoint = ds.Endpoint()
+	return store
 }

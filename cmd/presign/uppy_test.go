@@ -23,7 +23,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
-	"presign.dev/internal/devstore"
 	"presign.dev/internal/s3test"
 )
 
@@ -173,17 +172,7 @@ func TestUppy(t *testing.T) {
 	app := httptest.NewServer(mux)
 	defer app.Close()
 
-	store := &s3test.Server{Name: "dev", Region: "us-east-1", Bucket: "uploads",
-		AccessKeyID: "PRESIGNUPPYTEST", SecretAccessKey: "uppy-test-secret-0123456789abcdefghijklm"}
-	ds, err := devstore.Start(t.Context(), devstore.Config{
-		Addr: freeAddr(t), DataDir: t.TempDir(), Region: store.Region, Bucket: store.Bucket,
-		AccessKeyID: store.AccessKeyID, SecretAccessKey: store.SecretAccessKey, CORSOrigins: []string{app.URL},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ds.Close()
-	store.Endpoint = ds.Endpoint()
+	store := startPageStore(t, "uploads", app.URL)
 
 	c, logs, _ := testCLI(map[string]string{
 		"PRESIGN_ADDR": "127.0.0.1:0", "PAGE_ORIGIN": app.URL,
