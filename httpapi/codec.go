@@ -34,6 +34,11 @@ func appendGrant(dst []byte, r *PresignResponse) []byte {
 	dst = appendString(dst, r.Bucket)
 	dst = append(dst, `,"expires_at":"`...)
 	dst = r.ExpiresAt.AppendFormat(dst, time.RFC3339Nano)
+	if r.Upload != "" {
+		dst = append(dst, `","upload":`...)
+		dst = appendString(dst, r.Upload)
+		return append(dst, "}\n"...)
+	}
 	return append(dst, "\"}\n"...)
 }
 

@@ -43,6 +43,8 @@ func TestAppendGrantMatchesEncodingJSON(t *testing.T) {
 			Fields: map[string]string{}, Key: "k", Bucket: "b", ExpiresAt: time.Date(2026, 5, 24, 12, 15, 0, 0, time.UTC)},
 		{Method: "POST", URL: "u", Headers: nil, Fields: map[string]string{"key": "a\"b\\c\n\u2028<&>\x01é🐱", "policy": "x"},
 			Key: "a\"b\\c\n\u2028<&>\x01é🐱", Bucket: "b", ExpiresAt: time.Date(2026, 1, 2, 3, 4, 5, 600, time.FixedZone("x", 3600))},
+		{Method: "PUT", URL: "u", Headers: map[string]string{"x-amz-meta-presign-upload": "0123456789abcdef"}, Fields: map[string]string{},
+			Key: "k", Bucket: "b", ExpiresAt: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC), Upload: "u1.t1.AQOC-_x"},
 	} {
 		if got, want := string(appendGrant(nil, &g)), stdEncode(t, g); got != want {
 			t.Errorf("got  %s\nwant %s", got, want)

@@ -295,6 +295,9 @@ type PresignResponse struct {
 	Key       string            `json:"key"`
 	Bucket    string            `json:"bucket"`
 	ExpiresAt time.Time         `json:"expires_at"`
+	// Upload, for put and post where uploads are configured, is the token
+	// POST /v1/uploads/complete takes to verify the upload.
+	Upload string `json:"upload,omitempty"`
 }
 
 // maxExpiresSeconds bounds expires_in before it becomes a Duration (no
@@ -330,7 +333,7 @@ func (body *PresignRequest) request() (presign.Request, error) {
 	req := presign.Request{
 		Op: body.Op, Key: body.Key, Bucket: body.Bucket, Backend: body.Backend, Filename: body.Filename,
 		ContentType: body.ContentType, ContentLength: body.ContentLength, ContentMD5: body.ContentMD5,
-		ChecksumSHA256: body.ChecksumSHA256, Metadata: body.Metadata,
+		ChecksumSHA256: body.ChecksumSHA256, Metadata: body.Metadata, Verify: true,
 	}
 	var err error
 	req.ExpiresIn, err = expiresIn(body.ExpiresIn)
@@ -340,7 +343,8 @@ func (body *PresignRequest) request() (presign.Request, error) {
 // GrantResponse returns the wire form of g; headers and fields are always
 // objects, empty when there are none.
 func GrantResponse(g presign.Grant) PresignResponse {
-	resp := PresignResponse{Method: g.Method, URL: g.URL, Headers: g.Headers, Fields: g.Fields, Key: g.Key, Bucket: g.Bucket, ExpiresAt: g.ExpiresAt}
+	resp := PresignResponse{Method: g.Method, URL: g.URL, Headers: g.Headers, Fields: g.Fields, Key: g.Key, Bucket: g.Bucket, ExpiresAt: g.ExpiresAt,
+		Upload: g.Upload}
 	if resp.Headers == nil {
 		resp.Headers = map[string]string{}
 	}

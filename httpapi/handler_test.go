@@ -166,8 +166,11 @@ func TestRoutes(t *testing.T) {
 				var got PresignResponse
 				_ = json.Unmarshal(rec.Body.Bytes(), &got)
 				u, _ := url.Parse(got.URL)
-				if u.Query().Get("X-Amz-SignedHeaders") != "content-length;content-type;host" || u.Query().Get("X-Amz-Expires") != "60" ||
-					got.Headers["Content-Type"] != "image/png" || got.Headers["Content-Length"] != "42" {
+				// Uploads are configured: the grant carries the token of its
+				// completion and signs the stamp the object will carry.
+				if u.Query().Get("X-Amz-SignedHeaders") != "content-length;content-type;host;x-amz-meta-presign-upload" || u.Query().Get("X-Amz-Expires") != "60" ||
+					got.Headers["Content-Type"] != "image/png" || got.Headers["Content-Length"] != "42" ||
+					len(got.Headers["x-amz-meta-presign-upload"]) != 16 || !strings.HasPrefix(got.Upload, "u1.t1.") {
 					t.Errorf("response %+v", got)
 				}
 			}},

@@ -269,13 +269,13 @@ func (h *Handler) completeUpload(w http.ResponseWriter, r *http.Request, p presi
 func (h *Handler) complete(r *http.Request, p presign.Principal, token string, named []presign.PartETag) (presign.CompletedUpload, error) {
 	done, err := h.opts.Issuer.CompleteUpload(r.Context(), p, token, named)
 	if err != nil {
-		h.audit(r, p, "multipart.complete", err)
+		h.audit(r, p, "complete", err)
 		if presign.ErrorCode(err) == presign.CodeTooLarge {
 			h.observeUpload(UploadOverLimit, 1)
 		}
 		return done, err
 	}
-	h.audit(r, p, "multipart.complete", nil, slog.String("backend", done.Backend), slog.String("bucket", done.Bucket),
+	h.audit(r, p, "complete", nil, slog.String("backend", done.Backend), slog.String("bucket", done.Bucket),
 		slog.String("key", done.Key), slog.Int64("size", done.Size), slog.Bool("repeated", done.Repeated))
 	if !done.Repeated {
 		h.observeUpload(UploadCompleted, done.Size)

@@ -307,7 +307,7 @@ func TestUploadAuditAndMetrics(t *testing.T) {
 			ops = append(ops, fmt.Sprintf("%s %v %s", l.Op, l.Allowed, l.Key))
 		}
 	}
-	want := []string{"multipart true a.bin", "multipart.parts false ", "multipart.complete true a.bin", "multipart.abort true "}
+	want := []string{"multipart true a.bin", "multipart.parts false ", "complete true a.bin", "multipart.abort true "}
 	if diff := cmp.Diff(want, ops); diff != "" {
 		t.Errorf("audit lines (-want +got):\n%s", diff)
 	}

@@ -213,12 +213,21 @@ func (iss *Issuer) Issue(ctx context.Context, p Principal, r Request) (Grant, er
 		return Grant{}, err
 	}
 	now := iss.now()
+	var completion *uploadToken
+	if r.Verify && (r.Op == OpPut || r.Op == OpPost) && len(iss.uploads.Secrets) > 0 {
+		if completion, err = iss.singleUpload(p, be, &r, d, now); err != nil {
+			return Grant{}, err
+		}
+	}
 	g, err := be.signer.sign(r, d.dec, now, d.expires, d.maxSize)
 	if err != nil {
 		return Grant{}, err
 	}
 	g.Bucket, g.Key, g.Backend, g.Rule = r.Bucket, r.Key, be.Name, d.dec.Rule
 	g.ExpiresAt = now.Add(d.expires).UTC().Truncate(time.Second)
+	if completion != nil {
+		g.Upload = sealToken(iss.uploads.Secrets, completion)
+	}
 	return g, nil
 }
 

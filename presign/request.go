@@ -49,6 +49,11 @@ type Request struct {
 	// ExpiresIn is the requested lifetime; 0 means the default. It is clamped
 	// to the caps, never extended.
 	ExpiresIn time.Duration
+	// Verify, for put and post where uploads are configured: the grant also
+	// carries an upload token (Grant.Upload) that CompleteUpload accepts,
+	// and signs a stamp the object will carry (x-amz-meta-presign-upload),
+	// by which complete knows the object this grant uploaded.
+	Verify bool
 }
 
 // Grant is a presigned request: what the client sends, and until when.
@@ -66,6 +71,9 @@ type Grant struct {
 	// Backend is the name of the backend that signed, and Rule the rule
 	// that allowed the grant, for the audit log.
 	Backend, Rule string
+	// Upload is the upload token of a put or post asked with Verify, for
+	// CompleteUpload; "" otherwise.
+	Upload string
 }
 
 // Principal is the authenticated caller, as the transport established it.

@@ -54,11 +54,15 @@ type tokenKind byte
 const (
 	tokenMultipart tokenKind = 1 // the calls of one multipart upload
 	tokenPath      tokenKind = 2 // a caller's identity, in a URL path (Companion)
+	tokenSingle    tokenKind = 3 // the completion of one put or post upload
 )
 
 // tokenPayload is what a token of one kind binds.
 type tokenPayload interface {
+	// kind is the payload's kind; accepts reports whether a payload of
+	// kind k decodes into it (and makes it of that kind).
 	kind() tokenKind
+	accepts(k tokenKind) bool
 	// encode appends the payload (version and kind first).
 	encode(dst []byte) []byte
 	// decodeFields reads a payload that encode wrote, past version and kind.
@@ -66,8 +70,11 @@ type tokenPayload interface {
 	expiresAt() time.Time
 }
 
-// uploadToken is what a multipart upload's token binds.
+// uploadToken is what an upload's token binds: a multipart upload's
+// (tokenMultipart), or a put or post upload's, for its completion
+// (tokenSingle: no UploadID, no PartSize).
 type uploadToken struct {
+	Kind     tokenKind
 	Caller   [16]byte // callerDigest of who created the upload
 	Backend  string
 	Bucket   string
@@ -84,7 +91,10 @@ type uploadToken struct {
 	// ChecksumCRC64NVME is the whole object's checksum (base64) that the
 	// store is to verify at complete; "" for none.
 	ChecksumCRC64NVME string
-	Rule              string // the rule that allowed it, for the audit log
+	// ContentMD5 and ChecksumSHA256 (base64) are a single put's signed
+	// integrity headers, which complete compares with the object's.
+	ContentMD5, ChecksumSHA256 string
+	Rule                       string // the rule that allowed it, for the audit log
 	// Stamp is the random value presign stored in the object's metadata
 	// (x-amz-meta-presign-upload), so that a repeated complete knows the
 	// object at the key for this upload's.
@@ -109,13 +119,17 @@ func callerDigest(p Principal) [16]byte {
 	return d
 }
 
-func (t *uploadToken) kind() tokenKind      { return tokenMultipart }
+func (t *uploadToken) kind() tokenKind { return t.Kind }
+func (t *uploadToken) accepts(k tokenKind) bool {
+	t.Kind = k
+	return k == tokenMultipart || k == tokenSingle
+}
 func (t *uploadToken) expiresAt() time.Time { return t.ExpiresAt }
 
 func (t *uploadToken) encode(dst []byte) []byte {
-	dst = append(dst, tokenVersion, byte(tokenMultipart))
+	dst = append(dst, tokenVersion, byte(t.Kind))
 	dst = append(dst, t.Caller[:]...)
-	for _, s := range []string{t.Backend, t.Bucket, t.Key, t.UploadID, t.ContentType, t.ChecksumCRC64NVME, t.Rule, t.Stamp} {
+	for _, s := range []string{t.Backend, t.Bucket, t.Key, t.UploadID, t.ContentType, t.ChecksumCRC64NVME, t.ContentMD5, t.ChecksumSHA256, t.Rule, t.Stamp} {
 		dst = appendString(dst, s)
 	}
 	for _, n := range []int64{t.Size, t.PartSize, t.MaxSize, int64(t.PartExpires / time.Second), t.ExpiresAt.Unix()} {
@@ -134,7 +148,7 @@ var errTokenPayload = errors.New("malformed token payload")
 // anything else is an error (a payload has one encoding: non-minimal
 // varints and unsorted maps are refused too).
 func decodePayload(t tokenPayload, b []byte) error {
-	if len(b) < 2 || b[0] != tokenVersion || tokenKind(b[1]) != t.kind() {
+	if len(b) < 2 || b[0] != tokenVersion || !t.accepts(tokenKind(b[1])) {
 		return errTokenPayload
 	}
 	if err := t.decodeFields(b[2:]); err != nil {
@@ -178,7 +192,7 @@ func (t *uploadToken) decodeFields(b []byte) error {
 	}
 	copy(t.Caller[:], b[:16])
 	b = b[16:]
-	for _, s := range []*string{&t.Backend, &t.Bucket, &t.Key, &t.UploadID, &t.ContentType, &t.ChecksumCRC64NVME, &t.Rule, &t.Stamp} {
+	for _, s := range []*string{&t.Backend, &t.Bucket, &t.Key, &t.UploadID, &t.ContentType, &t.ChecksumCRC64NVME, &t.ContentMD5, &t.ChecksumSHA256, &t.Rule, &t.Stamp} {
 		var ok bool
 		if *s, ok = readString(&b); !ok {
 			return errTokenPayload
@@ -298,8 +312,9 @@ type pathToken struct {
 	ExpiresAt time.Time
 }
 
-func (t *pathToken) kind() tokenKind      { return tokenPath }
-func (t *pathToken) expiresAt() time.Time { return t.ExpiresAt }
+func (t *pathToken) kind() tokenKind          { return tokenPath }
+func (t *pathToken) accepts(k tokenKind) bool { return k == tokenPath }
+func (t *pathToken) expiresAt() time.Time     { return t.ExpiresAt }
 
 func (t *pathToken) encode(dst []byte) []byte {
 	p := &t.Principal

@@ -12,7 +12,7 @@ import (
 var testSecrets = []TokenSecret{{ID: "k2", Secret: []byte("0123456789abcdef0123456789abcdef-new")}, {ID: "k1", Secret: []byte("0123456789abcdef0123456789abcdef-old")}}
 
 func testToken() uploadToken {
-	return uploadToken{Caller: callerDigest(Principal{Kind: KindJWT, Issuer: "https://idp", Name: "alice"}),
+	return uploadToken{Kind: tokenMultipart, Caller: callerDigest(Principal{Kind: KindJWT, Issuer: "https://idp", Name: "alice"}),
 		Backend: "s3", Bucket: "bucket", Key: "users/alice/a b+c.bin", UploadID: "2~abc/+==", Size: 12 << 20, PartSize: 5 << 20,
 		MaxSize: 1 << 30, PartExpires: 10 * time.Minute, NoOverwrite: true, Stamp: "0123456789abcdef", ContentType: "video/mp4", ChecksumCRC64NVME: "AAAAAAAAAAA=", Rule: "uploads",
 		ExpiresAt: testTime.Add(24 * time.Hour)}

@@ -2,6 +2,7 @@ package presign
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -271,7 +272,7 @@ func (iss *Issuer) CreateUpload(ctx context.Context, p Principal, r UploadReques
 		return Upload{}, storeFailure("starting the upload", err)
 	}
 	now := iss.now()
-	t := uploadToken{Caller: callerDigest(p), Backend: be.Name, Bucket: req.Bucket, Key: req.Key,
+	t := uploadToken{Kind: tokenMultipart, Caller: callerDigest(p), Backend: be.Name, Bucket: req.Bucket, Key: req.Key,
 		UploadID: id, Size: size, PartSize: partSize, MaxSize: d.maxSize, PartExpires: d.expires, NoOverwrite: d.dec.NoOverwrite,
 		ContentType: contentType, ChecksumCRC64NVME: r.ChecksumCRC64NVME, Rule: d.dec.Rule, Stamp: stamp,
 		ExpiresAt: now.Add(life).UTC().Truncate(time.Second)}
@@ -301,13 +302,22 @@ func (iss *Issuer) upload(p Principal, token string) (*backend, uploadToken, err
 	return be, t, nil
 }
 
+// multipart is upload for the calls that only a multipart upload takes.
+func (iss *Issuer) multipart(p Principal, token string) (*backend, uploadToken, error) {
+	be, t, err := iss.upload(p, token)
+	if err == nil && t.Kind != tokenMultipart {
+		err = Errorf(CodeInvalidArgument, "this upload token is a put or post upload's: only complete takes it")
+	}
+	return be, t, err
+}
+
 // SignParts returns the URLs of the parts asked for (at most MaxPartBatch
 // at once): each a presigned PUT of exactly that part's size, with its
 // checksum when one is given. It may be called again at any time for the
 // same parts (an expired URL, a page reload). A URL lives as long as
 // grants may (the default lifetime and the caps), and never past the upload.
 func (iss *Issuer) SignParts(ctx context.Context, p Principal, token string, parts []PartRequest) ([]PartGrant, error) {
-	be, t, err := iss.upload(p, token)
+	be, t, err := iss.multipart(p, token)
 	if err != nil {
 		return nil, err
 	}
@@ -360,7 +370,7 @@ func (iss *Issuer) SignParts(ctx context.Context, p Principal, token string, par
 
 // ListUploadParts returns the parts the store holds, to resume an upload.
 func (iss *Issuer) ListUploadParts(ctx context.Context, p Principal, token string) ([]Part, error) {
-	_, t, err := iss.upload(p, token)
+	_, t, err := iss.multipart(p, token)
 	if err != nil {
 		return nil, err
 	}
@@ -378,7 +388,7 @@ func (iss *Issuer) ListUploadParts(ctx context.Context, p Principal, token strin
 // upload that is already gone (aborted, completed or expired on the store)
 // succeeds.
 func (iss *Issuer) AbortUpload(ctx context.Context, p Principal, token string) error {
-	_, t, err := iss.upload(p, token)
+	_, t, err := iss.multipart(p, token)
 	if err != nil {
 		return err
 	}
@@ -410,7 +420,15 @@ func (iss *Issuer) CompleteUpload(ctx context.Context, p Principal, token string
 	if err != nil {
 		return CompletedUpload{}, err
 	}
-	done, err := iss.complete(ctx, t, named)
+	var done CompletedUpload
+	if t.Kind == tokenSingle {
+		if len(named) > 0 {
+			return CompletedUpload{}, Errorf(CodeInvalidArgument, "parts apply to multipart uploads; this upload was one put or post")
+		}
+		done, err = iss.verifySingle(ctx, t)
+	} else {
+		done, err = iss.complete(ctx, t, named)
+	}
 	if err != nil {
 		return CompletedUpload{}, err
 	}
@@ -574,4 +592,73 @@ func storeFailure(doing string, err error) error {
 		return &Error{Code: CodeNotFound, Message: "the store has no such bucket", Err: err}
 	}
 	return &Error{Code: CodeUnavailable, Message: "the store failed " + doing, Err: err}
+}
+
+// singleUpload stamps the put or post r (its metadata gets the stamp, so
+// its grant signs it) and returns the token of its completion.
+func (iss *Issuer) singleUpload(p Principal, be *backend, r *Request, d decision, now time.Time) (*uploadToken, error) {
+	stamp, err := iss.newStamp()
+	if err != nil {
+		return nil, err
+	}
+	md := make(map[string]string, len(r.Metadata)+1)
+	maps.Copy(md, r.Metadata)
+	md[stampMetadata] = stamp
+	r.Metadata = md
+	size := int64(SizeUnknown)
+	if r.ContentLength != nil {
+		size = *r.ContentLength
+	}
+	return &uploadToken{Kind: tokenSingle, Caller: callerDigest(p), Backend: be.Name, Bucket: r.Bucket, Key: r.Key,
+		Size: size, MaxSize: d.maxSize, ContentType: r.ContentType, ContentMD5: r.ContentMD5, ChecksumSHA256: r.ChecksumSHA256,
+		Rule: d.dec.Rule, Stamp: stamp, ExpiresAt: now.Add(iss.uploads.Expires).UTC().Truncate(time.Second)}, nil
+}
+
+// verifySingle completes a put or post upload: the object at the key must
+// bear the grant's stamp (else nothing was uploaded with it: not found),
+// and its size, type and checksums be what was signed (else the upload
+// is refused, and nothing recorded). It reads the object once (HEAD);
+// calling it again answers the same.
+func (iss *Issuer) verifySingle(ctx context.Context, t uploadToken) (CompletedUpload, error) {
+	info, err := iss.stores[t.Backend].HeadObject(ctx, t.Bucket, t.Key)
+	var se *StoreError
+	if errors.As(err, &se) && se.StatusCode == http.StatusNotFound {
+		return CompletedUpload{}, errNotUploaded
+	}
+	if err != nil {
+		return CompletedUpload{}, storeFailure("reading the object", err)
+	}
+	if info.Metadata[stampMetadata] != t.Stamp {
+		return CompletedUpload{}, errNotUploaded
+	}
+	mismatch := func(format string, args ...any) error {
+		return Errorf(CodeInvalidArgument, "the object is not what was signed: "+format+"; nothing is recorded", args...)
+	}
+	switch {
+	case t.Size != SizeUnknown && info.Size != t.Size:
+		return CompletedUpload{}, mismatch("%d bytes, not %d", info.Size, t.Size)
+	case info.Size > t.MaxSize:
+		return CompletedUpload{}, mismatch("%d bytes, above the %d allowed", info.Size, t.MaxSize)
+	case t.ContentType != "" && info.ContentType != t.ContentType:
+		return CompletedUpload{}, mismatch("type %q, not %q", info.ContentType, t.ContentType)
+	case t.ChecksumSHA256 != "" && info.Checksums["SHA256"] != t.ChecksumSHA256:
+		return CompletedUpload{}, mismatch("its SHA-256 is not the one signed")
+	case t.ContentMD5 != "" && !etagIsMD5(info.ETag, t.ContentMD5):
+		return CompletedUpload{}, mismatch("its MD5 is not the one signed")
+	}
+	done := CompletedUpload{Backend: t.Backend, Bucket: t.Bucket, Key: t.Key, Size: info.Size, ETag: info.ETag, ContentType: info.ContentType}
+	if t.ChecksumSHA256 != "" {
+		done.Checksum = "sha256:" + t.ChecksumSHA256
+	}
+	return done, nil
+}
+
+// errNotUploaded answers complete for a grant whose upload has not landed.
+var errNotUploaded = Errorf(CodeNotFound, "nothing was uploaded with this grant (yet): the object at the key does not bear its stamp")
+
+// etagIsMD5 reports whether etag, a single upload's ETag, is the MD5 of
+// base64 md5: stores give the hex MD5 of a plain upload's bytes.
+func etagIsMD5(etag, md5 string) bool {
+	raw, err := base64.StdEncoding.DecodeString(md5)
+	return err == nil && strings.EqualFold(strings.Trim(etag, `"`), hex.EncodeToString(raw))
 }

@@ -712,3 +712,81 @@ func TestUploadPartChecksumsAndLifetime(t *testing.T) {
 		t.Errorf("a file name that is not a key: %v", err)
 	}
 }
+
+// A put or post asked with Verify carries an upload token; complete checks
+// the object at the key against what was signed.
+func TestVerifiedSingleUploads(t *testing.T) {
+	ctx := context.Background()
+	iss, st, _ := uploadIssuer(t, 100, false)
+	n := int64(11)
+	sha := "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="
+	md5 := "1B2M2Y8AsgTpgAmY7PhCfg==" // of "": hex d41d8cd98f00b204e9800998ecf8427e
+	g, err := iss.Issue(ctx, alice, Request{Op: OpPut, Key: "k", ContentType: "text/plain", ContentLength: &n,
+		ChecksumSHA256: sha, ContentMD5: md5, Verify: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stamp := g.Headers["x-amz-meta-"+stampMetadata]
+	if g.Upload == "" || len(stamp) != 16 || !strings.Contains(g.URL, "x-amz-meta-"+stampMetadata) {
+		t.Fatalf("grant %+v: want an upload token and the stamp signed", g)
+	}
+	if _, err := iss.CompleteUpload(ctx, alice, g.Upload, nil); ErrorCode(err) != CodeNotFound {
+		t.Errorf("complete before the upload: %v", err)
+	}
+	good := ObjectInfo{Size: 11, ETag: `"d41d8cd98f00b204e9800998ecf8427e"`, ContentType: "text/plain",
+		Metadata: map[string]string{stampMetadata: stamp}, Checksums: map[string]string{"SHA256": sha}}
+	for name, tc := range map[string]struct {
+		mod  func(*ObjectInfo)
+		want Code
+	}{
+		"another upload's object": {func(o *ObjectInfo) { o.Metadata = map[string]string{stampMetadata: "0000000000000000"} }, CodeNotFound},
+		"other size":              {func(o *ObjectInfo) { o.Size = 12 }, CodeInvalidArgument},
+		"other type":              {func(o *ObjectInfo) { o.ContentType = "text/html" }, CodeInvalidArgument},
+		"other SHA-256":           {func(o *ObjectInfo) { o.Checksums = nil }, CodeInvalidArgument},
+		"other MD5":               {func(o *ObjectInfo) { o.ETag = `"00"` }, CodeInvalidArgument},
+	} {
+		obj := good
+		tc.mod(&obj)
+		st.objects["k"] = obj
+		if _, err := iss.CompleteUpload(ctx, alice, g.Upload, nil); ErrorCode(err) != tc.want {
+			t.Errorf("%s: %v; want %s", name, err, tc.want)
+		}
+	}
+	st.objects["k"] = good
+	st.takeCalls()
+	done, err := iss.CompleteUpload(ctx, alice, g.Upload, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := CompletedUpload{Backend: "default", Bucket: "bucket", Key: "k", Size: 11, ETag: good.ETag, ContentType: "text/plain",
+		Checksum: "sha256:" + sha, Location: "http://127.0.0.1:9000/bucket/k"}
+	if diff := cmp.Diff(want, done); diff != "" {
+		t.Errorf("complete (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(map[string]int{"HeadObject": 1}, st.takeCalls()); diff != "" {
+		t.Errorf("store calls (-want +got):\n%s", diff)
+	}
+	if _, err := iss.SignParts(ctx, alice, g.Upload, []PartRequest{{Number: 1}}); ErrorCode(err) != CodeInvalidArgument {
+		t.Errorf("parts of a put's token: %v", err)
+	}
+	if _, err := iss.CompleteUpload(ctx, bob, g.Upload, nil); ErrorCode(err) != CodePermissionDenied {
+		t.Errorf("another caller: %v", err)
+	}
+	// A POST form: the stamp is a signed field; the size is the limit's.
+	pg, err := iss.Issue(ctx, alice, Request{Op: OpPost, Key: "p", Verify: true})
+	if err != nil || pg.Upload == "" || len(pg.Fields["x-amz-meta-"+stampMetadata]) != 16 {
+		t.Fatalf("post grant %+v, %v", pg, err)
+	}
+	st.objects["p"] = ObjectInfo{Size: 101, Metadata: map[string]string{stampMetadata: pg.Fields["x-amz-meta-"+stampMetadata]}}
+	if _, err := iss.CompleteUpload(ctx, alice, pg.Upload, nil); ErrorCode(err) != CodeInvalidArgument {
+		t.Errorf("a post over the limit: %v", err)
+	}
+	// Without upload secrets, or without Verify, no token and no stamp.
+	plain, _ := testIssuer(t, nil).Issue(ctx, alice, Request{Op: OpPut, Key: "k", Verify: true})
+	unasked, _ := iss.Issue(ctx, alice, Request{Op: OpPut, Key: "k", ContentLength: &n})
+	for _, g := range []Grant{plain, unasked} {
+		if g.Upload != "" || strings.Contains(g.URL, stampMetadata) {
+			t.Errorf("grant %+v has a token or a stamp", g)
+		}
+	}
+}

@@ -50,7 +50,7 @@ func uploadsAPI(t *testing.T, srv *s3test.Server) (*httptest.Server, UploadRules
 		{Name: "capped", Who: who, Ops: []presign.Op{presign.OpMultipart, presign.OpPost}, GenerateKey: "capped/{uuid}/{filename}",
 			Keys: []string{"capped/**"}, MaxSize: rules.CappedMaxSize},
 		{Name: "fixed", Who: who, Ops: []presign.Op{presign.OpMultipart}, Keys: []string{"fixed/**"}, Overwrite: &no},
-		{Name: "uploads", Who: who, Ops: []presign.Op{presign.OpMultipart, presign.OpPut, presign.OpGet}, Keys: []string{"uploads/**"}},
+		{Name: "uploads", Who: who, Ops: []presign.Op{presign.OpMultipart, presign.OpPut, presign.OpPost, presign.OpGet}, Keys: []string{"uploads/**"}},
 	}, policy.Options{})
 	if err != nil {
 		t.Fatal(err)
