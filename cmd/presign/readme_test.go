@@ -685,7 +685,7 @@ var readmeChecks = []readmeCheck{
 			r.t.Errorf("the JSON API printed no URL %s…", want)
 		}
 	}},
-	{"a multipart upload in three parts lands whole", "/v1/uploads/complete", func(r *readmeRun, out string) {
+	{"a multipart upload in three parts lands whole", "split -b 5242880", func(r *readmeRun, out string) {
 		if !strings.Contains(out, `"size":12000000`) || !strings.Contains(out, `-3\""`) || strings.Count(out, `"part_number":`) != 3 {
 			r.t.Errorf("the list and complete answers are not those of a three-part upload:\n%s", out)
 		}
