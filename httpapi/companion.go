@@ -357,5 +357,5 @@ func companionPathProblem(p string) string {
 // companionEndpointOf is the companionEndpoint of a path token, on the
 // host the request reached.
 func (h *Handler) companionEndpointOf(r *http.Request, token string) string {
-	return externalURL(r) + h.opts.CompanionPath + "/t/" + url.PathEscape(token)
+	return h.externalURL(r) + h.opts.CompanionPath + "/t/" + url.PathEscape(token)
 }

@@ -80,6 +80,13 @@ type Options struct {
 	// CompanionPath, when not "", serves Uppy Companion's S3 routes under
 	// that path (e.g. "/companion"); see companion.go.
 	CompanionPath string
+	// Receipts, when non-nil, signs the receipt of every verified complete
+	// and serves its public keys at GET /.well-known/jwks.json.
+	Receipts ReceiptSigner
+	// PublicURL is presign's URL as clients reach it ("https://host"), the
+	// receipts' iss and the base of companion_endpoint; "" takes it from
+	// each request (its Host, and X-Forwarded-Proto).
+	PublicURL string
 }
 
 // Handler is the HTTP API.
@@ -120,6 +127,7 @@ func New(o Options) *Handler {
 		{pattern: "GET /openapi.json", name: "openapi", public: true, serve: serveOpenAPI},
 	}
 	h.routes = append(h.routes, h.uploadRoutes()...)
+	h.routes = append(h.routes, route{pattern: "GET /.well-known/jwks.json", name: "jwks", public: true, serve: h.jwks})
 	if o.CompanionPath != "" {
 		h.routes = append(h.routes, h.companionRoutes(o.CompanionPath)...)
 	}

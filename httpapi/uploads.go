@@ -109,8 +109,12 @@ type CompleteResponse struct {
 	ETag        string `json:"etag"`
 	ContentType string `json:"content_type"`
 	// Checksum is the whole object's, verified by the store at complete:
-	// "crc64nvme:<base64>"; absent when the upload declared none.
+	// "crc64nvme:<base64>" or "sha256:<base64>"; absent when the upload
+	// declared none.
 	Checksum string `json:"checksum,omitempty"`
+	// Receipt is the signed receipt of the upload (a compact JWS), where
+	// receipt keys are configured.
+	Receipt string `json:"receipt,omitempty"`
 }
 
 func (h *Handler) uploadRoutes() []route {
@@ -260,8 +264,12 @@ func (h *Handler) completeUpload(w http.ResponseWriter, r *http.Request, p presi
 	if err != nil {
 		return err
 	}
-	writeNoStore(w, CompleteResponse{Key: done.Key, Bucket: done.Bucket, Size: done.Size, ETag: done.ETag, ContentType: done.ContentType,
-		Checksum: done.Checksum})
+	resp := CompleteResponse{Key: done.Key, Bucket: done.Bucket, Size: done.Size, ETag: done.ETag, ContentType: done.ContentType,
+		Checksum: done.Checksum}
+	if resp.Receipt, err = h.receipt(r, p, done); err != nil {
+		return err
+	}
+	writeNoStore(w, resp)
 	return nil
 }
 
@@ -348,10 +356,14 @@ func (h *Handler) pathToken(w http.ResponseWriter, r *http.Request, p presign.Pr
 	return nil
 }
 
-// externalURL is the scheme and host the client reached: https when the
-// connection is TLS or a proxy says so (X-Forwarded-Proto, as Cloud Run,
-// Lambda Function URLs and load balancers set it).
-func externalURL(r *http.Request) string {
+// externalURL is presign's URL as the client reached it: Options.PublicURL,
+// else the request's host, https when the connection is TLS or a proxy says
+// so (X-Forwarded-Proto, as Cloud Run, Lambda Function URLs and load
+// balancers set it).
+func (h *Handler) externalURL(r *http.Request) string {
+	if h.opts.PublicURL != "" {
+		return h.opts.PublicURL
+	}
 	scheme := "http"
 	if r.TLS != nil || r.Header.Get("X-Forwarded-Proto") == "https" {
 		scheme = "https"
