@@ -226,6 +226,6 @@ func (jwtClaims) GetNotBefore() (*jwt.NumericDate, error)      { return nil, nil
 func (c jwtClaims) GetIssuedAt() (*jwt.NumericDate, error) {
 	return jwt.NewNumericDate(time.Unix(c.IssuedAt, 0)), nil
 }
-func (c jwtClaims) GetIssuer() (string, error)          { return c.Issuer, nil }
-func (c jwtClaims) GetSubject() (string, error)         { return c.Subject, nil }
+func (c jwtClaims) GetIssuer() (string, error)           { return c.Issuer, nil }
+func (c jwtClaims) GetSubject() (string, error)          { return c.Subject, nil }
 func (jwtClaims) GetAudience() (jwt.ClaimStrings, error) { return nil, nil }
