@@ -83,6 +83,9 @@ type Options struct {
 	// Receipts, when non-nil, signs the receipt of every verified complete
 	// and serves its public keys at GET /.well-known/jwks.json.
 	Receipts ReceiptSigner
+	// Webhooks, when non-nil, delivers upload.completed to the receivers
+	// before a verified complete answers (see webhooks.go).
+	Webhooks Notifier
 	// PublicURL is presign's URL as clients reach it ("https://host"), the
 	// receipts' iss and the base of companion_endpoint; "" takes it from
 	// each request (its Host, and X-Forwarded-Proto).

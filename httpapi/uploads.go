@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"bytes"
+	"encoding/json"
 	"io"
 	"log/slog"
 	"net/http"
@@ -115,6 +116,8 @@ type CompleteResponse struct {
 	// Receipt is the signed receipt of the upload (a compact JWS), where
 	// receipt keys are configured.
 	Receipt string `json:"receipt,omitempty"`
+	// ServerData is the JSON object the webhook receiver answered, if any.
+	ServerData json.RawMessage `json:"server_data,omitempty"`
 }
 
 func (h *Handler) uploadRoutes() []route {
@@ -267,6 +270,9 @@ func (h *Handler) completeUpload(w http.ResponseWriter, r *http.Request, p presi
 	resp := CompleteResponse{Key: done.Key, Bucket: done.Bucket, Size: done.Size, ETag: done.ETag, ContentType: done.ContentType,
 		Checksum: done.Checksum}
 	if resp.Receipt, err = h.receipt(r, p, done); err != nil {
+		return err
+	}
+	if resp.ServerData, err = h.notifyCompleted(r, p, done, resp.Receipt); err != nil {
 		return err
 	}
 	writeNoStore(w, resp)

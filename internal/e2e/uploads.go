@@ -13,6 +13,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"reflect"
 	"strconv"
 	"strings"
 	"syscall"
@@ -559,7 +560,7 @@ func testVerifiedSingle(t *testing.T, tg Target) {
 	}
 	want := httpapi.CompleteResponse{Key: "uploads/verified.bin", Bucket: tg.Store.Bucket, Size: int64(len(data)), ETag: done.ETag,
 		ContentType: "application/x-test", Checksum: "sha256:" + sha}
-	if done != want || done.ETag == "" {
+	if !reflect.DeepEqual(done, want) || done.ETag == "" {
 		t.Errorf("complete answered %+v, want %+v", done, want)
 	}
 	status, again := completeUpload(t, tg, g.Upload, nil)
