@@ -790,3 +790,43 @@ func TestVerifiedSingleUploads(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkCompleteUpload completes uploads of 1, 100 and 1,000 parts on
+// a memStore: presign's own work at complete (the token, the checks of the
+// listed parts, the Complete request's parts), with the store's calls
+// counted (one ListParts page per 1,000 parts, one Complete).
+func BenchmarkCompleteUpload(b *testing.B) {
+	for _, parts := range []int{1, 100, 1000} {
+		b.Run(fmt.Sprintf("parts=%d", parts), func(b *testing.B) {
+			st := newMemStore()
+			iss := testIssuer(b, func(c *Config) {
+				c.Uploads = UploadsConfig{Secrets: testSecrets}
+				c.NewStore = func(Backend) (Store, error) { return st, nil }
+			})
+			ctx := context.Background()
+			size := int64(parts) * MinPartSize
+			b.ReportAllocs()
+			for b.Loop() {
+				b.StopTimer()
+				up, err := iss.CreateUpload(ctx, alice, UploadRequest{Key: "k", Size: size})
+				if err != nil {
+					b.Fatal(err)
+				}
+				t, _ := openUpload(testSecrets, up.Token, testTime)
+				for n := 1; n <= parts; n++ {
+					st.putPart(t.UploadID, n, MinPartSize)
+				}
+				st.takeCalls()
+				b.StartTimer()
+				if _, err := iss.CompleteUpload(ctx, alice, up.Token, nil); err != nil {
+					b.Fatal(err)
+				}
+				b.StopTimer()
+				if calls := st.takeCalls(); calls["ListParts"] != (parts+999)/1000 || calls["CompleteMultipartUpload"] != 1 || len(calls) != 2 {
+					b.Fatalf("store calls %v", calls)
+				}
+				b.StartTimer()
+			}
+		})
+	}
+}
