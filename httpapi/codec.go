@@ -332,6 +332,21 @@ func (d *decoder) int64Value(field string) (*int64, error) {
 	return &n, nil
 }
 
+// intValue reads an integer literal that fits int, or null (0, as
+// encoding/json leaves an int).
+func (d *decoder) intValue(field string) (int, error) {
+	n, err := d.int64Value(field)
+	switch {
+	case err != nil:
+		return 0, err
+	case n == nil:
+		return 0, nil
+	case int64(int(*n)) != *n:
+		return 0, typeError(field, "integer")
+	}
+	return int(*n), nil
+}
+
 // stringValue reads a string, or null (which leaves the field empty, as
 // encoding/json does).
 func (d *decoder) stringValue(field string) (string, error) {
@@ -451,10 +466,11 @@ func decodePresignRequest(data []byte) (PresignRequest, error) {
 }
 
 // fieldSet records which fields of a request were seen, by index.
-type fieldSet uint16
+type fieldSet uint32
 
 // requestFields are the field names of PresignRequest, in order.
-var requestFields = [...]string{"op", "key", "bucket", "backend", "filename", "content_type", "content_md5", "checksum_sha256", "content_length", "expires_in", "metadata"}
+var requestFields = [...]string{"op", "key", "bucket", "backend", "filename", "content_type", "content_md5", "checksum_sha256", "content_length", "expires_in", "metadata",
+	"prefix", "delimiter", "max_keys", "continuation_token"}
 
 // interned holds the strings most requests repeat, the field names and the
 // ops, so that decoding them allocates nothing.
@@ -504,6 +520,14 @@ func (d *decoder) field(r *PresignRequest, name string, seen *fieldSet) error {
 		r.ExpiresIn, err = d.int64Value(name)
 	case "metadata":
 		r.Metadata, err = d.stringMap(name)
+	case "prefix":
+		r.Prefix, err = d.stringValue(name)
+	case "delimiter":
+		r.Delimiter, err = d.stringValue(name)
+	case "max_keys":
+		r.MaxKeys, err = d.intValue(name)
+	case "continuation_token":
+		r.ContinuationToken, err = d.stringValue(name)
 	default:
 		return presign.Errorf(presign.CodeInvalidArgument, "unknown field %q", name)
 	}

@@ -111,6 +111,9 @@ func FuzzDecodePresignRequest(f *testing.F) {
 		`{"op":"get","key":"\u00e9\ud83d\udc31\ud800x\\\"","filename":null,"content_length":null,"metadata":{}}`,
 		`{"op":"get","key":"k"} x`, `{"OP":"get"}`, `{"op":"get","op":"put"}`, `{"content_length":1e3}`, `{"content_length":-0}`,
 		`{"content_length":9223372036854775808}`, `{"metadata":{"a":1}}`, `[]`, ` {} `, `{"key":"\u0000"}`, `{"expires_in":01}`,
+		`{"op":"list","prefix":"users/alice/","delimiter":"/","max_keys":1000,"continuation_token":"1/ab+c=="}`,
+		`{"op":"list","prefix":null,"delimiter":null,"max_keys":null,"continuation_token":null}`, `{"max_keys":9223372036854775807}`,
+		`{"max_keys":-9223372036854775808}`, `{"max_keys":1e2}`, `{"max_keys":"1"}`, `{"prefix":"a","prefix":"b"}`, `{"delimiter":1}`,
 	} {
 		f.Add([]byte(s))
 	}
@@ -136,9 +139,11 @@ func FuzzDecodePresignRequest(f *testing.F) {
 }
 
 func FuzzDecodeEncodedRequest(f *testing.F) {
-	f.Add("put", "a b", "image/png", "m", "v\"\n", int64(42), int64(60), true)
-	f.Fuzz(func(t *testing.T, op, key, ctype, mk, mv string, length, expires int64, hasMeta bool) {
-		in := PresignRequest{Op: presign.Op(op), Key: key, ContentType: ctype, ContentLength: &length, ExpiresIn: &expires}
+	f.Add("put", "a b", "image/png", "m", "v\"\n", int64(42), int64(60), true, "", "", 0, "")
+	f.Add("list", "", "", "", "", int64(0), int64(60), false, "users/alice/\u2028\"", "/", 1000, "1/ab+c==")
+	f.Fuzz(func(t *testing.T, op, key, ctype, mk, mv string, length, expires int64, hasMeta bool, prefix, delimiter string, maxKeys int, token string) {
+		in := PresignRequest{Op: presign.Op(op), Key: key, ContentType: ctype, ContentLength: &length, ExpiresIn: &expires,
+			Prefix: prefix, Delimiter: delimiter, MaxKeys: maxKeys, ContinuationToken: token}
 		if hasMeta {
 			in.Metadata = map[string]string{mk: mv}
 		}

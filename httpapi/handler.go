@@ -162,10 +162,17 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.chain.Se
 // decision.
 func (h *Handler) issue(r *http.Request, p presign.Principal, req presign.Request) (presign.Grant, error) {
 	g, err := h.opts.Issuer.Issue(r.Context(), p, req)
+	// A list names a prefix, not a key.
+	what := slog.String("key", req.Key)
+	if req.Op == presign.OpList {
+		what = slog.String("prefix", req.Prefix)
+	} else if err == nil {
+		what = slog.String("key", g.Key)
+	}
 	if err != nil {
-		h.audit(r, p, string(req.Op), err, slog.String("backend", req.Backend), slog.String("bucket", req.Bucket), slog.String("key", req.Key))
+		h.audit(r, p, string(req.Op), err, slog.String("backend", req.Backend), slog.String("bucket", req.Bucket), what)
 	} else {
-		h.audit(r, p, string(req.Op), nil, slog.String("backend", g.Backend), slog.String("bucket", g.Bucket), slog.String("key", g.Key),
+		h.audit(r, p, string(req.Op), nil, slog.String("backend", g.Backend), slog.String("bucket", g.Bucket), what,
 			slog.String("rule", g.Rule), slog.Time("expires_at", g.ExpiresAt))
 	}
 	return g, err
@@ -295,6 +302,11 @@ type PresignRequest struct {
 	ChecksumSHA256 string            `json:"checksum_sha256,omitempty"`
 	Metadata       map[string]string `json:"metadata,omitempty"`
 	ExpiresIn      *int64            `json:"expires_in,omitempty"` // seconds
+	// list only: signed into the ListObjectsV2 URL.
+	Prefix            string `json:"prefix,omitempty"`
+	Delimiter         string `json:"delimiter,omitempty"`
+	MaxKeys           int    `json:"max_keys,omitempty"` // 1..1000; 0 is the store's default
+	ContinuationToken string `json:"continuation_token,omitempty"`
 }
 
 // PresignResponse is the 200 body of POST /v1/presign.
@@ -345,6 +357,7 @@ func (body *PresignRequest) request() (presign.Request, error) {
 		Op: body.Op, Key: body.Key, Bucket: body.Bucket, Backend: body.Backend, Filename: body.Filename,
 		ContentType: body.ContentType, ContentLength: body.ContentLength, ContentMD5: body.ContentMD5,
 		ChecksumSHA256: body.ChecksumSHA256, Metadata: body.Metadata, Verify: true,
+		Prefix: body.Prefix, Delimiter: body.Delimiter, MaxKeys: body.MaxKeys, ContinuationToken: body.ContinuationToken,
 	}
 	var err error
 	req.ExpiresIn, err = expiresIn(body.ExpiresIn)

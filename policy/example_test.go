@@ -128,7 +128,7 @@ func ExampleValidateRules() {
 		fmt.Println(p) // field: message
 	}
 	// Output:
-	// [0].ops[1]: "upload" is not an operation: get, head, put, post, delete, multipart
+	// [0].ops[1]: "upload" is not an operation: get, head, put, post, delete, list, multipart
 	// [0].keys[0]: {user} is not a placeholder here; known: {sub} {name} {claim.NAME}
 	// [0].max_size: 10GiB must be between 1 byte and 5GiB, S3's limit for one upload (up to 5TiB with multipart)
 	// [0].content_types[0]: "images" is not a media type pattern like image/png, image/* or */*

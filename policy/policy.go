@@ -157,6 +157,15 @@ func (p *Policy) evaluate(rule Rule, principal presign.Principal, r *presign.Req
 	if rule.Backend != "" && rule.Backend != r.Backend {
 		return presign.Decision{}, stageBackend, because("no rule lets this caller %s on backend %q", r.Op, r.Backend)
 	}
+	if r.Op == presign.OpList {
+		// A listing shows every key under its prefix: the rule must allow
+		// them all. A rule without patterns allows no listing.
+		if !p.prefixAllowed(rule, principal, r.Prefix) {
+			return presign.Decision{}, stageKey, because("prefix %q is outside what rule %q allows (%s): a list needs a pattern ending in ** whose segments before it the prefix holds whole, each followed by a /",
+				r.Prefix, rule.Name, listOrNone(rule.Keys))
+		}
+		return presign.Decision{Rule: rule.Name, MaxExpires: rule.MaxExpires}, stageAllowed, reason{}
+	}
 	dec := presign.Decision{Rule: rule.Name, MaxSize: rule.MaxSize, MaxExpires: rule.MaxExpires}
 	key := r.Key
 	generated := rule.GenerateKey != "" && r.Op.IsUpload()
@@ -216,6 +225,17 @@ func (p *Policy) evaluate(rule Rule, principal presign.Principal, r *presign.Req
 func (p *Policy) keyAllowed(rule Rule, principal presign.Principal, key string) bool {
 	for _, pat := range rule.Keys {
 		if segs, ok := compilePattern(pat, principal); ok && matchKey(segs, key) {
+			return true
+		}
+	}
+	return false
+}
+
+// prefixAllowed reports whether one of the rule's patterns covers the
+// whole prefix (coversPrefix): every key a listing of it can show.
+func (p *Policy) prefixAllowed(rule Rule, principal presign.Principal, prefix string) bool {
+	for _, pat := range rule.Keys {
+		if segs, ok := compilePattern(pat, principal); ok && coversPrefix(segs, prefix) {
 			return true
 		}
 	}

@@ -193,7 +193,7 @@ func TestNewReportsEveryProblem(t *testing.T) {
 	}
 	want := []string{
 		"[0].who: matches nobody: set anonymous, authenticated, api_keys, iam, groups or claims",
-		`[0].ops[0]: "copy" is not an operation: get, head, put, post, delete, multipart`,
+		`[0].ops[0]: "copy" is not an operation: get, head, put, post, delete, list, multipart`,
 		"[0].keys[0]: {nope} is not a placeholder here; known: {sub} {name} {claim.NAME}",
 		"[0].keys[1]: has ** inside a path segment; ** must be a whole segment, as in users/**",
 		`[1].keys: required: the key patterns allowed, e.g. ["users/{sub}/**"] (write ["**"] for every key)`,
@@ -336,7 +336,8 @@ func TestOpenMode(t *testing.T) {
 		{presign.Request{Op: presign.OpPost, Key: "k"}, ""},
 		{presign.Request{Op: presign.OpDelete, Key: "k"}, presign.CodePermissionDenied},
 		{presign.Request{Op: presign.OpHead, Key: "k"}, presign.CodePermissionDenied},
-		{presign.Request{Op: "list", Key: "k"}, presign.CodePermissionDenied},
+		{presign.Request{Op: presign.OpList, Prefix: "k/"}, presign.CodePermissionDenied},
+		{presign.Request{Op: presign.OpList}, presign.CodePermissionDenied},
 		{presign.Request{Op: presign.OpPut, Key: "k", Metadata: map[string]string{"a": "b"}}, presign.CodePermissionDenied},
 	} {
 		dec, err := OpenMode{}.Authorize(context.Background(), open, &tt.req)

@@ -37,8 +37,9 @@ type Who struct {
 type Rule struct {
 	Name string `json:"name"`
 	Who  Who    `json:"who"`
-	// Ops are the operations allowed: get, head, put, post, delete,
-	// multipart (an upload in parts: POST /v1/uploads and Companion's routes).
+	// Ops are the operations allowed: get, head, put, post, delete, list
+	// (the keys under a prefix), multipart (an upload in parts: POST
+	// /v1/uploads and Companion's routes).
 	Ops []presign.Op `json:"ops"`
 	// Backend restricts the rule to one backend; "" means any.
 	Backend string `json:"backend,omitempty"`
@@ -46,6 +47,11 @@ type Rule struct {
 	// segment, "**" any number of segments; {sub}, {name} and {claim.X} are
 	// replaced with the caller's identity (taken literally, never as a
 	// pattern). Empty means any key, which only makes sense with GenerateKey.
+	// A list is allowed when one pattern covers its whole prefix: the
+	// pattern ends in "**" (and has no other), and the prefix holds each
+	// segment before it, matched, and its "/" — users/{sub}/** allows
+	// users/alice/ and users/alice/photos/, never users/, users/alice or
+	// "" (["**"] allows every prefix, "" too). A rule with list needs keys.
 	Keys []string `json:"keys,omitempty"`
 	// GenerateKey, for uploads, makes the server choose the key from this
 	// template ({uuid}, {date}, {sub}, {name}, {filename}, {ext}); a key the

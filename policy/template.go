@@ -131,6 +131,36 @@ func matchSegments(segs []segment, keySegs []string) bool {
 	return next[0]
 }
 
+// coversPrefix reports whether every key that starts with prefix matches
+// the compiled pattern segs, so that a listing of prefix shows no key the
+// pattern does not allow. It is sound, not complete: it holds only when
+// the pattern ends in "**", has no other "**", and its segments before
+// the "**" match, one for one, the first segments of prefix that end in
+// a "/" (the prefix may go deeper; what follows its last "/" is free).
+// Every key under such a prefix has those segments and at least one more,
+// which the "**" matches.
+//
+// With users/{sub}/** for alice: users/alice/ and users/alice/photos/2026
+// are covered; users/, users/al, users/alice (which would also list
+// users/alice2/…) and "" are not. With users/*/public/**:
+// users/bob/public/ is, users/bob/ is not. With **: every prefix, "" too.
+// A pattern with "**" inside (a/**/b/**) covers nothing.
+func coversPrefix(segs []segment, prefix string) bool {
+	n := len(segs)
+	if n == 0 || !segs[n-1].doubleStar {
+		return false
+	}
+	fixed := segs[:n-1]
+	for _, s := range fixed {
+		dir, rest, complete := strings.Cut(prefix, "/")
+		if !complete || s.doubleStar || !matchParts(s.parts, dir) {
+			return false
+		}
+		prefix = rest
+	}
+	return true
+}
+
 // matchParts matches one segment: literals exactly, "*" any run of bytes
 // (within the segment). No two literals are adjacent (addLiteral joins
 // them). A literal before the first "*" must be a prefix and one after the

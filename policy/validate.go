@@ -62,19 +62,19 @@ func (r Rule) Validate(refs *References) presign.Problems {
 
 	ops := map[presign.Op]bool{}
 	if len(r.Ops) == 0 {
-		ps.Addf("ops", "required: the operations allowed, some of %s", presign.OpList())
+		ps.Addf("ops", "required: the operations allowed, some of %s", presign.OpNames())
 	}
 	for i, op := range r.Ops {
 		switch {
 		case !slices.Contains(presign.Ops, op):
-			ps.Addf(presign.Index("ops", i), "%q is not an operation: %s", string(op), presign.OpList())
+			ps.Addf(presign.Index("ops", i), "%q is not an operation: %s", string(op), presign.OpNames())
 		case ops[op]:
 			ps.Addf(presign.Index("ops", i), "%q is listed twice", string(op))
 		}
 		ops[op] = true
 	}
 	uploads := ops[presign.OpPut] || ops[presign.OpPost] || ops[presign.OpMultipart]
-	others := ops[presign.OpGet] || ops[presign.OpHead] || ops[presign.OpDelete]
+	others := ops[presign.OpGet] || ops[presign.OpHead] || ops[presign.OpDelete] || ops[presign.OpList]
 	// needs reports a field that applies only to some ops the rule lacks.
 	needs := func(field string, set bool, has bool, which string) {
 		if set && !has && len(ops) > 0 {
@@ -106,8 +106,11 @@ func (r Rule) Validate(refs *References) presign.Problems {
 		case r.GenerateKey == "":
 			ps.Addf("keys", `required: the key patterns allowed, e.g. ["users/{sub}/**"] (write ["**"] for every key)`)
 		case others:
-			ps.Addf("keys", `required for get, head and delete, which generate_key does not cover (write ["**"] for every key)`)
+			ps.Addf("keys", `required for get, head, delete and list, which generate_key does not cover (write ["**"] for every key)`)
 		}
+	}
+	if ops[presign.OpList] && len(r.Keys) > 0 && !slices.ContainsFunc(r.Keys, listable) {
+		ps.Addf("keys", `list needs a pattern that ends in ** with no other **, such as users/{sub}/**, which covers whole prefixes; none of these does`)
 	}
 	if r.Who.Anonymous {
 		for _, ph := range placeholders {
@@ -236,6 +239,12 @@ func ValidateRules(rules []Rule, refs *References) presign.Problems {
 		names[r.Name] = i
 	}
 	return ps
+}
+
+// listable reports whether pattern p can cover a list prefix
+// (coversPrefix): it ends in "**" and has no other "**".
+func listable(p string) bool {
+	return (p == "**" || strings.HasSuffix(p, "/**")) && strings.Count(p, "**") == 1
 }
 
 // The placeholders of key patterns (the caller's identity) and of

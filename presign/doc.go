@@ -13,8 +13,11 @@
 // A PUT grant signs Content-Type, Content-Length, Content-MD5,
 // x-amz-checksum-sha256, x-amz-meta-* and If-None-Match: * when they apply,
 // so the store refuses a request that differs. A POST grant's policy pins
-// the key, the content type, the metadata and the size range. Every grant
-// expires; lifetimes are clamped to the configured caps, never extended.
+// the key, the content type, the metadata and the size range. A list grant
+// (ListObjectsV2) signs its whole query — the prefix, and the delimiter,
+// max-keys and continuation token when given — so the store refuses any
+// other prefix. Every grant expires; lifetimes are clamped to the
+// configured caps, never extended.
 //
 // # Errors
 //
@@ -30,5 +33,6 @@
 // # Required IAM actions
 //
 // The signing identity needs s3:GetObject (get, head), s3:PutObject (put,
-// post) and s3:DeleteObject (delete) on the objects it presigns for.
+// post) and s3:DeleteObject (delete) on the objects it presigns for, and
+// s3:ListBucket on the bucket (list).
 package presign

@@ -293,6 +293,17 @@ func (iss *Issuer) authorize(ctx context.Context, p Principal, be *backend, r *R
 // limit takes the key the Authorizer chose and applies its decision's
 // limits and the backend's checks to the validated, allowed r.
 func (iss *Issuer) limit(be *backend, r *Request, dec Decision) (decision, error) {
+	if r.Op == OpList {
+		// A listing has no key: the Authorizer answers for the prefix.
+		if dec.Key != "" {
+			return decision{}, fmt.Errorf("presign: the authorizer chose key %q for a list", dec.Key)
+		}
+		d := decision{dec: dec, expires: min(r.ExpiresIn, iss.maxExpires, be.MaxExpires)}
+		if dec.MaxExpires > 0 {
+			d.expires = min(d.expires, dec.MaxExpires)
+		}
+		return d, nil
+	}
 	if dec.Key != "" {
 		if r.Key != "" {
 			return decision{}, Errorf(CodeInvalidArgument, "the server chooses this upload's key; send no key")

@@ -16,7 +16,7 @@ import (
 
 var testTime = time.Date(2026, 5, 24, 12, 0, 0, 0, time.UTC)
 
-func testIssuer(t *testing.T, mod func(*Config)) *Issuer {
+func testIssuer(t testing.TB, mod func(*Config)) *Issuer {
 	t.Helper()
 	cfg := Config{
 		Backends: []Backend{{

@@ -13,13 +13,17 @@ const (
 	OpPut    Op = "put"    // upload with a presigned PUT
 	OpPost   Op = "post"   // browser form upload (POST policy)
 	OpDelete Op = "delete" // delete (DELETE)
+	// OpList lists the keys under a prefix (a ListObjectsV2 GET of the
+	// bucket): Request.Prefix and the listing's other fields are signed,
+	// so the store refuses any other prefix.
+	OpList Op = "list"
 	// OpMultipart is a multipart upload (Issuer.CreateUpload and the calls
 	// after it), not a single grant: Issue refuses it.
 	OpMultipart Op = "multipart"
 )
 
 // Ops lists every Op.
-var Ops = []Op{OpGet, OpHead, OpPut, OpPost, OpDelete, OpMultipart}
+var Ops = []Op{OpGet, OpHead, OpPut, OpPost, OpDelete, OpList, OpMultipart}
 
 // IsUpload reports whether op writes an object.
 func (op Op) IsUpload() bool { return op == OpPut || op == OpPost || op == OpMultipart }
@@ -30,7 +34,8 @@ type Request struct {
 	Op      Op
 	Backend string // "" is the default backend
 	Bucket  string // "" is the backend's bucket
-	// Key may be "" for an upload when the Authorizer chooses the key.
+	// Key may be "" for an upload when the Authorizer chooses the key; it
+	// is "" for a list.
 	Key string
 	// Filename: for downloads, the name offered in
 	// Content-Disposition: attachment (RFC 6266, non-ASCII safe); for
@@ -46,6 +51,21 @@ type Request struct {
 	ContentMD5     string            // base64 of the 16-byte MD5 of the body
 	ChecksumSHA256 string            // base64 of the 32-byte SHA-256 of the body
 	Metadata       map[string]string // x-amz-meta-<name>: value
+	// List only, each signed into the ListObjectsV2 URL, so the store
+	// refuses any other value. Prefix: the keys listed start with it ("" is
+	// the whole bucket, when the Authorizer allows it); at most 1024 bytes
+	// of UTF-8 without control characters, and no "." or ".." segment
+	// before its last "/" (ValidatePrefix). Delimiter: "" or 1 to 16
+	// printable ASCII characters without spaces (the store then groups the
+	// keys that hold it after the prefix into CommonPrefixes). MaxKeys: the
+	// most keys in one page, 1 to 1000; 0 is the store's default (1000).
+	// ContinuationToken: the NextContinuationToken of the page before (at
+	// most 1024 bytes of UTF-8 without control characters: Versity
+	// Gateway's tokens are keys).
+	Prefix            string
+	Delimiter         string
+	MaxKeys           int
+	ContinuationToken string
 	// ExpiresIn is the requested lifetime; 0 means the default. It is clamped
 	// to the caps, never extended.
 	ExpiresIn time.Duration

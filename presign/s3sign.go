@@ -10,7 +10,8 @@ import (
 )
 
 // s3Signer presigns S3 requests with SigV4: query-string authentication
-// for GET, HEAD, PUT and DELETE, and POST policies for browser forms.
+// for GET, HEAD, PUT, DELETE and ListObjectsV2, and POST policies for
+// browser forms.
 type s3Signer struct {
 	endpoint
 	sigv4 *sigv4.Signer
@@ -44,6 +45,9 @@ func (s *s3Signer) sign(r Request, dec Decision, now time.Time, expires time.Dur
 	host, path := s.target(r.Bucket, r.Key)
 	sr := sigv4.Request{Scheme: s.scheme, Host: host, Path: path, Time: now, Expires: expires}
 	switch r.Op {
+	case OpList:
+		sr.Method = "GET"
+		sr.Query = listQuery(r)
 	case OpGet:
 		sr.Method = "GET"
 		if r.Filename != "" {
@@ -84,6 +88,26 @@ func (s *s3Signer) sign(r Request, dec Decision, now time.Time, expires time.Dur
 	g.Method = sr.Method
 	g.URL = s.sigv4.Presign(&sr)
 	return g, nil
+}
+
+// listQuery is the query of a ListObjectsV2 request for r, every
+// parameter signed: SigV4 signs the whole query string, so the store
+// refuses the URL with any parameter changed, removed or added. The
+// prefix is signed even when empty, and the store then lists the whole
+// bucket.
+func listQuery(r Request) []sigv4.Param {
+	q := make([]sigv4.Param, 0, 5)
+	q = append(q, sigv4.Param{Name: "list-type", Value: "2"}, sigv4.Param{Name: "prefix", Value: r.Prefix})
+	if r.Delimiter != "" {
+		q = append(q, sigv4.Param{Name: "delimiter", Value: r.Delimiter})
+	}
+	if r.MaxKeys > 0 {
+		q = append(q, sigv4.Param{Name: "max-keys", Value: strconv.Itoa(r.MaxKeys)})
+	}
+	if r.ContinuationToken != "" {
+		q = append(q, sigv4.Param{Name: "continuation-token", Value: r.ContinuationToken})
+	}
+	return q
 }
 
 // signPost builds the browser POST form: the policy pins the key, the

@@ -52,6 +52,80 @@ func ValidateKey(key string) error {
 	}
 }
 
+// MaxListKeys is the most keys one ListObjectsV2 page holds (S3's
+// max-keys cap), and the most a list request may ask for.
+const MaxListKeys = 1000
+
+// ValidatePrefix returns an *Error with CodeInvalidArgument unless prefix
+// can be a list prefix: at most 1024 bytes of valid UTF-8 without control
+// characters, and no "." or ".." segment before its last "/" (the
+// segments every listed key has; what follows the last "/" is the start
+// of a segment, and may be anything else). "" is the whole bucket.
+func ValidatePrefix(prefix string) error {
+	switch {
+	case len(prefix) > MaxKeyLength:
+		return Errorf(CodeInvalidArgument, "prefix is %d bytes long; the limit is %d", len(prefix), MaxKeyLength)
+	case !utf8.ValidString(prefix):
+		return Errorf(CodeInvalidArgument, "prefix is not valid UTF-8")
+	}
+	for i, r := range prefix {
+		if IsControl(r) {
+			return Errorf(CodeInvalidArgument, "prefix has a control character at byte %d", i)
+		}
+	}
+	for rest := prefix; ; {
+		seg, after, more := strings.Cut(rest, "/")
+		if !more {
+			return nil
+		}
+		if seg == "." || seg == ".." {
+			return Errorf(CodeInvalidArgument, "prefix has a %q path segment", seg)
+		}
+		rest = after
+	}
+}
+
+// validateList checks the fields of a list request: no key and none of
+// the fields of other ops, a valid prefix, delimiter, max_keys and
+// continuation token.
+func validateList(r *Request) error {
+	switch {
+	case r.Key != "":
+		return Errorf(CodeInvalidArgument, "a list takes a prefix, not a key")
+	case r.Filename != "":
+		return Errorf(CodeInvalidArgument, "filename applies to get and uploads, not list")
+	case r.KeyFromFilename:
+		return Errorf(CodeInvalidArgument, "a list has no key to take from a file name")
+	}
+	if err := ValidatePrefix(r.Prefix); err != nil {
+		return err
+	}
+	if r.Delimiter != "" && (len(r.Delimiter) > 16 || !visibleASCII(r.Delimiter)) {
+		return Errorf(CodeInvalidArgument, "delimiter must be 1 to 16 printable ASCII characters without spaces, like /")
+	}
+	if r.MaxKeys < 0 || r.MaxKeys > MaxListKeys {
+		return Errorf(CodeInvalidArgument, "max_keys must be between 1 and %d (leave it out for the store's default)", MaxListKeys)
+	}
+	// Tokens are the store's own: MinIO's are base64, Versity Gateway's
+	// the last key listed (any key). Signed and query-encoded, they only
+	// say where in the prefix the page starts.
+	if len(r.ContinuationToken) > 1024 || !utf8.ValidString(r.ContinuationToken) || strings.ContainsFunc(r.ContinuationToken, IsControl) {
+		return Errorf(CodeInvalidArgument, "continuation_token must be the NextContinuationToken of a listing: at most 1024 bytes of UTF-8 without control characters")
+	}
+	return nil
+}
+
+// visibleASCII reports whether s holds only printable ASCII characters
+// other than space.
+func visibleASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c <= ' ' || c >= 0x7f {
+			return false
+		}
+	}
+	return true
+}
+
 // IsControl reports whether r is a control character (C0, DEL or C1), which
 // no key, file name or identity used in a key may hold.
 func IsControl(r rune) bool { return r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) }
@@ -165,16 +239,23 @@ func (iss *Issuer) validate(r *Request) (*backend, error) {
 	r.Backend = be.Name
 	switch {
 	case r.Op == "":
-		return nil, Errorf(CodeInvalidArgument, "op is required: one of %s", OpList())
+		return nil, Errorf(CodeInvalidArgument, "op is required: one of %s", OpNames())
 	case !slices.Contains(Ops, r.Op):
-		return nil, Errorf(CodeInvalidArgument, "op %q is not one of %s", r.Op, OpList())
+		return nil, Errorf(CodeInvalidArgument, "op %q is not one of %s", r.Op, OpNames())
 	}
 	if r.Bucket == "" {
 		r.Bucket = be.Bucket
 	} else if r.Bucket != be.Bucket {
 		return nil, Errorf(CodePermissionDenied, "bucket %q is not served by backend %q", r.Bucket, be.Name)
 	}
-	if r.Key == "" && !r.Op.IsUpload() {
+	if r.Op == OpList {
+		if err := validateList(r); err != nil {
+			return nil, err
+		}
+	} else if r.Prefix != "" || r.Delimiter != "" || r.MaxKeys != 0 || r.ContinuationToken != "" {
+		return nil, Errorf(CodeInvalidArgument, "prefix, delimiter, max_keys and continuation_token apply to list only")
+	}
+	if r.Key == "" && !r.Op.IsUpload() && r.Op != OpList {
 		return nil, Errorf(CodeInvalidArgument, "key is required")
 	}
 	if r.Key != "" {
@@ -243,8 +324,9 @@ func (iss *Issuer) validate(r *Request) (*backend, error) {
 	return be, nil
 }
 
-// OpList names every Op for a message: "get, head, put, post, delete".
-func OpList() string {
+// OpNames names every Op for a message: "get, head, put, post, delete,
+// list, multipart".
+func OpNames() string {
 	names := make([]string, len(Ops))
 	for i, op := range Ops {
 		names[i] = string(op)

@@ -73,15 +73,16 @@ func (c *cli) policyCmd(args []string) error {
 	if len(args) == 0 || args[0] != "explain" {
 		return usageError{"usage: presign policy explain [flags]"}
 	}
-	fs := c.newFlagSet("policy explain", "policy explain [--config FILE] --as WHO --op OP [--key KEY] [flags]")
+	fs := c.newFlagSet("policy explain", "policy explain [--config FILE] --as WHO --op OP [--key KEY | --prefix PREFIX] [flags]")
 	file := fs.String("config", "", "YAML configuration file (default $PRESIGN_CONFIG, else the environment)")
 	lambda := fs.Bool("lambda", false, "answer as the Lambda function (its platform identity: --as iam:ARN or jwt:SUB)")
 	as := fs.String("as", "anonymous", "the caller: anonymous, api_key:NAME, jwt:SUB or iam:ARN")
 	groups := fs.String("groups", "", "jwt: comma-separated groups")
 	claims := fs.String("claims", "", "jwt: comma-separated claim=value pairs")
 	var req presign.Request
-	fs.Func("op", "operation: "+presign.OpList()+" (default get)", func(v string) error { req.Op = presign.Op(v); return nil })
-	fs.StringVar(&req.Key, "key", "", "object key (omit for uploads with server-chosen keys)")
+	fs.Func("op", "operation: "+presign.OpNames()+" (default get)", func(v string) error { req.Op = presign.Op(v); return nil })
+	fs.StringVar(&req.Key, "key", "", "object key (omit for uploads with server-chosen keys, and for list)")
+	fs.StringVar(&req.Prefix, "prefix", "", "list: the prefix to list (default \"\", the whole bucket)")
 	fs.StringVar(&req.Backend, "backend", "", "backend name (default: the first)")
 	fs.StringVar(&req.ContentType, "content-type", "", "uploads: the declared Content-Type")
 	fs.Func("content-length", "uploads: the declared size in bytes", func(v string) error {

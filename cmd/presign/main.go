@@ -35,9 +35,9 @@ Usage:
                                           run a local stack on an embedded S3 store
   presign url [--op OP] [--content-type TYPE] [--content-length N] [--filename NAME]
               [--expires DURATION] [--backend NAME] [--config FILE] [-o url|json] KEY
-                                          sign one URL locally and print it
+                                          sign one URL locally and print it (--op list: KEY is the prefix)
   presign config check [--lambda] [FILE]  validate the configuration as the service does, print it with secrets redacted
-  presign policy explain [--config FILE] [--lambda] --as WHO --op OP [--key KEY] [--backend NAME]
+  presign policy explain [--config FILE] [--lambda] --as WHO --op OP [--key KEY] [--prefix PREFIX] [--backend NAME]
               [--content-type TYPE] [--content-length N] [--filename NAME] [--metadata K=V,...]
               [--expires DURATION] [--groups G1,G2] [--claims NAME=VALUE,...]
                                           would this caller be allowed this request, by which rule?

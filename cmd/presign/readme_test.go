@@ -672,7 +672,7 @@ type readmeCheck struct {
 }
 
 var readmeChecks = []readmeCheck{
-	{"PUT then GET prints the object back, stored as text/plain", `--data-binary 'hello, presign'`, func(r *readmeRun, out string) {
+	{"PUT then GET prints the object back, stored as text/plain; the listing shows it", `--data-binary 'hello, presign'`, func(r *readmeRun, out string) {
 		if !strings.Contains(out, "hello, presign") {
 			r.t.Error("the GET did not print hello, presign")
 		}
@@ -683,6 +683,9 @@ var readmeChecks = []readmeCheck{
 		want := `"url":"` + r.vars["TEST_S3_ENDPOINT"] + "/presign-dev/cat.png?X-Amz-"
 		if !strings.Contains(out, want) {
 			r.t.Errorf("the JSON API printed no URL %s…", want)
+		}
+		if !strings.Contains(out, "<ListBucketResult") || !strings.Contains(out, "<Prefix>hello</Prefix>") || !strings.Contains(out, "<Key>hello.txt</Key>") {
+			r.t.Errorf("the listing of the prefix hello does not show hello.txt:\n%s", out)
 		}
 	}},
 	{"a multipart upload in three parts lands whole", "split -b 5242880", func(r *readmeRun, out string) {

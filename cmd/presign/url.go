@@ -12,8 +12,8 @@ import (
 )
 
 func (c *cli) url(args []string) error {
-	fs := c.newFlagSet("url", "url [flags] KEY")
-	op := fs.String("op", "get", "operation: "+presign.OpList())
+	fs := c.newFlagSet("url", "url [flags] KEY (with -op list, KEY is the prefix)")
+	op := fs.String("op", "get", "operation: "+presign.OpNames())
 	var expires time.Duration
 	fs.Func("expires", "lifetime: 15m, 1h30m, 2d or seconds (default $PRESIGN_EXPIRES, capped by $PRESIGN_MAX_EXPIRES)", func(v string) error {
 		d, ok := config.ParseDuration(v)
@@ -53,6 +53,9 @@ func (c *cli) url(args []string) error {
 		return configError(err)
 	}
 	req := presign.Request{Op: presign.Op(*op), Key: pos[0], Backend: *backend, ContentType: *contentType, Filename: *filename, ExpiresIn: expires}
+	if req.Op == presign.OpList {
+		req.Key, req.Prefix = "", pos[0] // a listing's KEY is its prefix
+	}
 	if *contentLength >= 0 {
 		req.ContentLength = contentLength
 	}

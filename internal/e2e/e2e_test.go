@@ -35,13 +35,17 @@ func TestRealStores(t *testing.T) {
 			uploads, rules := uploadsAPI(t, srv)
 			defer uploads.Close()
 			RunUploads(t, Target{Flavor: name, API: uploads.URL, APIKey: key, Store: srv}, rules)
+			t.Run("list within the rules", func(t *testing.T) {
+				testListRules(t, Target{Flavor: name, API: uploads.URL, APIKey: key, Store: srv})
+			})
 		})
 	}
 }
 
 // uploadsAPI is a presign API in front of srv with uploads configured and
 // rules for RunUploads: companion and generated keys capped at 12 MiB,
-// fixed/ never overwritten, uploads/ open to both API keys.
+// fixed/ never overwritten, uploads/ open to both API keys (and listable:
+// uploads/ and deeper).
 func uploadsAPI(t *testing.T, srv *s3test.Server) (*httptest.Server, UploadRules) {
 	rules := UploadRules{CappedPrefix: "capped/", CappedMaxSize: 12 << 20, FixedPrefix: "fixed/", OtherAPIKey: "e2e-other-key-0123456789"}
 	who := policy.Who{APIKeys: []string{"e2e", "other"}}
@@ -50,7 +54,7 @@ func uploadsAPI(t *testing.T, srv *s3test.Server) (*httptest.Server, UploadRules
 		{Name: "capped", Who: who, Ops: []presign.Op{presign.OpMultipart, presign.OpPost}, GenerateKey: "capped/{uuid}/{filename}",
 			Keys: []string{"capped/**"}, MaxSize: rules.CappedMaxSize},
 		{Name: "fixed", Who: who, Ops: []presign.Op{presign.OpMultipart}, Keys: []string{"fixed/**"}, Overwrite: &no},
-		{Name: "uploads", Who: who, Ops: []presign.Op{presign.OpMultipart, presign.OpPut, presign.OpPost, presign.OpGet}, Keys: []string{"uploads/**"}},
+		{Name: "uploads", Who: who, Ops: []presign.Op{presign.OpMultipart, presign.OpPut, presign.OpPost, presign.OpGet, presign.OpList}, Keys: []string{"uploads/**"}},
 	}, policy.Options{})
 	if err != nil {
 		t.Fatal(err)

@@ -65,6 +65,7 @@ func Run(t *testing.T, tg Target) {
 	t.Run("store refuses", func(t *testing.T) { testRefusals(t, tg) })
 	t.Run("no overwrite", func(t *testing.T) { testNoOverwrite(t, tg) })
 	t.Run("keys round-trip", func(t *testing.T) { testKeys(t, tg) })
+	t.Run("list a prefix", func(t *testing.T) { testList(t, tg) })
 }
 
 // presignJSON calls POST /v1/presign and returns the grant.
