@@ -141,6 +141,23 @@ func testList(t *testing.T, tg Target) {
 		}
 	})
 
+	// A pattern's "*" matches an empty segment, so users/*/** covers the
+	// prefix users//: no store may read it as users/ (MinIO refuses it,
+	// 400; Versity Gateway lists nothing).
+	t.Run("an empty segment is not its parent", func(t *testing.T) {
+		g := presignJSON(t, tg, map[string]any{"op": "list", "prefix": base + "/"})
+		status, body := use(t, g.Method, g.URL, nil, nil)
+		var res listResult
+		if status == http.StatusOK {
+			if err := xml.Unmarshal(body, &res); err != nil {
+				t.Fatalf("the listing is no ListBucketResult: %v\n%.500s", err, body)
+			}
+		}
+		if (status != http.StatusOK && status != http.StatusBadRequest) || len(res.Contents) > 0 || len(res.CommonPrefixes) > 0 {
+			t.Errorf("list %q: %d, keys %q, common prefixes %q; want 400, or none", base+"/", status, res.keys(), res.commonPrefixes())
+		}
+	})
+
 	t.Run("the store refuses a changed query", func(t *testing.T) {
 		for _, tt := range []struct {
 			what string
