@@ -4,13 +4,12 @@ import (
 	"net/http"
 
 	"presign.dev/presign"
-	"presign.dev/receipt"
 )
 
-// ReceiptSigner signs upload receipts and publishes its keys;
+// ReceiptSigner signs upload receipts and publishes its keys (a JWK Set);
 // *receipt.Signer is one.
 type ReceiptSigner interface {
-	Sign(c receipt.Claims) (string, error)
+	SignUpload(issuer string, p presign.Principal, done presign.CompletedUpload) (string, error)
 	JWKS() []byte
 }
 
@@ -20,8 +19,7 @@ func (h *Handler) receipt(r *http.Request, p presign.Principal, done presign.Com
 	if h.opts.Receipts == nil {
 		return "", nil
 	}
-	s, err := h.opts.Receipts.Sign(receipt.Claims{Issuer: h.externalURL(r), Subject: p.Name, Backend: done.Backend,
-		Bucket: done.Bucket, Key: done.Key, Size: done.Size, ETag: done.ETag, ContentType: done.ContentType, Checksum: done.Checksum})
+	s, err := h.opts.Receipts.SignUpload(h.externalURL(r), p, done)
 	if err != nil {
 		return "", &presign.Error{Code: presign.CodeInternal, Message: "internal error", Err: err}
 	}

@@ -8,14 +8,13 @@ import (
 	"net/http"
 
 	"presign.dev/presign"
-	"presign.dev/webhook"
 )
 
-// Notifier delivers events to the application's receivers, synchronously;
-// *webhook.Sender is one.
+// Notifier delivers events to the application's receivers, synchronously,
+// and returns what they answered; *webhook.Sender is one.
 type Notifier interface {
 	Subscribed(typ string) bool
-	Deliver(ctx context.Context, ev webhook.Event) (json.RawMessage, error)
+	Deliver(ctx context.Context, typ, id string, data any) (json.RawMessage, error)
 }
 
 // uploadEvent is the data of upload.completed: what complete verified,
@@ -40,13 +39,13 @@ type uploadEvent struct {
 // de-duplicated. A delivery that fails is CodeUnavailable: the client may
 // call complete again.
 func (h *Handler) notifyCompleted(r *http.Request, p presign.Principal, done presign.CompletedUpload, receipt string) (json.RawMessage, error) {
-	if h.opts.Webhooks == nil || !h.opts.Webhooks.Subscribed(webhook.EventUploadCompleted) {
+	if h.opts.Webhooks == nil || !h.opts.Webhooks.Subscribed(presign.EventUploadCompleted) {
 		return nil, nil
 	}
 	id := sha256.Sum256([]byte(done.Backend + "\x00" + done.Bucket + "\x00" + done.Key + "\x00" + done.ETag))
-	data, err := h.opts.Webhooks.Deliver(r.Context(), webhook.Event{Type: webhook.EventUploadCompleted, ID: "msg_" + hex.EncodeToString(id[:12]),
-		Data: uploadEvent{Backend: done.Backend, Bucket: done.Bucket, Key: done.Key, Size: done.Size, ETag: done.ETag,
-			ContentType: done.ContentType, Checksum: done.Checksum, Caller: p.Name, CallerKind: p.Kind, Receipt: receipt}})
+	data, err := h.opts.Webhooks.Deliver(r.Context(), presign.EventUploadCompleted, "msg_"+hex.EncodeToString(id[:12]),
+		uploadEvent{Backend: done.Backend, Bucket: done.Bucket, Key: done.Key, Size: done.Size, ETag: done.ETag,
+			ContentType: done.ContentType, Checksum: done.Checksum, Caller: p.Name, CallerKind: p.Kind, Receipt: receipt})
 	if err != nil {
 		return nil, &presign.Error{Code: presign.CodeUnavailable, Err: err,
 			Message: "the upload is verified, but the application's webhook receiver did not accept it; call complete again"}

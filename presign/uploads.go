@@ -51,6 +51,10 @@ func (iss *Issuer) newStamp() (string, error) {
 	return hex.EncodeToString(b[:]), nil
 }
 
+// EventUploadCompleted names the event of a verified complete, which
+// webhooks deliver.
+const EventUploadCompleted = "upload.completed"
+
 // Defaults of uploads.
 const (
 	DefaultUploadExpires = 24 * time.Hour // an upload token's lifetime

@@ -215,6 +215,13 @@ func (s *Signer) Sign(c Claims) (string, error) {
 	return t.SignedString(k.Private)
 }
 
+// SignUpload returns the receipt of the verified upload done, by the
+// caller p, stated by issuer (presign's URL).
+func (s *Signer) SignUpload(issuer string, p presign.Principal, done presign.CompletedUpload) (string, error) {
+	return s.Sign(Claims{Issuer: issuer, Subject: p.Name, Backend: done.Backend, Bucket: done.Bucket, Key: done.Key,
+		Size: done.Size, ETag: done.ETag, ContentType: done.ContentType, Checksum: done.Checksum})
+}
+
 // jwtClaims gives Claims the methods golang-jwt asks of claims; a receipt
 // does not expire (it states a fact), and names no audience.
 type jwtClaims struct{ Claims }

@@ -38,7 +38,7 @@ import (
 )
 
 // EventUploadCompleted is the event of a verified complete.
-const EventUploadCompleted = "upload.completed"
+const EventUploadCompleted = presign.EventUploadCompleted
 
 // Events are the events receivers may subscribe to.
 var Events = []string{EventUploadCompleted}
@@ -146,16 +146,6 @@ type Options struct {
 // MaxServerData bounds the JSON a receiver may answer.
 const MaxServerData = 64 << 10
 
-// Event is one event to deliver.
-type Event struct {
-	Type string
-	// ID is the webhook-id: the same for the same upload, so that
-	// receivers can de-duplicate a delivery repeated by a repeated
-	// complete.
-	ID   string
-	Data any // the event's JSON data
-}
-
 // Sender delivers events. It is safe for concurrent use.
 type Sender struct {
 	endpoints []sender
@@ -247,25 +237,36 @@ func (e *sender) takes(typ string) bool {
 // ErrNotDelivered is the error of an event some receiver did not accept.
 var ErrNotDelivered = errors.New("webhook: not delivered")
 
-// Deliver sends ev to every receiver that takes it, one after the other,
-// and returns the JSON object the first receiver that answered one gave
-// (nil if none did). Each receiver must answer 2xx within the attempts;
-// else Deliver returns an error wrapping ErrNotDelivered that names the
-// receiver (its cause for the log).
-func (s *Sender) Deliver(ctx context.Context, ev Event) (json.RawMessage, error) {
+// event is one event to deliver.
+type event struct {
+	typ string
+	// id is the webhook-id: the same for the same upload, so that
+	// receivers can de-duplicate a delivery repeated by a repeated
+	// complete.
+	id string
+}
+
+// Deliver sends the event typ of id (the webhook-id) with data (its JSON)
+// to every receiver that takes it, one after the other, and returns the
+// JSON object the first receiver that answered one gave (nil if none did).
+// Each receiver must answer 2xx within the attempts; else Deliver returns
+// an error wrapping ErrNotDelivered that names the receiver (its cause for
+// the log).
+func (s *Sender) Deliver(ctx context.Context, typ, id string, data any) (json.RawMessage, error) {
+	ev := event{typ, id}
 	now := s.o.Now()
 	body, err := json.Marshal(struct {
 		Type      string    `json:"type"`
 		Timestamp time.Time `json:"timestamp"`
 		Data      any       `json:"data"`
-	}{ev.Type, now.UTC().Truncate(time.Second), ev.Data})
+	}{typ, now.UTC().Truncate(time.Second), data})
 	if err != nil {
 		return nil, err
 	}
 	var serverData json.RawMessage
 	for i := range s.endpoints {
 		e := &s.endpoints[i]
-		if !e.takes(ev.Type) {
+		if !e.takes(ev.typ) {
 			continue
 		}
 		data, err := s.deliverTo(ctx, e, ev, now, body)
@@ -281,8 +282,8 @@ func (s *Sender) Deliver(ctx context.Context, ev Event) (json.RawMessage, error)
 
 // deliverTo sends body to e, retrying; it returns the receiver's JSON
 // object answer, if any.
-func (s *Sender) deliverTo(ctx context.Context, e *sender, ev Event, now time.Time, body []byte) (json.RawMessage, error) {
-	sig, err := e.signer.Sign(ev.ID, now, body)
+func (s *Sender) deliverTo(ctx context.Context, e *sender, ev event, now time.Time, body []byte) (json.RawMessage, error) {
+	sig, err := e.signer.Sign(ev.id, now, body)
 	if err != nil {
 		return nil, err
 	}
@@ -294,9 +295,9 @@ func (s *Sender) deliverTo(ctx context.Context, e *sender, ev Event, now time.Ti
 			}
 		}
 		start := time.Now()
-		data, status, err := s.post(ctx, e, ev.ID, now, sig, body)
-		s.o.Logger.LogAttrs(ctx, slog.LevelInfo, "webhook", slog.String("receiver", e.Name), slog.String("event", ev.Type),
-			slog.String("webhook_id", ev.ID), slog.Int("attempt", attempt), slog.Int("status", status),
+		data, status, err := s.post(ctx, e, ev.id, now, sig, body)
+		s.o.Logger.LogAttrs(ctx, slog.LevelInfo, "webhook", slog.String("receiver", e.Name), slog.String("event", ev.typ),
+			slog.String("webhook_id", ev.id), slog.Int("attempt", attempt), slog.Int("status", status),
 			slog.Float64("duration_ms", float64(time.Since(start).Microseconds())/1000), slog.Bool("delivered", err == nil))
 		if err == nil {
 			return data, nil

@@ -115,12 +115,19 @@ func newSender(t *testing.T, url string, mod func(*Endpoint, *Options)) (*Sender
 	return s, &slept
 }
 
-var testEvent = Event{Type: EventUploadCompleted, ID: "msg_0123456789abcdef", Data: map[string]any{"key": "a.bin", "size": 10}}
+var testEvent = struct {
+	Type, ID string
+	Data     any
+}{EventUploadCompleted, "msg_0123456789abcdef", map[string]any{"key": "a.bin", "size": 10}}
+
+func deliver(s *Sender) (json.RawMessage, error) {
+	return s.Deliver(context.Background(), testEvent.Type, testEvent.ID, testEvent.Data)
+}
 
 func TestDelivery(t *testing.T) {
 	rc := newReceiver(t, status(200, `{"photo_id": 42}`))
 	s, _ := newSender(t, rc.srv.URL+"/hooks", nil)
-	data, err := s.Deliver(context.Background(), testEvent)
+	data, err := deliver(s)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -128,7 +135,7 @@ func TestDelivery(t *testing.T) {
 		t.Errorf("server data %s", data)
 	}
 	// Delivered again (a repeated complete): the same webhook-id.
-	if _, err := s.Deliver(context.Background(), testEvent); err != nil {
+	if _, err := deliver(s); err != nil {
 		t.Fatal(err)
 	}
 	if len(rc.got) != 2 {
@@ -157,7 +164,7 @@ func TestDelivery(t *testing.T) {
 func TestRetries(t *testing.T) {
 	rc := newReceiver(t, status(500, ""), status(503, ""), status(204, ""))
 	s, slept := newSender(t, rc.srv.URL, nil)
-	data, err := s.Deliver(context.Background(), testEvent)
+	data, err := deliver(s)
 	if err != nil || data != nil {
 		t.Fatalf("delivery: %s, %v", data, err)
 	}
@@ -178,7 +185,7 @@ func TestRetries(t *testing.T) {
 	// Every attempt fails: not delivered, naming the receiver.
 	failing := newReceiver(t, status(500, "no"))
 	s, _ = newSender(t, failing.srv.URL, nil)
-	if _, err := s.Deliver(context.Background(), testEvent); !errors.Is(err, ErrNotDelivered) || !strings.Contains(err.Error(), "app") {
+	if _, err := deliver(s); !errors.Is(err, ErrNotDelivered) || !strings.Contains(err.Error(), "app") {
 		t.Errorf("failing receiver: %v", err)
 	}
 	if len(failing.got) != 3 {
@@ -187,7 +194,7 @@ func TestRetries(t *testing.T) {
 	// A 4xx refusal is final.
 	refusing := newReceiver(t, status(400, "bad"))
 	s, _ = newSender(t, refusing.srv.URL, nil)
-	if _, err := s.Deliver(context.Background(), testEvent); err == nil || len(refusing.got) != 1 {
+	if _, err := deliver(s); err == nil || len(refusing.got) != 1 {
 		t.Errorf("refusing receiver: %v after %d attempts; want an error after 1", err, len(refusing.got))
 	}
 }
@@ -196,7 +203,7 @@ func TestTimeoutAndRedirects(t *testing.T) {
 	hanging := newReceiver(t, func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() })
 	s, _ := newSender(t, hanging.srv.URL, func(_ *Endpoint, o *Options) { o.Timeout = 100 * time.Millisecond; o.Attempts = 2 })
 	start := time.Now()
-	if _, err := s.Deliver(context.Background(), testEvent); !errors.Is(err, ErrNotDelivered) {
+	if _, err := deliver(s); !errors.Is(err, ErrNotDelivered) {
 		t.Errorf("hanging receiver: %v", err)
 	}
 	if elapsed := time.Since(start); elapsed > 5*time.Second {
@@ -206,7 +213,7 @@ func TestTimeoutAndRedirects(t *testing.T) {
 	target := newReceiver(t, status(200, `{"hijacked":true}`))
 	redirecting := newReceiver(t, func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, target.srv.URL, http.StatusFound) })
 	s, _ = newSender(t, redirecting.srv.URL, nil)
-	if _, err := s.Deliver(context.Background(), testEvent); err == nil {
+	if _, err := deliver(s); err == nil {
 		t.Error("a redirect counted as delivered")
 	}
 	if len(target.got) != 0 {
@@ -218,7 +225,7 @@ func TestAddressGuard(t *testing.T) {
 	rc := newReceiver(t, status(200, ""))
 	for _, url := range []string{rc.srv.URL, strings.Replace(rc.srv.URL, "127.0.0.1", "localhost", 1)} {
 		s, _ := newSender(t, url, func(e *Endpoint, _ *Options) { e.AllowPrivate = false })
-		if _, err := s.Deliver(context.Background(), testEvent); !errors.Is(err, ErrNotDelivered) || !strings.Contains(err.Error(), "not allowed") {
+		if _, err := deliver(s); !errors.Is(err, ErrNotDelivered) || !strings.Contains(err.Error(), "not allowed") {
 			t.Errorf("%s without allow_private: %v", url, err)
 		}
 	}
@@ -254,7 +261,7 @@ func TestServerDataBounds(t *testing.T) {
 	for body, want := range map[string]string{`{"a":1}`: `{"a":1}`, big: "", `[1,2]`: "", `not json`: "", `{"a":`: "", "": ""} {
 		rc := newReceiver(t, status(200, body))
 		s, _ := newSender(t, rc.srv.URL, nil)
-		data, err := s.Deliver(context.Background(), testEvent)
+		data, err := deliver(s)
 		if err != nil || string(data) != want {
 			t.Errorf("answer %.20q: server data %.20q, %v; want %.20q", body, data, err, want)
 		}

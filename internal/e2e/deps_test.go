@@ -34,7 +34,8 @@ func TestDependencyBoundaries(t *testing.T) {
 	allowed := map[string][]string{
 		// config converts to the types of the packages that validate them,
 		// jwtauth's issuer settings among them.
-		"presign.dev/internal/config": {"presign.dev/internal/config", "go.yaml.in/yaml/v3", "presign.dev/internal/jwtauth", "github.com/golang-jwt/jwt/v5"},
+		"presign.dev/internal/config": {"presign.dev/internal/config", "go.yaml.in/yaml/v3", "presign.dev/internal/jwtauth", "github.com/golang-jwt/jwt/v5",
+			"presign.dev/receipt", "presign.dev/webhook", "github.com/standard-webhooks/standard-webhooks/libraries/go"},
 	}
 	for _, pkg := range append(keys(ours), keys(allowed)...) {
 		for _, dep := range goList(t, "-deps", "-f", "{{if not .Standard}}{{.ImportPath}}{{end}}", pkg) {
