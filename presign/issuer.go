@@ -52,6 +52,8 @@ type Config struct {
 	// Random is the source of the stamps of uploads; nil means
 	// crypto/rand.
 	Random io.Reader
+	// Quota caps the bytes each caller uploads (the zero value: none).
+	Quota QuotaConfig
 	// Uploads configures multipart uploads (without secrets there are none).
 	Uploads UploadsConfig
 	// NewStore returns the Store of a backend, for the calls uploads make
@@ -95,6 +97,7 @@ func (c Config) Validate() Problems {
 		ps.Addf("backends", "at least one backend is required")
 	}
 	ps.Append("uploads", c.Uploads.Validate())
+	ps.Append("quota", c.Quota.Validate())
 	names := map[string]int{}
 	for i, b := range c.Backends {
 		path := Index("backends", i)
@@ -121,6 +124,7 @@ type Issuer struct {
 	authz          Authorizer
 	now            func() time.Time
 	random         io.Reader
+	quota          QuotaConfig
 }
 
 // backend is a validated Backend (defaults filled in) with its signer.
@@ -161,6 +165,7 @@ func New(cfg Config) (*Issuer, error) {
 		authz:          cfg.Authorizer,
 		now:            cfg.Now,
 		random:         cfg.Random,
+		quota:          cfg.Quota,
 	}
 	if iss.random == nil {
 		iss.random = rand.Reader
@@ -211,6 +216,15 @@ func (iss *Issuer) Issue(ctx context.Context, p Principal, r Request) (Grant, er
 	d, err := iss.authorize(ctx, p, be, &r)
 	if err != nil {
 		return Grant{}, err
+	}
+	if r.Op == OpPut || r.Op == OpPost {
+		size := int64(SizeUnknown)
+		if r.ContentLength != nil {
+			size = *r.ContentLength
+		}
+		if err := iss.checkQuota(ctx, p, size); err != nil {
+			return Grant{}, err
+		}
 	}
 	now := iss.now()
 	var completion *uploadToken

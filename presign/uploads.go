@@ -243,6 +243,9 @@ func (iss *Issuer) CreateUpload(ctx context.Context, p Principal, r UploadReques
 	if err != nil {
 		return Upload{}, err
 	}
+	if err := iss.checkQuota(ctx, p, size); err != nil {
+		return Upload{}, err
+	}
 	var partSize int64
 	if size != SizeUnknown {
 		if partSize, err = choosePartSize(size, r.PartSize); err != nil {
@@ -434,6 +437,9 @@ func (iss *Issuer) CompleteUpload(ctx context.Context, p Principal, token string
 		done, err = iss.complete(ctx, t, named)
 	}
 	if err != nil {
+		return CompletedUpload{}, err
+	}
+	if err := iss.countUpload(ctx, p, t, done.Size); err != nil {
 		return CompletedUpload{}, err
 	}
 	done.Location = be.signer.objectURL(t.Bucket, t.Key)

@@ -2,7 +2,8 @@
 # Installs the tools the tests use besides Go and the S3 servers, with
 # apt-get, each only when it is missing: Debian's Chromium for the browser
 # test (cmd/presign TestBrowser; $CHROMIUM overrides its path,
-# /usr/bin/chromium by default), and curl, openssl, sha256sum and zip for
+# /usr/bin/chromium by default), Redis for the shared quota store's tests
+# (internal/redistest), and curl, openssl, sha256sum and zip for
 # the README test (cmd/presign TestREADME runs every command the README
 # shows); then the page driver's pinned npm dependency (playwright-core,
 # exact version in package-lock.json) with `npm ci`. Playwright's own
@@ -32,7 +33,7 @@ fail() {
 # Debian packages, by the command that tells whether each is there.
 packages=()
 [ -x "${CHROMIUM:-/usr/bin/chromium}" ] || packages+=(chromium)
-for tool in curl:curl openssl:openssl sha256sum:coreutils zip:zip; do
+for tool in curl:curl openssl:openssl sha256sum:coreutils zip:zip redis-server:redis-server; do
 	command -v "${tool%%:*}" >/dev/null || packages+=("${tool#*:}")
 done
 if [ "${#packages[@]}" -gt 0 ]; then

@@ -1,0 +1,124 @@
+// Package quotastore keeps the per-caller byte counts of presign's quotas
+// (presign.QuotaStore): in memory, for one instance, or in Redis, shared by
+// every instance.
+package quotastore
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Memory keeps counts in this process. It is safe for concurrent use.
+type Memory struct {
+	mu     sync.Mutex
+	now    func() time.Time
+	counts map[string]entry // caller|window
+	seen   map[string]time.Time
+}
+
+type entry struct {
+	n       int64
+	expires time.Time // zero: never
+}
+
+// NewMemory returns an empty Memory; now nil means time.Now.
+func NewMemory(now func() time.Time) *Memory {
+	if now == nil {
+		now = time.Now
+	}
+	return &Memory{now: now, counts: map[string]entry{}, seen: map[string]time.Time{}}
+}
+
+func (m *Memory) Usage(_ context.Context, caller, window string) (int64, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	e := m.counts[caller+"|"+window]
+	if !e.expires.IsZero() && !m.now().Before(e.expires) {
+		return 0, nil
+	}
+	return e.n, nil
+}
+
+func (m *Memory) Add(_ context.Context, caller, window, id string, n int64, countTTL, idTTL time.Duration) (int64, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	now := m.now()
+	m.expire(now)
+	k := caller + "|" + window
+	if _, dup := m.seen[id]; dup {
+		return m.counts[k].n, nil
+	}
+	m.seen[id] = now.Add(idTTL)
+	e := m.counts[k]
+	e.n += n
+	if countTTL > 0 {
+		e.expires = now.Add(countTTL)
+	}
+	m.counts[k] = e
+	return e.n, nil
+}
+
+// expire drops what has expired (at most all of it: Add is rare, a verified
+// upload, and its cost bounded by what the process holds).
+func (m *Memory) expire(now time.Time) {
+	for k, e := range m.counts {
+		if !e.expires.IsZero() && !now.Before(e.expires) {
+			delete(m.counts, k)
+		}
+	}
+	for id, exp := range m.seen {
+		if !now.Before(exp) {
+			delete(m.seen, id)
+		}
+	}
+}
+
+// Redis keeps counts in Redis, shared by every presign instance, under
+// keys prefixed "presign:quota:".
+type Redis struct {
+	client *redis.Client
+}
+
+// NewRedis returns the store of the Redis at url (redis:// or rediss://,
+// as go-redis parses it). It does not connect until first used.
+func NewRedis(url string) (*Redis, error) {
+	opt, err := redis.ParseURL(url)
+	if err != nil {
+		return nil, fmt.Errorf("quota store: not a redis URL (redis://host:port/db): %w", err)
+	}
+	return &Redis{client: redis.NewClient(opt)}, nil
+}
+
+// Close closes the connections.
+func (r *Redis) Close() error { return r.client.Close() }
+
+func countKey(caller, window string) string { return "presign:quota:" + caller + ":" + window }
+
+func (r *Redis) Usage(ctx context.Context, caller, window string) (int64, error) {
+	n, err := r.client.Get(ctx, countKey(caller, window)).Int64()
+	if err == redis.Nil {
+		return 0, nil
+	}
+	return n, err
+}
+
+// addOnce counts ARGV[1] bytes at KEYS[1] unless KEYS[2] (the upload's id)
+// is already set, atomically; ARGV[2] and ARGV[3] are the TTLs in
+// milliseconds (0: none).
+var addOnce = redis.NewScript(`
+if redis.call('SET', KEYS[2], '1', 'NX', 'PX', ARGV[3]) then
+	local n = redis.call('INCRBY', KEYS[1], ARGV[1])
+	if tonumber(ARGV[2]) > 0 then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+	return n
+end
+return tonumber(redis.call('GET', KEYS[1]) or '0')
+`)
+
+func (r *Redis) Add(ctx context.Context, caller, window, id string, n int64, countTTL, idTTL time.Duration) (int64, error) {
+	return addOnce.Run(ctx, r.client, []string{countKey(caller, window), "presign:quota:seen:" + id},
+		n, countTTL.Milliseconds(), max(idTTL.Milliseconds(), 1)).Int64()
+}
