@@ -26,10 +26,11 @@
 // A file without backends takes its single backend from the environment
 // (PRESIGN_S3_BUCKET and the rest), named "default". Strings in the file
 // may hold ${env:NAME} references, expanded when the file is read (write
-// $${ for a literal ${); secret_access_key, session_token, hs256_secret
-// and the uploads' secrets must be such references, never the secret
-// itself. A reference to an
-// unset variable is an error. Secret values never appear in an error.
+// $${ for a literal ${); secret_access_key, session_token, hs256_secret,
+// the uploads' secrets, the receipts' private keys and the webhooks'
+// secrets must be such references, never the secret itself. A reference
+// to an unset variable is an error. Secret values never appear in an
+// error.
 package config
 
 import (
@@ -44,6 +45,8 @@ import (
 	"presign.dev/internal/jwtauth"
 	"presign.dev/policy"
 	"presign.dev/presign"
+	"presign.dev/receipt"
+	"presign.dev/webhook"
 )
 
 // SourceEnvironment is Config.Source when no file was read.
@@ -88,6 +91,19 @@ type Config struct {
 	// CompanionPath, when not "", serves Uppy Companion's S3 routes under
 	// that path, e.g. "/companion" (companion.path, PRESIGN_COMPANION_PATH).
 	CompanionPath string
+	// ReceiptKeys sign the receipt of every verified complete (the first
+	// signs; all are published at GET /.well-known/jwks.json); without
+	// keys there are no receipts (receipts.keys, PRESIGN_RECEIPT_KEYS).
+	ReceiptKeys []receipt.Key
+	// Webhooks are the receivers of upload events, delivered before
+	// complete answers (webhooks; PRESIGN_WEBHOOK_URL and
+	// PRESIGN_WEBHOOK_SECRET add the one named "env").
+	Webhooks []webhook.Endpoint
+	// PublicURL is presign's URL as clients reach it, e.g.
+	// "https://presign.example.com": the receipts' iss and the base of
+	// companion_endpoint; "" takes it from each request (public_url,
+	// PRESIGN_PUBLIC_URL).
+	PublicURL string
 
 	// authGiven: some authentication setting was given, valid or not (so
 	// that LoadServing does not add "none configured" to its problems).

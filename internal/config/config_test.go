@@ -2,11 +2,21 @@ package config
 
 import (
 	"bytes"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/elliptic"
+	"crypto/rand"
 	"crypto/sha256"
+	"crypto/x509"
+	"encoding/base64"
 	"encoding/hex"
+	"encoding/pem"
 	"errors"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -18,7 +28,9 @@ import (
 	"presign.dev/internal/jwtauth"
 	"presign.dev/policy"
 	"presign.dev/presign"
+	"presign.dev/receipt"
 	"presign.dev/sigv4"
+	"presign.dev/webhook"
 )
 
 func env(m map[string]string) Lookup {
@@ -139,6 +151,98 @@ func TestUploadsFromTheEnvironment(t *testing.T) {
 		for _, secret := range []string{s1, s2, s2[:8]} {
 			if strings.Contains(err.Error(), secret) {
 				t.Errorf("%q: the problem shows a secret: %v", v, err)
+			}
+		}
+	}
+}
+
+// TestReceiptsWebhooksAndPublicURL: receipt keys from the file (PEM,
+// SEC 1 and base64 of PKCS #8 DER, through ${env:}) or PRESIGN_RECEIPT_KEYS
+// (which replaces them, in its order: the first signs); webhooks from the
+// file and the one PRESIGN_WEBHOOK_URL adds, named "env", for every
+// event; public_url and PRESIGN_PUBLIC_URL. What config accepts,
+// receipt.New and webhook.New build. No problem shows a key or a secret,
+// whichever entry is wrong.
+func TestReceiptsWebhooksAndPublicURL(t *testing.T) {
+	_, ed, _ := ed25519.GenerateKey(rand.Reader)
+	ec, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	ed2 := ed25519.NewKeyFromSeed(bytes.Repeat([]byte{7}, 32))
+	pkcs8 := func(k any) []byte {
+		der, err := x509.MarshalPKCS8PrivateKey(k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return der
+	}
+	sec1, _ := x509.MarshalECPrivateKey(ec)
+	const whsec, whsec2 = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD"
+	file := "backends: [{name: s3, bucket: my-bucket, access_key_id: AK, secret_access_key: \"${env:SECRET}\"}]\n" +
+		"uploads: {secrets: [{id: k1, secret: \"${env:UPLOAD_SECRET}\"}]}\n" +
+		"public_url: https://presign.example.com/base\n" +
+		"receipts: {keys: [{id: ed, private_key: \"${env:ED_PEM}\"}, {id: ec, private_key: \"${env:EC_SEC1}\"}, {id: b64, private_key: \"${env:ED_B64}\"}]}\n" +
+		"webhooks: [{name: app, url: \"https://app.example.com/hooks\", secret: \"${env:WEBHOOK_SECRET}\", events: [upload.completed]}]\n"
+	m := map[string]string{"SECRET": "file-secret-value", "UPLOAD_SECRET": "upload-secret-value-0123456789abcdef", "PRESIGN_AUTH": "none",
+		"ED_PEM":  string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: pkcs8(ed)})),
+		"EC_SEC1": string(pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: sec1})),
+		"ED_B64":  base64.StdEncoding.EncodeToString(pkcs8(ed2)), "WEBHOOK_SECRET": whsec}
+	c, err := Parse(env(m), "f.yaml", []byte(file))
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantKeys := []receipt.Key{{ID: "ed", Private: ed}, {ID: "ec", Private: ec}, {ID: "b64", Private: ed2}}
+	equal := func(a, b receipt.Key) bool {
+		return a.ID == b.ID && a.Private.(interface{ Equal(crypto.PrivateKey) bool }).Equal(b.Private)
+	}
+	if !slices.EqualFunc(wantKeys, c.ReceiptKeys, equal) {
+		t.Errorf("receipt keys %v, want %v", c.ReceiptKeys, wantKeys)
+	}
+	wantHooks := []webhook.Endpoint{{Name: "app", URL: "https://app.example.com/hooks", Secret: whsec, Events: []string{"upload.completed"}}}
+	if diff := cmp.Diff(wantHooks, c.Webhooks); diff != "" || c.PublicURL != "https://presign.example.com/base" {
+		t.Errorf("webhooks (-want +got):\n%s\npublic URL %q", diff, c.PublicURL)
+	}
+	if _, err := receipt.New(c.ReceiptKeys, receipt.Options{}); err != nil {
+		t.Error(err)
+	}
+	if _, err := webhook.New(c.Webhooks, webhook.Options{}); err != nil {
+		t.Error(err)
+	}
+
+	m["PRESIGN_RECEIPT_KEYS"] = " new:" + m["ED_B64"] + " , old:" + base64.StdEncoding.EncodeToString(pkcs8(ec))
+	m["PRESIGN_WEBHOOK_URL"], m["PRESIGN_WEBHOOK_SECRET"], m["PRESIGN_WEBHOOK_ALLOW_PRIVATE"] = "http://127.0.0.1:4000/hook", whsec2, "TRUE"
+	m["PRESIGN_PUBLIC_URL"] = "http://127.0.0.1:8080"
+	c, err = Parse(env(m), "f.yaml", []byte(file))
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantKeys = []receipt.Key{{ID: "new", Private: ed2}, {ID: "old", Private: ec}}
+	if !slices.EqualFunc(wantKeys, c.ReceiptKeys, equal) {
+		t.Errorf("PRESIGN_RECEIPT_KEYS: receipt keys %v, want %v", c.ReceiptKeys, wantKeys)
+	}
+	wantHooks = append(wantHooks, webhook.Endpoint{Name: "env", URL: "http://127.0.0.1:4000/hook", Secret: whsec2, AllowPrivate: true})
+	if diff := cmp.Diff(wantHooks, c.Webhooks); diff != "" || c.PublicURL != "http://127.0.0.1:8080" {
+		t.Errorf("PRESIGN_WEBHOOK_*: webhooks (-want +got):\n%s\npublic URL %q", diff, c.PublicURL)
+	}
+
+	secrets := []string{m["ED_B64"], m["ED_B64"][20:40], whsec, whsec[6:], whsec2[6:], "hunter2-password"}
+	for name, v := range map[string]string{
+		"PRESIGN_RECEIPT_KEYS":          m["ED_B64"],
+		"PRESIGN_WEBHOOK_SECRET":        "whsec_" + m["ED_B64"][20:40],
+		"PRESIGN_PUBLIC_URL":            "https://u:hunter2-password@presign.example.com",
+		"PRESIGN_WEBHOOK_URL":           "https://u:hunter2-password@app.example.com",
+		"PRESIGN_WEBHOOK_ALLOW_PRIVATE": "yes",
+	} {
+		bad := maps.Clone(m)
+		bad[name] = v
+		for _, bad := range []map[string]string{bad, {"PRESIGN_RECEIPT_KEYS": "x:" + v + ",y:" + m["ED_B64"][:40]}} {
+			_, err := Parse(env(bad), "f.yaml", []byte(file))
+			if err == nil {
+				t.Errorf("%s=%q: accepted", name, v)
+				continue
+			}
+			for _, secret := range secrets {
+				if strings.Contains(err.Error(), secret) {
+					t.Errorf("%s: the problem shows a secret: %v", name, err)
+				}
 			}
 		}
 	}
@@ -306,6 +410,16 @@ func FuzzLoadYAML(f *testing.F) {
 		if len(c.JWT) > 0 {
 			if _, err := jwtauth.New(c.JWT, jwtauth.Options{}); err != nil {
 				t.Fatalf("accepted config does not build its JWT verifier: %v\n%s", err, data)
+			}
+		}
+		if len(c.ReceiptKeys) > 0 {
+			if _, err := receipt.New(c.ReceiptKeys, receipt.Options{}); err != nil {
+				t.Fatalf("accepted config does not build its receipt signer: %v\n%s", err, data)
+			}
+		}
+		if len(c.Webhooks) > 0 {
+			if _, err := webhook.New(c.Webhooks, webhook.Options{}); err != nil {
+				t.Fatalf("accepted config does not build its webhook sender: %v\n%s", err, data)
 			}
 		}
 		if err := c.WriteRedacted(&bytes.Buffer{}); err != nil {

@@ -16,6 +16,8 @@ import (
 	"presign.dev/internal/jwtauth"
 	"presign.dev/policy"
 	"presign.dev/presign"
+	"presign.dev/receipt"
+	"presign.dev/webhook"
 )
 
 // convert turns the schema, file and environment merged, into the
@@ -31,6 +33,12 @@ func (r *reader) convert(f *fileConfig) Config {
 		c.Addr = listen
 		if err := checkListen(listen); err != nil {
 			r.errf("listen", "%q %v", listen, err)
+		}
+	}
+	if f.PublicURL != nil {
+		c.PublicURL = r.str("public_url", f.PublicURL)
+		if err := httpapi.ValidatePublicURL(c.PublicURL); err != nil {
+			r.errf("public_url", "%s", presign.ErrorMessage(err))
 		}
 	}
 	if d := f.Defaults; d != nil {
@@ -116,6 +124,14 @@ func (r *reader) convert(f *fileConfig) Config {
 		if f.Companion != nil {
 			r.errf("companion", "the Companion routes need upload secrets, which sign Uppy's upload and path tokens: %s", addSecrets)
 		}
+		// Receipts and webhooks come from POST /v1/uploads/complete, which
+		// takes an upload token: without secrets they would never be sent.
+		if f.Receipts != nil {
+			r.errf("receipts", "receipts are signed by POST /v1/uploads/complete, which needs upload secrets (they sign the upload tokens): %s", addSecrets)
+		}
+		if len(f.Webhooks) > 0 {
+			r.errf("webhooks", "upload.completed is sent by POST /v1/uploads/complete, which needs upload secrets (they sign the upload tokens): %s", addSecrets)
+		}
 	}
 	if fc := f.Companion; fc != nil {
 		c.CompanionPath = DefaultCompanionPath
@@ -126,6 +142,14 @@ func (r *reader) convert(f *fileConfig) Config {
 			}
 		}
 	}
+
+	if f.Receipts != nil {
+		c.ReceiptKeys = r.receiptKeys(f.Receipts)
+	}
+	for i, fw := range f.Webhooks {
+		c.Webhooks = append(c.Webhooks, r.webhook(presign.Index("webhooks", i), fw))
+	}
+	r.addProblems("webhooks", webhook.ValidateEndpoints(c.Webhooks), nil)
 
 	fileKeys := 0
 	for _, k := range c.APIKeys {
@@ -195,6 +219,61 @@ func (r *reader) uploads(fu *fileUploads) presign.UploadsConfig {
 		})
 	}
 	return u
+}
+
+// receiptKeys converts the receipts section: each private key, an
+// ${env:NAME} reference, parsed by receipt.ParseKey; receipt.ValidateKeys
+// checks the list. No problem quotes a key.
+func (r *reader) receiptKeys(fr *fileReceipts) []receipt.Key {
+	if len(fr.Keys) == 0 {
+		r.errf("receipts.keys", "required: at least one {id, private_key: ${env:NAME}}; the keys sign the receipts")
+		return nil
+	}
+	keys := make([]receipt.Key, len(fr.Keys))
+	for i, fk := range fr.Keys {
+		path := presign.Index("receipts.keys", i)
+		keys[i].ID = r.str(path+".id", fk.ID)
+		if fk.PrivateKey == nil {
+			r.errf(path+".private_key", "required: ${env:NAME}, a variable that holds an Ed25519 or P-256 private key (PEM, or the base64 of PKCS #8 DER)")
+			continue
+		}
+		if text := r.secret(path+".private_key", fk.PrivateKey); text != "" {
+			k, err := receipt.ParseKey(text)
+			if err != nil {
+				r.errf(path+".private_key", "%v", err)
+				continue
+			}
+			keys[i].Private = k
+		}
+	}
+	r.addProblems("receipts.keys", receipt.ValidateKeys(keys), nil)
+	return keys
+}
+
+// envWebhookName names the receiver of PRESIGN_WEBHOOK_URL.
+const envWebhookName = "env"
+
+// webhook converts one receiver; webhook.ValidateEndpoints checks them.
+func (r *reader) webhook(path string, fw fileWebhook) webhook.Endpoint {
+	e := webhook.Endpoint{
+		Name:   r.str(path+".name", fw.Name),
+		URL:    r.str(path+".url", fw.URL),
+		Events: r.strs(path+".events", fw.Events),
+	}
+	if e.Name == envWebhookName && !r.fromEnv(path+".name") {
+		r.errf(path+".name", "%q is reserved: it names the receiver of PRESIGN_WEBHOOK_URL", e.Name)
+	}
+	if fw.Secret == nil {
+		r.errf(path+".secret", "required: ${env:NAME}, a variable that holds the receiver's Standard Webhooks secret (whsec_ and the base64 of at least %d random bytes)", webhook.MinSecretBytes)
+	}
+	e.Secret = r.secret(path+".secret", fw.Secret)
+	if e.Events != nil && len(e.Events) == 0 {
+		// Nil is every event; an empty list written out would silently
+		// mean that.
+		r.errf(path+".events", "is empty, which would mean every event: leave it out for every event, or list them (%s)", strings.Join(webhook.Events, ", "))
+	}
+	e.AllowPrivate = fw.AllowPrivate != nil && *fw.AllowPrivate
+	return e
 }
 
 // DefaultCompanionPath is where the Companion routes are served when the

@@ -126,6 +126,9 @@ var envVars = map[string]string{
 	"uploads.secrets":               "PRESIGN_UPLOAD_SECRETS",
 	"companion":                     "PRESIGN_COMPANION_PATH",
 	"companion.path":                "PRESIGN_COMPANION_PATH",
+	"receipts":                      "PRESIGN_RECEIPT_KEYS",
+	"receipts.keys":                 "PRESIGN_RECEIPT_KEYS",
+	"public_url":                    "PRESIGN_PUBLIC_URL",
 }
 
 // errf records a problem with the field at path ("" is the configuration

@@ -25,6 +25,10 @@ import (
 //	PRESIGN_API_KEYS                       auth.api_keys, added, named env-1, env-2, ...
 //	PRESIGN_UPLOAD_SECRETS                 uploads.secrets (replaced, not merged): ID:SECRET,...
 //	PRESIGN_COMPANION_PATH                 companion.path (and so companion, on)
+//	PRESIGN_RECEIPT_KEYS                   receipts.keys (replaced, not merged): ID:KEY,... (base64 of PKCS #8 DER)
+//	PRESIGN_WEBHOOK_URL, _SECRET,
+//	_ALLOW_PRIVATE                         webhooks, one added, named "env" (every event)
+//	PRESIGN_PUBLIC_URL                     public_url
 //
 // Without a file, or with a file that has no backends while
 // PRESIGN_S3_BUCKET is set, backends[0] is made from the environment and
@@ -46,6 +50,7 @@ func (r *reader) applyEnv(f *fileConfig) {
 	}
 
 	override(&f.Listen, "listen", "PRESIGN_ADDR")
+	override(&f.PublicURL, "public_url", "PRESIGN_PUBLIC_URL")
 	if r.envSet["listen"] == "" {
 		if port := get("PORT"); port != "" {
 			v := ":" + port
@@ -108,6 +113,80 @@ func (r *reader) applyEnv(f *fileConfig) {
 		}
 		f.Companion.Path = &v
 	}
+
+	r.envReceiptKeys(f, get("PRESIGN_RECEIPT_KEYS"))
+	r.envWebhook(f, get("PRESIGN_WEBHOOK_URL"), get("PRESIGN_WEBHOOK_SECRET"), get("PRESIGN_WEBHOOK_ALLOW_PRIVATE"))
+}
+
+// envReceiptKeys replaces receipts.keys with those of PRESIGN_RECEIPT_KEYS:
+// comma-separated ID:KEY entries, KEY the base64 of a PKCS #8 DER private
+// key, the first of which signs; each is set by "PRESIGN_RECEIPT_KEYS
+// (entry N)", which problems name. No problem quotes a key.
+func (r *reader) envReceiptKeys(f *fileConfig, v string) {
+	if v == "" {
+		return
+	}
+	if f.Receipts == nil {
+		f.Receipts = &fileReceipts{}
+		r.envSet["receipts"] = "PRESIGN_RECEIPT_KEYS" // the whole section
+	} else {
+		r.envSet["receipts.keys"] = "PRESIGN_RECEIPT_KEYS"
+	}
+	f.Receipts.Keys = nil
+	for i, entry := range splitList(v) {
+		path := presign.Index("receipts.keys", i)
+		name := fmt.Sprintf("PRESIGN_RECEIPT_KEYS (entry %d)", i+1)
+		r.envSet[path] = name
+		id, key, ok := strings.Cut(entry, ":")
+		if !ok {
+			r.envErrf(name, "must be ID:KEY, an ID (a-z, 0-9 and '-') and, after a colon, the base64 of the private key's PKCS #8 DER")
+			r.failed[path] = true // no fields to check; the entry, a key maybe, is kept nowhere
+			id, key = "", ""
+		}
+		id, key = strings.TrimSpace(id), strings.TrimSpace(key)
+		f.Receipts.Keys = append(f.Receipts.Keys, fileReceiptKey{ID: &id, PrivateKey: &key})
+	}
+}
+
+// envWebhook adds the receiver of PRESIGN_WEBHOOK_URL, signed with
+// PRESIGN_WEBHOOK_SECRET, to webhooks, named "env", for every event;
+// PRESIGN_WEBHOOK_ALLOW_PRIVATE=true lets it be on a private or loopback
+// address. One without the other is a problem; no problem quotes the
+// secret.
+func (r *reader) envWebhook(f *fileConfig, url, secret, allowPrivate string) {
+	switch {
+	case url == "" && secret == "" && allowPrivate == "":
+		return
+	case url == "":
+		if secret != "" {
+			r.envErrf("PRESIGN_WEBHOOK_SECRET", "set without PRESIGN_WEBHOOK_URL, the receiver whose deliveries it signs")
+		}
+		if allowPrivate != "" {
+			r.envErrf("PRESIGN_WEBHOOK_ALLOW_PRIVATE", "set without PRESIGN_WEBHOOK_URL, the receiver it applies to")
+		}
+		return
+	case secret == "":
+		r.envErrf("PRESIGN_WEBHOOK_URL", "set without PRESIGN_WEBHOOK_SECRET, the Standard Webhooks secret (whsec_...) that signs its deliveries")
+		return
+	}
+	if len(f.Webhooks) == 0 {
+		r.envSet["webhooks"] = "PRESIGN_WEBHOOK_URL" // the whole list
+	}
+	path := presign.Index("webhooks", len(f.Webhooks))
+	name := envWebhookName
+	wh := fileWebhook{Name: &name, URL: &url, Secret: &secret}
+	r.envSet[path+".name"] = "PRESIGN_WEBHOOK_URL"
+	r.envSet[path+".url"] = "PRESIGN_WEBHOOK_URL"
+	r.envSet[path+".secret"] = "PRESIGN_WEBHOOK_SECRET"
+	switch strings.ToLower(allowPrivate) {
+	case "":
+	case "true", "false":
+		b := strings.ToLower(allowPrivate) == "true"
+		wh.AllowPrivate = &b
+	default:
+		r.envErrf("PRESIGN_WEBHOOK_ALLOW_PRIVATE", "%q must be true or false", allowPrivate)
+	}
+	f.Webhooks = append(f.Webhooks, wh)
 }
 
 // envUploadSecrets replaces uploads.secrets with those of

@@ -4,6 +4,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -47,11 +48,17 @@ func checkGolden(t *testing.T, path, got string) {
 	}
 }
 
-// leaksSecret names the secret variable of c whose value, or one of whose
-// ID:SECRET entries' secret (PRESIGN_UPLOAD_SECRETS), got shows.
+// leaksSecret names the secret of c that got shows: the value of a
+// secret variable (SECRET, TOKEN, PRIVATE or RECEIPT in its name, or a
+// name ending in _KEY), or one of its ID:SECRET entries' secret
+// (PRESIGN_UPLOAD_SECRETS, PRESIGN_RECEIPT_KEYS), or a line of it (a PEM
+// key), or a whsec_ secret's key; a literal written in a secret field of
+// c's file (secret, private_key, hs256_secret, ...); or a word of the
+// file or the environment that holds "password" (URL credentials).
 func leaksSecret(c configtest.Case, got string) string {
 	for k, v := range c.Env {
-		if !strings.Contains(k, "SECRET") && !strings.Contains(k, "TOKEN") && k != "SK" {
+		if !strings.Contains(k, "SECRET") && !strings.Contains(k, "TOKEN") && !strings.Contains(k, "PRIVATE") &&
+			!strings.Contains(k, "RECEIPT") && !strings.HasSuffix(k, "_KEY") && k != "SK" {
 			continue
 		}
 		values := []string{v}
@@ -59,14 +66,45 @@ func leaksSecret(c configtest.Case, got string) string {
 			_, secret, _ := strings.Cut(entry, ":")
 			values = append(values, strings.TrimSpace(entry), strings.TrimSpace(secret))
 		}
+		for _, line := range strings.Split(v, "\n") {
+			values = append(values, strings.TrimSpace(line))
+		}
 		for _, v := range values {
-			if len(v) >= 8 && strings.Contains(got, v) {
+			values = append(values, strings.TrimPrefix(v, "whsec_"))
+		}
+		for _, v := range values {
+			if len(v) >= 8 && !strings.HasPrefix(v, "-----") && strings.Contains(got, v) {
 				return k
 			}
 		}
 	}
+	var file []byte
+	if c.File != "" {
+		file, _ = os.ReadFile(c.File)
+	}
+	for _, m := range secretField.FindAllStringSubmatch(string(file), -1) {
+		if v := strings.Trim(m[2], `"'`); !strings.HasPrefix(v, "${env:") && len(v) >= 8 && strings.Contains(got, v) {
+			return "the literal " + m[1] + " of " + c.File
+		}
+	}
+	words := password.FindAllString(string(file), -1)
+	for _, v := range c.Env {
+		words = append(words, password.FindAllString(v, -1)...)
+	}
+	for _, w := range words {
+		if strings.Contains(got, w) {
+			return "the word " + w
+		}
+	}
 	return ""
 }
+
+var (
+	// secretField finds the value of a secret field written in a file.
+	secretField = regexp.MustCompile(`\b(secret|private_key|secret_access_key|session_token|hs256_secret):\s*("[^"]*"|'[^']*'|[^\s,}]+)`)
+	// password finds the words that hold "password".
+	password = regexp.MustCompile(`[A-Za-z0-9_-]*password[A-Za-z0-9_-]*`)
+)
 
 // TestGolden: every problem of each configuration in testdata/problems,
 // located (file:line: field, or the variable) and worded as presign

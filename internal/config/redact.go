@@ -12,6 +12,7 @@ import (
 
 	"presign.dev/policy"
 	"presign.dev/presign"
+	"presign.dev/webhook"
 )
 
 // redacted is the placeholder of every secret in Redacted's output.
@@ -19,16 +20,20 @@ const redacted = "<redacted>"
 
 // Redacted returns the effective configuration in the file's schema (it
 // marshals to YAML or JSON): every value that applies, defaults included
-// as the owning packages fill them in, with every secret replaced by
-// "<redacted>" and API key hashes shortened to their first 8 hex digits
-// and "…". The env-only configuration shows as the file that would say the
-// same, its backend named "default".
+// as the owning packages fill them in, with every secret (receipt keys and
+// webhook secrets included) replaced by "<redacted>", API key hashes
+// shortened to their first 8 hex digits and "…", and URL queries (which
+// may carry a token) redacted. The env-only configuration shows as the
+// file that would say the same, its backend named "default".
 func (c Config) Redacted() any {
 	ic := c.IssuerConfig().WithDefaults()
 	f := &fileConfig{
 		Listen:   ptr(c.Addr),
 		Defaults: &fileDefaults{Expires: ptr(presign.FormatDuration(ic.DefaultExpires)), MaxExpires: ptr(presign.FormatDuration(ic.MaxExpires))},
 		Log:      &fileLog{Level: ptr(levelName(c.LogLevel)), Format: ptr(c.LogFormat)},
+	}
+	if c.PublicURL != "" {
+		f.PublicURL = ptr(c.PublicURL)
 	}
 	if len(c.CORSOrigins) > 0 {
 		f.CORS = &fileCORS{Origins: append([]string(nil), c.CORSOrigins...)}
@@ -84,6 +89,20 @@ func (c Config) Redacted() any {
 	}
 	if c.CompanionPath != "" {
 		f.Companion = &fileCompanion{Path: ptr(c.CompanionPath)}
+	}
+	if len(c.ReceiptKeys) > 0 {
+		f.Receipts = &fileReceipts{}
+		for _, k := range c.ReceiptKeys {
+			f.Receipts.Keys = append(f.Receipts.Keys, fileReceiptKey{ID: ptr(k.ID), PrivateKey: ptr(redacted)})
+		}
+	}
+	for _, w := range c.Webhooks {
+		fw := fileWebhook{Name: ptr(w.Name), URL: ptr(withoutQuery(w.URL)), Secret: ptr(redacted),
+			Events: append([]string(nil), w.Events...), AllowPrivate: ptr(w.AllowPrivate)}
+		if len(fw.Events) == 0 {
+			fw.Events = append([]string(nil), webhook.Events...) // none listed: every event
+		}
+		f.Webhooks = append(f.Webhooks, fw)
 	}
 	for _, r := range c.Rules {
 		r = r.WithDefaults()

@@ -8,17 +8,24 @@ package config
 // at its path. The same types, with their omitempty tags, write the
 // redacted effective configuration (redact.go).
 type fileConfig struct {
-	Listen   *string       `yaml:"listen,omitempty" json:"listen,omitempty"`
-	Defaults *fileDefaults `yaml:"defaults,omitempty" json:"defaults,omitempty"`
-	CORS     *fileCORS     `yaml:"cors,omitempty" json:"cors,omitempty"`
-	Log      *fileLog      `yaml:"log,omitempty" json:"log,omitempty"`
-	Backends []fileBackend `yaml:"backends,omitempty" json:"backends,omitempty"`
-	Auth     *fileAuth     `yaml:"auth,omitempty" json:"auth,omitempty"`
+	Listen *string `yaml:"listen,omitempty" json:"listen,omitempty"`
+	// PublicURL: presign's URL as clients reach it (receipts' iss, the
+	// Companion endpoint).
+	PublicURL *string       `yaml:"public_url,omitempty" json:"public_url,omitempty"`
+	Defaults  *fileDefaults `yaml:"defaults,omitempty" json:"defaults,omitempty"`
+	CORS      *fileCORS     `yaml:"cors,omitempty" json:"cors,omitempty"`
+	Log       *fileLog      `yaml:"log,omitempty" json:"log,omitempty"`
+	Backends  []fileBackend `yaml:"backends,omitempty" json:"backends,omitempty"`
+	Auth      *fileAuth     `yaml:"auth,omitempty" json:"auth,omitempty"`
 	// Uploads: multipart uploads and their tokens.
 	Uploads *fileUploads `yaml:"uploads,omitempty" json:"uploads,omitempty"`
 	// Companion: Uppy Companion's S3 routes; present (even empty) is on.
 	Companion *fileCompanion `yaml:"companion,omitempty" json:"companion,omitempty"`
-	Rules     []fileRule     `yaml:"rules,omitempty" json:"rules,omitempty"`
+	// Receipts: the keys that sign the receipts of verified uploads.
+	Receipts *fileReceipts `yaml:"receipts,omitempty" json:"receipts,omitempty"`
+	// Webhooks: the application's receivers of upload events.
+	Webhooks []fileWebhook `yaml:"webhooks,omitempty" json:"webhooks,omitempty"`
+	Rules    []fileRule    `yaml:"rules,omitempty" json:"rules,omitempty"`
 }
 
 type fileDefaults struct {
@@ -99,6 +106,23 @@ type fileTokenSecret struct {
 
 type fileCompanion struct {
 	Path *string `yaml:"path,omitempty" json:"path,omitempty"`
+}
+
+type fileReceipts struct {
+	Keys []fileReceiptKey `yaml:"keys,omitempty" json:"keys,omitempty"`
+}
+
+type fileReceiptKey struct {
+	ID         *string `yaml:"id,omitempty" json:"id,omitempty"`
+	PrivateKey *string `yaml:"private_key,omitempty" json:"private_key,omitempty"`
+}
+
+type fileWebhook struct {
+	Name         *string  `yaml:"name,omitempty" json:"name,omitempty"`
+	URL          *string  `yaml:"url,omitempty" json:"url,omitempty"`
+	Secret       *string  `yaml:"secret,omitempty" json:"secret,omitempty"`
+	Events       []string `yaml:"events,omitempty" json:"events,omitempty"`
+	AllowPrivate *bool    `yaml:"allow_private,omitempty" json:"allow_private,omitempty"`
 }
 
 type fileWho struct {

@@ -23,6 +23,14 @@ const (
 	genPEM = "-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEA11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=\n-----END PUBLIC KEY-----"
 )
 
+// Receipt keys (the base64 of PKCS #8 DER: Ed25519 and P-256) and a
+// Standard Webhooks secret, for generated receipts and webhooks.
+const (
+	genEd25519 = "MC4CAQAwBQYDK2VwBCIEIAABAgMEBQYHCAkKCwwNDg8QERITFBUWFxgZGhscHR4f"
+	genP256    = "MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQg2KLH3KbRhDUFZspCKOIqt53bAa66xGj4VzUx0nprUf2hRANCAAQ13MVDpu4LnYItm+EedIbxOMRd4kSiEsKvqCV1n32Z2HYdILgCzg+/Ddpaa8JdWUQXfiSyJudzi6gm2P4d0CqR"
+	genWhsec   = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+)
+
 // pick returns def ("" is absent) most of the time, else one of others:
 // so that whole configurations are often valid, and every kind of mistake
 // still comes up.
@@ -37,7 +45,7 @@ func pick(r *rand.Rand, def string, others ...string) string {
 // field absent, valid or wrong in one of the ways users get it wrong.
 func genConfig(r *rand.Rand) (string, map[string]string) {
 	env := map[string]string{"SECRET": "file-secret-value", "HS": "0123456789abcdef0123456789abcdef-hs256", "SHORT": "short",
-		"UPLOAD": "0123456789abcdef0123456789abcdef-upload"}
+		"UPLOAD": "0123456789abcdef0123456789abcdef-upload", "RECEIPT": genEd25519, "RECEIPT_EC": genP256, "WHSEC": genWhsec}
 	var b strings.Builder
 	field := func(indent, name, v string) {
 		if v != "" {
@@ -90,6 +98,29 @@ func genConfig(r *rand.Rand) (string, map[string]string) {
 	}
 	if r.IntN(3) == 0 && (secrets || r.IntN(20) == 0) { // the routes need secrets
 		field("", "companion", pick(r, "{path: /companion}", "{}", "", "{path: /v1}", "{path: /uppy/}", `{path: "/{x}"}`, "{path: companion}"))
+	}
+	if r.IntN(4) == 0 && (secrets || r.IntN(20) == 0) { // receipts and webhooks come from complete, which needs secrets
+		b.WriteString("receipts:\n")
+		if n := 1 + r.IntN(2) - r.IntN(20)/19; n > 0 { // none in 1 of 20
+			b.WriteString("  keys:\n")
+			for i := range n {
+				fmt.Fprintf(&b, "    - {id: %s, private_key: %s}\n", pick(r, fmt.Sprintf("r%d", i), "dup", "Bad_ID", `""`),
+					pick(r, pick(r, `"${env:RECEIPT}"`, `"${env:RECEIPT_EC}"`), `"${env:SHORT}"`, genEd25519, `"${env:UNSET}"`, `"${env:UPLOAD}"`))
+			}
+		}
+	}
+	if r.IntN(4) == 0 && (secrets || r.IntN(20) == 0) {
+		b.WriteString("webhooks:\n")
+		for i := range 1 + r.IntN(2) {
+			fmt.Fprintf(&b, "  - name: %s\n", pick(r, fmt.Sprintf("w%d", i), "dup", "env", "Bad_Name", `""`))
+			field("    ", "url", pick(r, "https://app.example.com/hooks", "http://10.0.0.5/h", "ftp://app.example.com", "https://u:p@app.example.com", "app.example.com", ""))
+			field("    ", "secret", pick(r, `"${env:WHSEC}"`, `"${env:SHORT}"`, `"${env:UPLOAD}"`, genWhsec, `"${env:UNSET}"`, ""))
+			field("    ", "events", pick(r, "", "[upload.completed]", "[]", "[upload.started]"))
+			field("    ", "allow_private", pick(r, "", "true", "false", "maybe"))
+		}
+	}
+	if r.IntN(4) == 0 {
+		field("", "public_url", pick(r, "https://presign.example.com", "https://presign.example.com/", "presign.example.com", "https://u:p@x.example", "https://x.example/?a=b", `""`))
 	}
 	keys := []string{}
 	if r.IntN(2) == 0 {
@@ -167,10 +198,17 @@ func genConfig(r *rand.Rand) (string, map[string]string) {
 		"PRESIGN_CORS_ORIGINS":  {"https://a.example", "nope"},
 		"PRESIGN_UPLOAD_SECRETS": {"env:0123456789abcdef0123456789abcdef-env", "env:short", "no-id-0123456789abcdef0123456789abcdef",
 			"a:0123456789abcdef0123456789abcdef-a,a:0123456789abcdef0123456789abcdef-b"},
+		"PRESIGN_RECEIPT_KEYS": {"env:" + genEd25519, "env:not-a-key", genEd25519, "a:" + genEd25519 + ",a:" + genP256},
+		"PRESIGN_PUBLIC_URL":   {"https://presign.example.com", "https://presign.example.com/", "ftp://x"},
 	} {
 		if r.IntN(6) == 0 {
 			env[name] = pick(r, values[0], values[1:]...)
 		}
+	}
+	if r.IntN(6) == 0 { // the three together, or one of them alone
+		env["PRESIGN_WEBHOOK_URL"] = pick(r, "http://127.0.0.1:4000/hooks", "", "ftp://x")
+		env["PRESIGN_WEBHOOK_SECRET"] = pick(r, genWhsec, "", "whsec_c2hvcnQ=")
+		env["PRESIGN_WEBHOOK_ALLOW_PRIVATE"] = pick(r, pick(r, "", "true", "false"), "yes")
 	}
 	if (secrets || env["PRESIGN_UPLOAD_SECRETS"] != "") && r.IntN(6) == 0 {
 		env["PRESIGN_COMPANION_PATH"] = pick(r, "/companion", "/metrics", "companion")

@@ -1,9 +1,10 @@
 // Package service wires a validated configuration into presign's parts:
-// the issuer with its authorizer, the authentication chain and the HTTP
-// handler. Every entry point — presign serve, presign dev, the Lambda
-// function and the Cloud Function — builds the same service here, so they
-// behave alike; an entry point adds only what its platform has (Lambda's
-// platform identity, serve's metrics).
+// the issuer with its authorizer, the authentication chain, the receipt
+// signer, the webhook sender and the HTTP handler. Every entry point —
+// presign serve, presign dev, the Lambda function and the Cloud Function —
+// builds the same service here, so they behave alike; an entry point adds
+// only what its platform has (Lambda's platform identity, serve's
+// metrics).
 package service
 
 import (
@@ -18,6 +19,8 @@ import (
 	"presign.dev/internal/jwtauth"
 	"presign.dev/policy"
 	"presign.dev/presign"
+	"presign.dev/receipt"
+	"presign.dev/webhook"
 )
 
 // Options are the service's inputs besides the configuration.
@@ -100,10 +103,27 @@ func New(cfg config.Config, o Options) (*Service, error) {
 	if cfg.PlatformAuth != "" {
 		s.Auth = o.PlatformAuth
 	}
-	s.Handler = httpapi.New(httpapi.Options{
+	ho := httpapi.Options{
 		Issuer: iss, Auth: s.Auth, CORSOrigins: cfg.CORSOrigins, Logger: o.Logger,
-		Observer: o.Observer, Metrics: o.Metrics, CompanionPath: cfg.CompanionPath,
-	})
+		Observer: o.Observer, Metrics: o.Metrics, CompanionPath: cfg.CompanionPath, PublicURL: cfg.PublicURL,
+	}
+	// Set only when configured: a nil *Signer or *Sender in the interface
+	// would not be nil.
+	if len(cfg.ReceiptKeys) > 0 {
+		receipts, err := receipt.New(cfg.ReceiptKeys, receipt.Options{Now: o.Now})
+		if err != nil {
+			return nil, err
+		}
+		ho.Receipts = receipts
+	}
+	if len(cfg.Webhooks) > 0 {
+		webhooks, err := webhook.New(cfg.Webhooks, webhook.Options{Logger: o.Logger, Now: o.Now})
+		if err != nil {
+			return nil, err
+		}
+		ho.Webhooks = webhooks
+	}
+	s.Handler = httpapi.New(ho)
 	return s, nil
 }
 
