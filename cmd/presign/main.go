@@ -31,7 +31,7 @@ const usage = `presign issues short-lived presigned URLs for S3-compatible objec
 Usage:
   presign serve [--addr ADDR] [--config FILE]
                                           run the HTTP API (config from the environment and FILE)
-  presign dev [--addr 127.0.0.1:8080] [--s3-addr 127.0.0.1:9000] [--data DIR]
+  presign dev [--addr 127.0.0.1:8080] [--s3-addr 127.0.0.1:9000] [--data DIR] [--webhook URL]
                                           run a local stack on an embedded S3 store
   presign url [--op OP] [--content-type TYPE] [--content-length N] [--filename NAME]
               [--expires DURATION] [--backend NAME] [--config FILE] [-o url|json] KEY

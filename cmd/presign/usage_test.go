@@ -45,6 +45,10 @@ func TestUsageMistakes(t *testing.T) {
 			"presign: flag needs an argument: -data",
 			"Run 'presign dev --help' for usage.",
 		}},
+		{[]string{"dev", "--webhook", "localhost:4000/hooks"}, []string{
+			"presign: --webhook: must be an http(s) URL without credentials or fragment",
+			"Run 'presign dev --help' for usage.",
+		}},
 		{[]string{"config", "check", "--verbose"}, []string{
 			"presign: flag provided but not defined: -verbose",
 			"Run 'presign config check --help' for usage.",
