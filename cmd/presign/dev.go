@@ -17,6 +17,7 @@ import (
 	"strings"
 
 	"presign.dev/internal/config"
+	"presign.dev/internal/demo"
 	"presign.dev/internal/devstore"
 	"presign.dev/internal/metrics"
 	"presign.dev/internal/service"
@@ -128,7 +129,8 @@ func (c *cli) dev(ctx context.Context, args []string) error {
 	if err != nil {
 		return unusable(err)
 	}
-	h := svc.Handler
+	// The demo page at /demo/, in front of the service.
+	h := demo.Mount(svc.Handler, st.S3Endpoint)
 	if err := writeDevState(filepath.Join(data, "dev.json"), st); err != nil {
 		return err
 	}
@@ -325,6 +327,7 @@ func printDevBanner(w io.Writer, st DevState, data, webhookURL string) {
 
   API        %[1]s
   API key    %[2]s
+  demo       %[1]s/demo/
   S3 store   %[3]s  bucket %[4]s  region %[5]s
   Uppy       %[1]s%[7]s  (Companion S3 routes)
   receipts   %[1]s/.well-known/jwks.json  (the keys that verify complete's receipts)%[8]s
