@@ -2,8 +2,6 @@ package httpapi
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"net/http"
 
@@ -34,16 +32,14 @@ type uploadEvent struct {
 
 // notifyCompleted delivers upload.completed for done before complete
 // answers, and returns what the receivers answered (server_data). The
-// webhook-id is the same for the same upload (its object: backend, bucket,
-// key and ETag), so that a repeated complete's delivery can be
-// de-duplicated. A delivery that fails is CodeUnavailable: the client may
+// webhook-id is the upload's ID, the same for a repeated complete's
+// delivery, which receivers can de-duplicate. A delivery that fails is CodeUnavailable: the client may
 // call complete again.
 func (h *Handler) notifyCompleted(r *http.Request, p presign.Principal, done presign.CompletedUpload, receipt string) (json.RawMessage, error) {
 	if h.opts.Webhooks == nil || !h.opts.Webhooks.Subscribed(presign.EventUploadCompleted) {
 		return nil, nil
 	}
-	id := sha256.Sum256([]byte(done.Backend + "\x00" + done.Bucket + "\x00" + done.Key + "\x00" + done.ETag))
-	data, err := h.opts.Webhooks.Deliver(r.Context(), presign.EventUploadCompleted, "msg_"+hex.EncodeToString(id[:12]),
+	data, err := h.opts.Webhooks.Deliver(r.Context(), presign.EventUploadCompleted, done.ID(),
 		uploadEvent{Backend: done.Backend, Bucket: done.Bucket, Key: done.Key, Size: done.Size, ETag: done.ETag,
 			ContentType: done.ContentType, Checksum: done.Checksum, Caller: p.Name, CallerKind: p.Kind, Receipt: receipt})
 	if err != nil {

@@ -2,6 +2,7 @@ package presign
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
@@ -138,6 +139,15 @@ type PartGrant struct {
 	URL       string
 	Headers   map[string]string // to send with exactly these values (Content-Length included)
 	ExpiresAt time.Time
+}
+
+// ID names the object an upload became, the same from every complete of
+// that upload: "upl_" and 24 hex digits of a digest of its backend,
+// bucket, key and ETag. Receipts (jti) and webhooks (webhook-id) carry it,
+// so that their receivers can tell a repeat from a new upload.
+func (d CompletedUpload) ID() string {
+	sum := sha256.Sum256([]byte(d.Backend + "\x00" + d.Bucket + "\x00" + d.Key + "\x00" + d.ETag))
+	return "upl_" + hex.EncodeToString(sum[:12])
 }
 
 // PartETag names an uploaded part to assemble, as the client saw it.

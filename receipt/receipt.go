@@ -126,7 +126,9 @@ type Claims struct {
 	ContentType string `json:"content_type"`
 	Checksum    string `json:"checksum,omitempty"` // "<algorithm>:<base64>", when known
 	IssuedAt    int64  `json:"iat"`
-	ID          string `json:"jti"` // unique: 32 hex digits
+	// ID is the jti: the upload's (presign.CompletedUpload.ID), the same in
+	// every receipt of one upload; "" makes Sign draw a random one.
+	ID string `json:"jti"`
 }
 
 // Options are a Signer's inputs besides its keys.
@@ -198,13 +200,17 @@ func publicKeys(keys []Key) []jwk {
 // JWKS returns the public keys as a JWK Set document.
 func (s *Signer) JWKS() []byte { return s.jwks }
 
-// Sign returns the receipt of c, with iat now and a fresh jti.
+// Sign returns the receipt of c, with iat now (and a random jti when c
+// has none).
 func (s *Signer) Sign(c Claims) (string, error) {
-	var id [16]byte
-	if _, err := io.ReadFull(s.random, id[:]); err != nil {
-		return "", err
+	if c.ID == "" {
+		var id [16]byte
+		if _, err := io.ReadFull(s.random, id[:]); err != nil {
+			return "", err
+		}
+		c.ID = hex.EncodeToString(id[:])
 	}
-	c.IssuedAt, c.ID = s.now().Unix(), hex.EncodeToString(id[:])
+	c.IssuedAt = s.now().Unix()
 	k := s.keys[0]
 	method := jwt.SigningMethod(jwt.SigningMethodEdDSA)
 	if _, ok := k.Private.(*ecdsa.PrivateKey); ok {
@@ -216,10 +222,10 @@ func (s *Signer) Sign(c Claims) (string, error) {
 }
 
 // SignUpload returns the receipt of the verified upload done, by the
-// caller p, stated by issuer (presign's URL).
+// caller p, stated by issuer (presign's URL); its jti is the upload's ID.
 func (s *Signer) SignUpload(issuer string, p presign.Principal, done presign.CompletedUpload) (string, error) {
 	return s.Sign(Claims{Issuer: issuer, Subject: p.Name, Backend: done.Backend, Bucket: done.Bucket, Key: done.Key,
-		Size: done.Size, ETag: done.ETag, ContentType: done.ContentType, Checksum: done.Checksum})
+		Size: done.Size, ETag: done.ETag, ContentType: done.ContentType, Checksum: done.Checksum, ID: done.ID()})
 }
 
 // jwtClaims gives Claims the methods golang-jwt asks of claims; a receipt

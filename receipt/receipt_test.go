@@ -20,6 +20,8 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/google/go-cmp/cmp"
+
+	"presign.dev/presign"
 )
 
 var testTime = time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC)
@@ -172,4 +174,33 @@ func FuzzParseKey(f *testing.F) {
 			t.Fatalf("the error quotes the input: %v", err)
 		}
 	})
+}
+
+// A repeated complete of one upload gets the same receipt: the jti is the
+// upload's ID, and Ed25519 signs deterministically (ES256 does not, but
+// its claims are the same).
+func TestSignUploadRepeats(t *testing.T) {
+	ed, _ := newKeys(t)
+	s, err := New([]Key{{ID: "ed", Private: ed}}, Options{Now: func() time.Time { return testTime }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := presign.CompletedUpload{Backend: "s3", Bucket: "b", Key: "k", Size: 1, ETag: `"e"`, ContentType: "text/plain"}
+	a, _ := s.SignUpload("https://p", presign.Principal{Name: "alice"}, done)
+	b, _ := s.SignUpload("https://p", presign.Principal{Name: "alice"}, done)
+	if a != b || !strings.Contains(decodePayload(t, a), `"jti":"`+done.ID()+`"`) {
+		t.Errorf("two receipts of one upload differ, or jti is not its ID:\n%s\n%s", a, b)
+	}
+	done.ETag = `"f"` // another upload at the key
+	if c, _ := s.SignUpload("https://p", presign.Principal{Name: "alice"}, done); c == a {
+		t.Error("another upload got the same receipt")
+	}
+}
+
+func decodePayload(t *testing.T, jws string) string {
+	b, err := base64.RawURLEncoding.DecodeString(strings.Split(jws, ".")[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }
