@@ -43,6 +43,7 @@ func exampleEnv() map[string]string {
 		"STORJ_ACCESS_KEY_ID": "storj-access", "STORJ_SECRET_ACCESS_KEY": "storj-secret-value-1",
 		"R2_ACCOUNT_ID": "acct123", "R2_ACCESS_KEY_ID": "r2-access", "R2_SECRET_ACCESS_KEY": "r2-secret-value-2",
 		"UPLOAD_SECRET": "upload-secret-value-0123456789abcdef",
+		"RECEIPT_KEY":   "MC4CAQAwBQYDK2VwBCIEIJvVF/GCGnTPRQxnUNKZ4O2svuJng9Hxj+KLENLvJjDu", "WEBHOOK_SECRET": "whsec_ZXhhbXBsZS13ZWJob29rLXNlY3JldC1ub3QtYS1yZWFsLW9uZQ==",
 	}
 }
 
@@ -109,8 +110,17 @@ func TestExampleFile(t *testing.T) {
 			Expires: 24 * time.Hour,
 		},
 		CompanionPath: "/companion",
-		authGiven:     true,
+		Webhooks: []webhook.Endpoint{{Name: "app", URL: "https://app.example.com/hooks/presign",
+			Secret: exampleEnv()["WEBHOOK_SECRET"], Events: []string{"upload.completed"}}},
+		PublicURL: "https://presign.example.com",
+		authGiven: true,
 	}
+	// The receipt key: its ID here, the key itself parsed from the variable.
+	key, err := receipt.ParseKey(exampleEnv()["RECEIPT_KEY"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	want.ReceiptKeys = []receipt.Key{{ID: "r1", Private: key}}
 	if diff := cmp.Diff(want, c, cmp.AllowUnexported(Config{}), cmpopts.EquateEmpty()); diff != "" {
 		t.Errorf("examples/presign.yaml (-want +got):\n%s", diff)
 	}
