@@ -5,8 +5,9 @@
 # /usr/bin/chromium by default), Redis for the shared quota store's tests
 # (internal/redistest), and curl, openssl, sha256sum and zip for
 # the README test (cmd/presign TestREADME runs every command the README
-# shows); then the page driver's pinned npm dependency (playwright-core,
-# exact version in package-lock.json) with `npm ci`. Playwright's own
+# shows); then the page driver's pinned npm dependencies (playwright-core,
+# and jose, with which the demo test verifies receipts as an application
+# would; exact versions in package-lock.json) with `npm ci`. Playwright's own
 # browser download is not used. Last, the Uppy test's browser bundles
 # (cmd/presign TestUppy): for each @uppy/aws-s3 line in
 # cmd/presign/testdata/uppy (v6, v5), `npm ci` of its lock file, then the
@@ -72,7 +73,7 @@ uppy_bundle() {
 
 if command -v npm >/dev/null; then
 	pids=() what=()
-	if [ ! -f "${DRIVER}/node_modules/playwright-core/package.json" ]; then
+	if [ ! -f "${DRIVER}/node_modules/playwright-core/package.json" ] || [ ! -f "${DRIVER}/node_modules/jose/package.json" ]; then
 		echo "== installing the browser driver (npm ci)"
 		(cd "${DRIVER}" && npm ci --no-audit --no-fund --loglevel=error) &
 		pids+=("$!") what+=("npm ci in ${DRIVER}")

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/json"
 	"math/rand/v2"
 	"net/http"
@@ -221,6 +222,7 @@ func TestDemo(t *testing.T) {
 				t.Errorf("%s: progress %v of %v (%s), want all of %d", f.Name, r.Value, r.Max, r.Pct, len(f.data))
 			}
 			checkDemoVerified(t, f, r)
+			checkReceiptWithJose(t, node, api, f.Name, r.Receipt)
 		}
 		// What went to the store, by way.
 		if n := len(calls2(res.Requests, "POST", "store", "", "first")); n != 1 {
@@ -390,4 +392,40 @@ func demoRequests(rs []demoRequest) string {
 		b.WriteString("\n")
 	}
 	return b.String()
+}
+
+// browserDirAbs is browserDir, absolute: taken before any test runs, for
+// presign dev's embedded store changes the process's directory.
+var browserDirAbs, _ = filepath.Abs(browserDir)
+
+// checkReceiptWithJose verifies a receipt from Node with the jose library
+// against GET /.well-known/jwks.json, as an application's back end would,
+// and checks that it names the object.
+func checkReceiptWithJose(t *testing.T, node, api, key, receipt string) {
+	t.Helper()
+	cmd := exec.Command(node, "verify-receipt.mjs", api+"/.well-known/jwks.json", api, receipt)
+	cmd.Dir = browserDirAbs
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Errorf("%s: jose does not verify the receipt: %v: %s", key, err, stderr.String())
+		return
+	}
+	var v struct {
+		Alg    string
+		Claims map[string]any
+	}
+	if err := json.Unmarshal(out, &v); err != nil || v.Alg != "EdDSA" || v.Claims["key"] != key {
+		t.Errorf("%s: jose verified %s (%v)", key, out, err)
+	}
+	// The same receipt naming another object does not verify.
+	parts := strings.Split(receipt, ".")
+	payload, _ := base64.RawURLEncoding.DecodeString(parts[1])
+	parts[1] = base64.RawURLEncoding.EncodeToString(bytes.Replace(payload, []byte(`"key":"`+key), []byte(`"key":"x`+key), 1))
+	forged := exec.Command(node, "verify-receipt.mjs", api+"/.well-known/jwks.json", api, strings.Join(parts, "."))
+	forged.Dir = browserDirAbs
+	if err := forged.Run(); err == nil {
+		t.Errorf("%s: jose verifies a receipt changed to name another key", key)
+	}
 }
