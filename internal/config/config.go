@@ -27,10 +27,10 @@
 // (PRESIGN_S3_BUCKET and the rest), named "default". Strings in the file
 // may hold ${env:NAME} references, expanded when the file is read (write
 // $${ for a literal ${); secret_access_key, session_token, hs256_secret,
-// the uploads' secrets, the receipts' private keys and the webhooks'
-// secrets must be such references, never the secret itself. A reference
-// to an unset variable is an error. Secret values never appear in an
-// error.
+// the uploads' secrets, the receipts' private keys, the webhooks'
+// secrets and limits.redis_url (which may hold a password) must be such
+// references, never the secret itself. A reference to an unset variable
+// is an error. Secret values never appear in an error.
 package config
 
 import (
@@ -104,10 +104,44 @@ type Config struct {
 	// companion_endpoint; "" takes it from each request (public_url,
 	// PRESIGN_PUBLIC_URL).
 	PublicURL string
+	// Limits are the per-caller limits: a quota of bytes per period, and
+	// the store of its counts (limits; PRESIGN_QUOTA, PRESIGN_QUOTA_PERIOD,
+	// PRESIGN_LIMITS_STORE, PRESIGN_REDIS_URL). The zero value has none.
+	Limits Limits
 
 	// authGiven: some authentication setting was given, valid or not (so
 	// that LoadServing does not add "none configured" to its problems).
 	authGiven bool
+}
+
+// Limits configures the per-caller limits. The service builds the store
+// (internal/quotastore) and passes the quota to the issuer
+// ([Limits.QuotaConfig]).
+type Limits struct {
+	// Quota is the bytes each caller may upload per QuotaPeriod, counted
+	// at verified completion; 0: no quota.
+	Quota int64
+	// QuotaPeriod is the quota's window, aligned to the Unix epoch (24h:
+	// UTC days); 0: the quota never resets.
+	QuotaPeriod time.Duration
+	// Store keeps the counts: StoreMemory (this instance alone) or
+	// StoreRedis (shared by every instance); "" without a quota.
+	Store string
+	// RedisURL is the Redis of StoreRedis (redis:// or rediss://). It may
+	// hold a password: it is a secret, never shown.
+	RedisURL string
+}
+
+// Stores of Limits.Store.
+const (
+	StoreMemory = "memory"
+	StoreRedis  = "redis"
+)
+
+// QuotaConfig returns the issuer's quota, its counts kept by store (which
+// the service builds from Store and RedisURL).
+func (l Limits) QuotaConfig(store presign.QuotaStore) presign.QuotaConfig {
+	return presign.QuotaConfig{Bytes: l.Quota, Period: l.QuotaPeriod, Store: store}
 }
 
 // Platform identity modes of PRESIGN_PLATFORM_AUTH.

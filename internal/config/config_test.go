@@ -26,6 +26,7 @@ import (
 
 	"presign.dev/httpapi"
 	"presign.dev/internal/jwtauth"
+	"presign.dev/internal/quotastore"
 	"presign.dev/policy"
 	"presign.dev/presign"
 	"presign.dev/receipt"
@@ -258,6 +259,85 @@ func TestReceiptsWebhooksAndPublicURL(t *testing.T) {
 	}
 }
 
+// TestLimits: the quota from the file (a size, a period, the store:
+// memory by default, or redis with its URL from a variable) and from
+// PRESIGN_QUOTA, PRESIGN_QUOTA_PERIOD (0: never resets),
+// PRESIGN_LIMITS_STORE and PRESIGN_REDIS_URL, which override it; the
+// issuer's quota is not in IssuerConfig (the service builds its store).
+// No problem shows the Redis URL or its password, whichever part of it
+// is wrong.
+func TestLimits(t *testing.T) {
+	file := "backends: [{name: s3, bucket: my-bucket, access_key_id: AK, secret_access_key: \"${env:SECRET}\"}]\n" +
+		"uploads: {secrets: [{id: k1, secret: \"${env:UPLOAD_SECRET}\"}]}\n"
+	m := map[string]string{"SECRET": "file-secret-value", "UPLOAD_SECRET": "upload-secret-value-0123456789abcdef", "PRESIGN_AUTH": "none",
+		"REDIS_URL": "redis://:hunter2-redis-pw@redis.internal:6379/1"}
+	parse := func(file string) Config {
+		t.Helper()
+		c, err := Parse(env(m), "f.yaml", []byte(file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	if c := parse(file); c.Limits != (Limits{}) {
+		t.Errorf("no limits: %+v", c.Limits)
+	}
+	c := parse(file + "limits: {quota: 10GiB, quota_period: 1d}\n")
+	if want := (Limits{Quota: 10 << 30, QuotaPeriod: 24 * time.Hour, Store: StoreMemory}); c.Limits != want {
+		t.Errorf("limits %+v, want %+v", c.Limits, want)
+	}
+	if q := c.IssuerConfig().Quota; q != (presign.QuotaConfig{}) {
+		t.Errorf("IssuerConfig has a quota without its store: %+v", q)
+	}
+	st := quotastore.NewMemory(nil)
+	if q := c.Limits.QuotaConfig(st); q != (presign.QuotaConfig{Bytes: 10 << 30, Period: 24 * time.Hour, Store: st}) {
+		t.Errorf("QuotaConfig %+v", q)
+	}
+	redisFile := file + "limits: {quota: 2MiB, store: redis, redis_url: \"${env:REDIS_URL}\"}\n"
+	if c := parse(redisFile); c.Limits != (Limits{Quota: 2 << 20, Store: StoreRedis, RedisURL: m["REDIS_URL"]}) {
+		t.Errorf("redis limits %+v", c.Limits)
+	}
+
+	m["PRESIGN_QUOTA"], m["PRESIGN_QUOTA_PERIOD"], m["PRESIGN_LIMITS_STORE"], m["PRESIGN_REDIS_URL"] = "5GB", "0", "redis", "rediss://u:env-redis-pw@r.example:6380"
+	want := Limits{Quota: 5e9, Store: StoreRedis, RedisURL: "rediss://u:env-redis-pw@r.example:6380"}
+	for _, f := range []string{file, file + "limits: {quota: 10GiB, quota_period: 24h}\n", redisFile} {
+		if c := parse(f); c.Limits != want {
+			t.Errorf("from the environment: %+v, want %+v\n%s", c.Limits, want, f)
+		}
+	}
+
+	secrets := []string{"hunter2-redis-pw", "env-redis-pw", "redis.internal", "r.example"}
+	for _, v := range []string{"http://u:env-redis-pw@r.example", "redis://u:env-redis-pw@r.example/x", "redis://u:env-redis-pw@r.example:0",
+		"redis://u:env-redis-pw@r.example/0?dial_timeout=env-redis-pw", "redis://u:env-redis-pw@r.example/0?env-redis-pw=1", "u:env-redis-pw@r.example",
+		"redis://u:env redis-pw@r.example", "redis://u:env-redis-pw@r.example#env-redis-pw"} {
+		m["PRESIGN_REDIS_URL"] = v
+		_, err := Parse(env(m), "f.yaml", []byte(file))
+		if err == nil || !strings.HasPrefix(err.Error(), "PRESIGN_REDIS_URL: ") {
+			t.Errorf("%q: want a problem that names PRESIGN_REDIS_URL, got %v", v, err)
+			continue
+		}
+		for _, secret := range secrets {
+			if strings.Contains(err.Error(), secret) {
+				t.Errorf("%q: the problem shows the URL: %v", v, err)
+			}
+		}
+	}
+	delete(m, "PRESIGN_REDIS_URL")
+	m["REDIS_URL"] = "redis://:hunter2-redis-pw@redis.internal:6379/x"
+	for _, f := range []string{redisFile, strings.ReplaceAll(redisFile, `\"${env:REDIS_URL}\"`, "redis://:hunter2-redis-pw@redis.internal:6379/0")} {
+		_, err := Parse(env(m), "f.yaml", []byte(f))
+		if err == nil || !strings.Contains(err.Error(), "limits.redis_url: ") {
+			t.Errorf("want a problem at limits.redis_url, got %v\n%s", err, f)
+			continue
+		}
+		for _, secret := range secrets {
+			if strings.Contains(err.Error(), secret) {
+				t.Errorf("the problem shows the URL: %v", err)
+			}
+		}
+	}
+}
+
 func TestLoadChoosesTheSource(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "presign.yaml")
@@ -396,6 +476,7 @@ func FuzzLoadYAML(f *testing.F) {
 	}
 	m := exampleEnv()
 	m["SECRET"], m["JWT_SECRET"] = "file-secret-value", "0123456789abcdef0123456789abcdef-jwt"
+	m["REDIS_URL"] = "redis://:redis-secret-password@127.0.0.1:6379/0"
 	lookup := env(m)
 	f.Fuzz(func(t *testing.T, data []byte) {
 		c, err := Parse(lookup, "fuzz.yaml", data)
@@ -430,6 +511,16 @@ func FuzzLoadYAML(f *testing.F) {
 		if len(c.Webhooks) > 0 {
 			if _, err := webhook.New(c.Webhooks, webhook.Options{}); err != nil {
 				t.Fatalf("accepted config does not build its webhook sender: %v\n%s", err, data)
+			}
+		}
+		if c.Limits.Quota > 0 {
+			if ps := c.Limits.QuotaConfig(quotastore.NewMemory(nil)).Validate(); len(ps) > 0 {
+				t.Fatalf("accepted config has a quota presign refuses: %v\n%s", ps, data)
+			}
+			if c.Limits.Store == StoreRedis {
+				if _, err := quotastore.NewRedis(c.Limits.RedisURL); err != nil {
+					t.Fatalf("accepted config does not build its Redis store: %v\n%s", err, data)
+				}
 			}
 		}
 		if err := c.WriteRedacted(&bytes.Buffer{}); err != nil {

@@ -14,6 +14,7 @@ import (
 
 	"presign.dev/httpapi"
 	"presign.dev/internal/jwtauth"
+	"presign.dev/internal/quotastore"
 	"presign.dev/policy"
 	"presign.dev/presign"
 	"presign.dev/receipt"
@@ -78,6 +79,9 @@ func (r *reader) convert(f *fileConfig) Config {
 	if f.Uploads != nil {
 		c.Uploads = r.uploads(f.Uploads)
 	}
+	if f.Limits != nil {
+		c.Limits = r.limits(f.Limits)
+	}
 	r.addProblems("", c.IssuerConfig().Validate(), map[string]string{
 		"default_expires": "defaults.expires", "max_expires": "defaults.max_expires",
 	})
@@ -131,6 +135,10 @@ func (r *reader) convert(f *fileConfig) Config {
 		}
 		if len(f.Webhooks) > 0 {
 			r.errf("webhooks", "upload.completed is sent by POST /v1/uploads/complete, which needs upload secrets (they sign the upload tokens): %s", addSecrets)
+		}
+		// The quota counts verified uploads, at complete.
+		if c.Limits.Quota > 0 {
+			r.errf("limits.quota", "the quota counts the uploads POST /v1/uploads/complete verifies, which needs upload secrets (they sign the upload tokens): %s", addSecrets)
 		}
 	}
 	if fc := f.Companion; fc != nil {
@@ -249,6 +257,74 @@ func (r *reader) receiptKeys(fr *fileReceipts) []receipt.Key {
 	r.addProblems("receipts.keys", receipt.ValidateKeys(keys), nil)
 	return keys
 }
+
+// limits converts the limits section: quota a size, quota_period a
+// duration (0: the quota never resets), store memory (the default) or
+// redis, with redis_url, an ${env:NAME} reference, checked by
+// quotastore.CheckRedisURL; presign.QuotaConfig.Validate checks the rest.
+// No problem quotes the Redis URL, which may hold a password.
+func (r *reader) limits(fl *fileLimits) Limits {
+	var l Limits
+	if q := r.str("limits.quota", fl.Quota); q != "" {
+		n, ok := parseSize(q)
+		switch {
+		case !ok:
+			r.errf("limits.quota", "%q is not a size like 10GiB (bytes, KiB, MiB, GiB, TiB, or KB, MB, GB, TB)", q)
+		case n == 0:
+			r.errf("limits.quota", "is 0, which would mean no quota: leave limits out for none, or give at least 1 byte")
+		}
+		l.Quota = n
+	} else {
+		// The quota is the one limit: without it the other settings
+		// limit nothing.
+		if r.name == "" {
+			r.errf("limits.quota", "required with PRESIGN_QUOTA_PERIOD, PRESIGN_LIMITS_STORE or PRESIGN_REDIS_URL, which apply to it: the bytes each caller may upload per period, like 10GiB")
+		} else {
+			r.errf("limits.quota", "required: the bytes each caller may upload per quota_period, like 10GiB; without it the limits section limits nothing")
+		}
+	}
+	if p := r.str("limits.quota_period", fl.QuotaPeriod); p != "" {
+		d, ok := ParseDuration(p)
+		if !ok {
+			r.errf("limits.quota_period", "%q is not a duration like 24h, 7d or 3600 (seconds); 0, or left out, is a quota that never resets", p)
+		}
+		l.QuotaPeriod = d
+	}
+	l.Store = StoreMemory
+	if st := r.str("limits.store", fl.Store); st != "" {
+		l.Store = st
+		if st != StoreMemory && st != StoreRedis {
+			r.errf("limits.store", "%q must be memory (counts kept by this instance alone) or redis (shared by every instance)", st)
+		}
+	}
+	switch {
+	case l.Store == StoreRedis && fl.RedisURL == nil:
+		what := "${env:NAME}, a variable that holds the Redis URL"
+		if r.name == "" {
+			what = "the Redis URL"
+		}
+		r.errf("limits.redis_url", "required with store redis: %s (redis://[[USER]:PASSWORD@]HOST[:PORT][/DB], or rediss:// for TLS)", what)
+	case l.Store == StoreRedis:
+		l.RedisURL = r.secret("limits.redis_url", fl.RedisURL)
+		if l.RedisURL != "" {
+			if err := quotastore.CheckRedisURL(l.RedisURL); err != nil {
+				r.errf("limits.redis_url", "%v", err)
+			}
+		}
+	case fl.RedisURL != nil && l.Store == StoreMemory:
+		r.errf("limits.redis_url", "is only for store redis; with store memory each instance keeps its own counts: set store: redis (PRESIGN_LIMITS_STORE=redis), or leave redis_url out")
+	}
+	// The service builds the store from Store and RedisURL; presign checks
+	// the quota's other settings.
+	r.addProblems("limits", l.QuotaConfig(storeToBuild{}).Validate(), map[string]string{"bytes": "quota", "period": "quota_period"})
+	return l
+}
+
+// storeToBuild stands for the store of the quota's counts, which the
+// service builds (the configuration chooses it, in Limits.Store), while
+// presign.QuotaConfig.Validate checks the quota's other settings. It is
+// never called.
+type storeToBuild struct{ presign.QuotaStore }
 
 // envWebhookName names the receiver of PRESIGN_WEBHOOK_URL.
 const envWebhookName = "env"

@@ -129,6 +129,10 @@ var envVars = map[string]string{
 	"receipts":                      "PRESIGN_RECEIPT_KEYS",
 	"receipts.keys":                 "PRESIGN_RECEIPT_KEYS",
 	"public_url":                    "PRESIGN_PUBLIC_URL",
+	"limits.quota":                  "PRESIGN_QUOTA",
+	"limits.quota_period":           "PRESIGN_QUOTA_PERIOD",
+	"limits.store":                  "PRESIGN_LIMITS_STORE",
+	"limits.redis_url":              "PRESIGN_REDIS_URL",
 }
 
 // errf records a problem with the field at path ("" is the configuration

@@ -29,6 +29,9 @@ import (
 //	PRESIGN_WEBHOOK_URL, _SECRET,
 //	_ALLOW_PRIVATE                         webhooks, one added, named "env" (every event)
 //	PRESIGN_PUBLIC_URL                     public_url
+//	PRESIGN_QUOTA, PRESIGN_QUOTA_PERIOD    limits.quota, limits.quota_period
+//	PRESIGN_LIMITS_STORE                   limits.store: memory or redis
+//	PRESIGN_REDIS_URL                      limits.redis_url (a secret: it may hold a password)
 //
 // Without a file, or with a file that has no backends while
 // PRESIGN_S3_BUCKET is set, backends[0] is made from the environment and
@@ -116,6 +119,16 @@ func (r *reader) applyEnv(f *fileConfig) {
 
 	r.envReceiptKeys(f, get("PRESIGN_RECEIPT_KEYS"))
 	r.envWebhook(f, get("PRESIGN_WEBHOOK_URL"), get("PRESIGN_WEBHOOK_SECRET"), get("PRESIGN_WEBHOOK_ALLOW_PRIVATE"))
+
+	if get("PRESIGN_QUOTA") != "" || get("PRESIGN_QUOTA_PERIOD") != "" || get("PRESIGN_LIMITS_STORE") != "" || get("PRESIGN_REDIS_URL") != "" {
+		if f.Limits == nil {
+			f.Limits = &fileLimits{}
+		}
+		override(&f.Limits.Quota, "limits.quota", "PRESIGN_QUOTA")
+		override(&f.Limits.QuotaPeriod, "limits.quota_period", "PRESIGN_QUOTA_PERIOD")
+		override(&f.Limits.Store, "limits.store", "PRESIGN_LIMITS_STORE")
+		override(&f.Limits.RedisURL, "limits.redis_url", "PRESIGN_REDIS_URL")
+	}
 }
 
 // envReceiptKeys replaces receipts.keys with those of PRESIGN_RECEIPT_KEYS:

@@ -49,16 +49,16 @@ func checkGolden(t *testing.T, path, got string) {
 }
 
 // leaksSecret names the secret of c that got shows: the value of a
-// secret variable (SECRET, TOKEN, PRIVATE or RECEIPT in its name, or a
-// name ending in _KEY), or one of its ID:SECRET entries' secret
+// secret variable (SECRET, TOKEN, PRIVATE, RECEIPT or REDIS in its name,
+// or a name ending in _KEY), or one of its ID:SECRET entries' secret
 // (PRESIGN_UPLOAD_SECRETS, PRESIGN_RECEIPT_KEYS), or a line of it (a PEM
 // key), or a whsec_ secret's key; a literal written in a secret field of
-// c's file (secret, private_key, hs256_secret, ...); or a word of the
+// c's file (secret, private_key, hs256_secret, redis_url, ...); or a word of the
 // file or the environment that holds "password" (URL credentials).
 func leaksSecret(c configtest.Case, got string) string {
 	for k, v := range c.Env {
 		if !strings.Contains(k, "SECRET") && !strings.Contains(k, "TOKEN") && !strings.Contains(k, "PRIVATE") &&
-			!strings.Contains(k, "RECEIPT") && !strings.HasSuffix(k, "_KEY") && k != "SK" {
+			!strings.Contains(k, "RECEIPT") && !strings.Contains(k, "REDIS") && !strings.HasSuffix(k, "_KEY") && k != "SK" {
 			continue
 		}
 		values := []string{v}
@@ -101,7 +101,7 @@ func leaksSecret(c configtest.Case, got string) string {
 
 var (
 	// secretField finds the value of a secret field written in a file.
-	secretField = regexp.MustCompile(`\b(secret|private_key|secret_access_key|session_token|hs256_secret):\s*("[^"]*"|'[^']*'|[^\s,}]+)`)
+	secretField = regexp.MustCompile(`\b(secret|private_key|secret_access_key|session_token|hs256_secret|redis_url):\s*("[^"]*"|'[^']*'|[^\s,}]+)`)
 	// password finds the words that hold "password".
 	password = regexp.MustCompile(`[A-Za-z0-9_-]*password[A-Za-z0-9_-]*`)
 )

@@ -20,10 +20,10 @@ const redacted = "<redacted>"
 
 // Redacted returns the effective configuration in the file's schema (it
 // marshals to YAML or JSON): every value that applies, defaults included
-// as the owning packages fill them in, with every secret (receipt keys and
-// webhook secrets included) replaced by "<redacted>", API key hashes
-// shortened to their first 8 hex digits and "…", and URL queries (which
-// may carry a token) redacted. The env-only configuration shows as the
+// as the owning packages fill them in, with every secret (receipt keys,
+// webhook secrets and the Redis URL included) replaced by "<redacted>",
+// API key hashes shortened to their first 8 hex digits and "…", and URL
+// queries (which may carry a token) redacted. The env-only configuration shows as the
 // file that would say the same, its backend named "default".
 func (c Config) Redacted() any {
 	ic := c.IssuerConfig().WithDefaults()
@@ -103,6 +103,12 @@ func (c Config) Redacted() any {
 			fw.Events = append([]string(nil), webhook.Events...) // none listed: every event
 		}
 		f.Webhooks = append(f.Webhooks, fw)
+	}
+	if l := c.Limits; l.Quota > 0 {
+		f.Limits = &fileLimits{Quota: ptr(policy.FormatSize(l.Quota)), QuotaPeriod: ptr(presign.FormatDuration(l.QuotaPeriod)), Store: ptr(l.Store)}
+		if l.RedisURL != "" {
+			f.Limits.RedisURL = ptr(redacted) // it may hold a password
+		}
 	}
 	for _, r := range c.Rules {
 		r = r.WithDefaults()

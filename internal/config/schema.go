@@ -25,7 +25,9 @@ type fileConfig struct {
 	Receipts *fileReceipts `yaml:"receipts,omitempty" json:"receipts,omitempty"`
 	// Webhooks: the application's receivers of upload events.
 	Webhooks []fileWebhook `yaml:"webhooks,omitempty" json:"webhooks,omitempty"`
-	Rules    []fileRule    `yaml:"rules,omitempty" json:"rules,omitempty"`
+	// Limits: the per-caller quota, and where its counts are kept.
+	Limits *fileLimits `yaml:"limits,omitempty" json:"limits,omitempty"`
+	Rules  []fileRule  `yaml:"rules,omitempty" json:"rules,omitempty"`
 }
 
 type fileDefaults struct {
@@ -123,6 +125,13 @@ type fileWebhook struct {
 	Secret       *string  `yaml:"secret,omitempty" json:"secret,omitempty"`
 	Events       []string `yaml:"events,omitempty" json:"events,omitempty"`
 	AllowPrivate *bool    `yaml:"allow_private,omitempty" json:"allow_private,omitempty"`
+}
+
+type fileLimits struct {
+	Quota       *string `yaml:"quota,omitempty" json:"quota,omitempty"`
+	QuotaPeriod *string `yaml:"quota_period,omitempty" json:"quota_period,omitempty"`
+	Store       *string `yaml:"store,omitempty" json:"store,omitempty"`
+	RedisURL    *string `yaml:"redis_url,omitempty" json:"redis_url,omitempty"`
 }
 
 type fileWho struct {

@@ -33,9 +33,11 @@ func TestDependencyBoundaries(t *testing.T) {
 	// Beyond the library, each package may use these modules only.
 	allowed := map[string][]string{
 		// config converts to the types of the packages that validate them,
-		// jwtauth's issuer settings among them.
-		"presign.dev/internal/config": {"presign.dev/internal/config", "go.yaml.in/yaml/v3", "presign.dev/internal/jwtauth", "github.com/golang-jwt/jwt/v5",
+		// jwtauth's issuer settings among them, and has quotastore check
+		// the Redis URL (with go-redis, which quotastore links).
+		"presign.dev/internal/config": append([]string{"presign.dev/internal/config", "go.yaml.in/yaml/v3", "presign.dev/internal/jwtauth", "github.com/golang-jwt/jwt/v5",
 			"presign.dev/receipt", "presign.dev/webhook", "github.com/standard-webhooks/standard-webhooks/libraries/go"},
+			goList(t, "-deps", "-f", "{{if not .Standard}}{{.ImportPath}}{{end}}", "presign.dev/internal/quotastore")...),
 	}
 	for _, pkg := range append(keys(ours), keys(allowed)...) {
 		for _, dep := range goList(t, "-deps", "-f", "{{if not .Standard}}{{.ImportPath}}{{end}}", pkg) {

@@ -5,7 +5,11 @@ package quotastore
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -83,14 +87,62 @@ type Redis struct {
 	client *redis.Client
 }
 
-// NewRedis returns the store of the Redis at url (redis:// or rediss://,
-// as go-redis parses it). It does not connect until first used.
-func NewRedis(url string) (*Redis, error) {
-	opt, err := redis.ParseURL(url)
-	if err != nil {
-		return nil, fmt.Errorf("quota store: not a redis URL (redis://host:port/db): %w", err)
+// NewRedis returns the store of the Redis at rawURL (CheckRedisURL). It does
+// not connect until first used. Its error never quotes the URL, which may
+// hold a password.
+func NewRedis(rawURL string) (*Redis, error) {
+	if err := CheckRedisURL(rawURL); err != nil {
+		return nil, fmt.Errorf("quota store: the Redis URL %w", err)
+	}
+	opt, err := redis.ParseURL(rawURL)
+	if err != nil { // CheckRedisURL runs ParseURL: not reached
+		return nil, errors.New("quota store: the Redis URL is not one go-redis reads")
 	}
 	return &Redis{client: redis.NewClient(opt)}, nil
+}
+
+// redisURLForm is how a Redis URL is written.
+const redisURLForm = "redis://[[USER]:PASSWORD@]HOST[:PORT][/DB], or rediss:// for TLS"
+
+// CheckRedisURL reports what is wrong with u as the URL of a Redis store
+// (nil if nothing): redis:// or rediss:// (TLS), a host, an optional port,
+// the database number as the path (/0) and go-redis's options, if any, as
+// the query (?dial_timeout=5s). Its message, which reads after "the URL",
+// never quotes u or a part of it: a Redis URL may hold a password.
+func CheckRedisURL(u string) error {
+	p, err := url.Parse(u)
+	switch {
+	case err != nil:
+		return fmt.Errorf("is not a URL (percent-encode reserved characters in a password): write %s", redisURLForm)
+	case p.Scheme != "redis" && p.Scheme != "rediss":
+		return fmt.Errorf("must start with redis:// or rediss:// (TLS): write %s", redisURLForm)
+	case p.Opaque != "" || p.Hostname() == "":
+		return fmt.Errorf("has no host: write %s", redisURLForm)
+	case p.Fragment != "":
+		return fmt.Errorf("must not have a fragment (#...): write %s", redisURLForm)
+	}
+	if port := p.Port(); port != "" {
+		if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+			return fmt.Errorf("has no port number 1..65535: write %s", redisURLForm)
+		}
+	}
+	if db := strings.FieldsFunc(p.Path, func(r rune) bool { return r == '/' }); len(db) > 1 || len(db) == 1 && !isDigits(db[0]) {
+		return fmt.Errorf("has a path that is not a database number (like /0): write %s", redisURLForm)
+	}
+	if _, err := redis.ParseURL(u); err != nil {
+		// The rest is the query: go-redis's options.
+		return errors.New("has a query option go-redis does not take, or a value it cannot read (options are like ?dial_timeout=5s&pool_size=10)")
+	}
+	return nil
+}
+
+func isDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return s != "" && len(s) <= 9
 }
 
 // Close closes the connections.

@@ -2,9 +2,13 @@ package quotastore
 
 import (
 	"context"
+	"net/url"
+	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 
 	"presign.dev/internal/redistest"
 	"presign.dev/presign"
@@ -83,4 +87,61 @@ func TestMemoryExpiry(t *testing.T) {
 	if len(m.counts) != 0 && len(m.seen) != 1 {
 		t.Logf("counts %v seen %v", m.counts, m.seen)
 	}
+}
+
+// TestCheckRedisURL: what a Redis URL may be (and so what NewRedis
+// takes), and that no refusal quotes the URL or its password.
+func TestCheckRedisURL(t *testing.T) {
+	for _, u := range []string{"redis://127.0.0.1:6379/0", "redis://localhost", "rediss://:s3cret-pass@redis.example.com:6380/2",
+		"redis://user:s3cret-pass@[::1]:6379", "redis://h/", "redis://h:6379/15?dial_timeout=5s&pool_size=10", "REDIS://h"} {
+		if err := CheckRedisURL(u); err != nil {
+			t.Errorf("%s refused: %v", u, err)
+		}
+		if _, err := NewRedis(u); err != nil {
+			t.Errorf("NewRedis(%s): %v", u, err)
+		}
+	}
+	for _, u := range []string{"", "s3cret-pass", "127.0.0.1:6379", "http://:s3cret-pass@h:6379", "unix:///tmp/redis.sock",
+		"redis://:s3cret-pass@", "redis:s3cret-pass@h", "redis://:s3cret-pass@h:0", "redis://:s3cret-pass@h:99999",
+		"redis://:s3cret-pass@h/zero", "redis://:s3cret-pass@h/0/1", "redis://:s3cret-pass@h/0?dial_timeout=soon",
+		"redis://:s3cret-pass@h/0?password=s3cret-pass", "redis://:s3cret-pass@h/0#s3cret-pass", "redis://:s3cret pass@h/0",
+		"redis://:s3cret-pass@h/99999999999"} {
+		err := CheckRedisURL(u)
+		if err == nil {
+			t.Errorf("%q accepted", u)
+			continue
+		}
+		if _, nerr := NewRedis(u); nerr == nil {
+			t.Errorf("NewRedis(%q) accepted what CheckRedisURL refuses", u)
+		} else if strings.Contains(nerr.Error(), "s3cret") || strings.Contains(err.Error(), "s3cret") || u != "" && strings.Contains(err.Error(), u) {
+			t.Errorf("%q: the refusal quotes the URL: %v / %v", u, err, nerr)
+		}
+	}
+}
+
+// FuzzCheckRedisURL: what CheckRedisURL accepts, go-redis reads (so
+// NewRedis never fails on a URL the configuration accepted), and no
+// refusal quotes the URL's user information.
+func FuzzCheckRedisURL(f *testing.F) {
+	for _, u := range []string{"redis://127.0.0.1:6379/0", "rediss://u:pw@h:6380/2?dial_timeout=5s", "redis://:pw@h/x", "redis://h/0?db=1",
+		"redis://h/0?pool_size=-1", "unix:///tmp/s", "redis://[::1]:6379", "redis://h:6379/0#x", "redis://h/0/"} {
+		f.Add(u)
+	}
+	f.Fuzz(func(t *testing.T, u string) {
+		err := CheckRedisURL(u)
+		if err == nil {
+			if _, perr := redis.ParseURL(u); perr != nil {
+				t.Fatalf("%q accepted, but go-redis refuses it: %v", u, perr)
+			}
+			return
+		}
+		if p, perr := url.Parse(u); perr == nil && p.User != nil {
+			pw, _ := p.User.Password()
+			for _, s := range []string{p.User.Username(), pw} {
+				if len(s) >= 4 && strings.Contains(err.Error(), s) {
+					t.Fatalf("%q: the refusal quotes its user information: %v", u, err)
+				}
+			}
+		}
+	})
 }

@@ -45,7 +45,8 @@ func pick(r *rand.Rand, def string, others ...string) string {
 // field absent, valid or wrong in one of the ways users get it wrong.
 func genConfig(r *rand.Rand) (string, map[string]string) {
 	env := map[string]string{"SECRET": "file-secret-value", "HS": "0123456789abcdef0123456789abcdef-hs256", "SHORT": "short",
-		"UPLOAD": "0123456789abcdef0123456789abcdef-upload", "RECEIPT": genEd25519, "RECEIPT_EC": genP256, "WHSEC": genWhsec}
+		"UPLOAD": "0123456789abcdef0123456789abcdef-upload", "RECEIPT": genEd25519, "RECEIPT_EC": genP256, "WHSEC": genWhsec,
+		"REDIS_URL": "redis://:redis-password@127.0.0.1:6379/0", "BAD_REDIS_URL": "redis://:redis-password@127.0.0.1:6379/db"}
 	var b strings.Builder
 	field := func(indent, name, v string) {
 		if v != "" {
@@ -118,6 +119,19 @@ func genConfig(r *rand.Rand) (string, map[string]string) {
 			field("    ", "events", pick(r, "", "[upload.completed]", "[]", "[upload.started]"))
 			field("    ", "allow_private", pick(r, "", "true", "false", "maybe"))
 		}
+	}
+	if r.IntN(4) == 0 && (secrets || r.IntN(20) == 0) { // the quota counts at complete, which needs secrets
+		b.WriteString("limits:\n")
+		field("  ", "quota", pick(r, "10GiB", "", "0", "10 GB", "lots", "1"))
+		field("  ", "quota_period", pick(r, []string{"", "24h", "7d", "0"}[r.IntN(4)], "30s", "90.5s", "soon", "-1h"))
+		store := pick(r, []string{"", "memory", "redis"}[r.IntN(3)], "disk", "Redis")
+		field("  ", "store", store)
+		url := ""
+		if store == "redis" {
+			url = `"${env:REDIS_URL}"`
+		}
+		field("  ", "redis_url", pick(r, url, `"${env:REDIS_URL}"`, `"${env:BAD_REDIS_URL}"`, `"${env:UNSET}"`, "redis://127.0.0.1:6379/0", `""`))
+		field("  ", "rate", pick(r, "", "10/s"))
 	}
 	if r.IntN(4) == 0 {
 		field("", "public_url", pick(r, "https://presign.example.com", "https://presign.example.com/", "presign.example.com", "https://u:p@x.example", "https://x.example/?a=b", `""`))
@@ -212,6 +226,17 @@ func genConfig(r *rand.Rand) (string, map[string]string) {
 	}
 	if (secrets || env["PRESIGN_UPLOAD_SECRETS"] != "") && r.IntN(6) == 0 {
 		env["PRESIGN_COMPANION_PATH"] = pick(r, "/companion", "/metrics", "companion")
+	}
+	if (secrets || env["PRESIGN_UPLOAD_SECRETS"] != "" || r.IntN(20) == 0) && r.IntN(6) == 0 { // the quota, or one of its settings
+		env["PRESIGN_QUOTA"] = pick(r, []string{"1GiB", ""}[r.IntN(2)], "0", "lots")
+		env["PRESIGN_QUOTA_PERIOD"] = pick(r, []string{"", "1d", "0"}[r.IntN(3)], "45s", "soon")
+		env["PRESIGN_LIMITS_STORE"] = pick(r, []string{"", "memory", "redis"}[r.IntN(3)], "disk")
+		env["PRESIGN_REDIS_URL"] = pick(r, "", "redis://:env-password@127.0.0.1:6379/1", "rediss://r.example:6380?dial_timeout=5s",
+			"http://r.example", "redis://r.example/0?dial_timeout=soon", "redis://r.example:0")
+		if env["PRESIGN_LIMITS_STORE"] == "redis" && r.IntN(4) > 0 {
+			env["PRESIGN_REDIS_URL"] = pick(r, []string{"redis://:env-password@127.0.0.1:6379/1", "rediss://r.example:6380?dial_timeout=5s"}[r.IntN(2)],
+				"redis://r.example/a/b", "http://r.example")
+		}
 	}
 	return b.String(), env
 }

@@ -1,10 +1,10 @@
 // Package service wires a validated configuration into presign's parts:
-// the issuer with its authorizer, the authentication chain, the receipt
-// signer, the webhook sender and the HTTP handler. Every entry point —
-// presign serve, presign dev, the Lambda function and the Cloud Function —
-// builds the same service here, so they behave alike; an entry point adds
-// only what its platform has (Lambda's platform identity, serve's
-// metrics).
+// the issuer with its authorizer and its quota's store, the authentication
+// chain, the receipt signer, the webhook sender and the HTTP handler.
+// Every entry point — presign serve, presign dev, the Lambda function and
+// the Cloud Function — builds the same service here, so they behave alike;
+// an entry point adds only what its platform has (Lambda's platform
+// identity, serve's metrics).
 package service
 
 import (
@@ -17,6 +17,7 @@ import (
 	"presign.dev/httpapi"
 	"presign.dev/internal/config"
 	"presign.dev/internal/jwtauth"
+	"presign.dev/internal/quotastore"
 	"presign.dev/policy"
 	"presign.dev/presign"
 	"presign.dev/receipt"
@@ -54,9 +55,10 @@ type Service struct {
 	Handler *httpapi.Handler
 }
 
-// New builds the service of cfg. It does no I/O (JWKS are fetched on first
-// use), and it accepts exactly the configurations that config.Load
-// accepts: each part validates its own settings with the same rules.
+// New builds the service of cfg. It does no I/O (JWKS are fetched, and
+// the quota's Redis is connected to, on first use), and it accepts exactly
+// the configurations that config.Load accepts: each part validates its
+// own settings with the same rules.
 func New(cfg config.Config, o Options) (*Service, error) {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
@@ -78,6 +80,13 @@ func New(cfg config.Config, o Options) (*Service, error) {
 		s.Policy = p
 		ic.Authorizer = p
 		ic.Uploads.PathTokenClaims = p.ClaimNames()
+	}
+	if cfg.Limits.Quota > 0 {
+		store, err := quotaStore(cfg.Limits, o.Now)
+		if err != nil {
+			return nil, err
+		}
+		ic.Quota = cfg.Limits.QuotaConfig(store)
 	}
 	iss, err := presign.New(ic)
 	if err != nil {
@@ -125,6 +134,20 @@ func New(cfg config.Config, o Options) (*Service, error) {
 	}
 	s.Handler = httpapi.New(ho)
 	return s, nil
+}
+
+// quotaStore builds the store of the quota's counts: in this process
+// (each instance counts alone), or in the Redis every instance shares (no
+// connection until the first count).
+func quotaStore(l config.Limits, now func() time.Time) (presign.QuotaStore, error) {
+	if l.Store == config.StoreRedis {
+		r, err := quotastore.NewRedis(l.RedisURL)
+		if err != nil {
+			return nil, err
+		}
+		return r, nil
+	}
+	return quotastore.NewMemory(now), nil
 }
 
 // Explanation is what `presign policy explain` prints: the verdict the
