@@ -15,7 +15,7 @@ var exampleEnv = map[string]string{
 	"STORJ_ACCESS_KEY_ID": "AKSTORJ", "STORJ_SECRET_ACCESS_KEY": "storj-secret-do-not-print",
 	"R2_ACCOUNT_ID": "acct", "R2_ACCESS_KEY_ID": "AKR2", "R2_SECRET_ACCESS_KEY": "r2-secret-do-not-print",
 	"UPLOAD_SECRET": "upload-secret-do-not-print-0123456789",
-	"RECEIPT_KEY":   "MC4CAQAwBQYDK2VwBCIEIJvVF/GCGnTPRQxnUNKZ4O2svuJng9Hxj+KLENLvJjDu", "WEBHOOK_SECRET": "whsec_ZXhhbXBsZS13ZWJob29rLXNlY3JldC1ub3QtYS1yZWFsLW9uZQ==",
+	"RECEIPT_KEY":   "MC4CAQAwBQYDK2VwBCIEIJvVF/GCGnTPRQxnUNKZ4O2svuJng9Hxj+KLENLvJjDu", "WEBHOOK_SECRET": "whsec_ZXhhbXBsZS13ZWJob29rLXNlY3JldC1ub3QtYS1yZWFsLW9uZQ==", "REDIS_URL": "redis://127.0.0.1:6379/0",
 }
 
 func TestConfigCheck(t *testing.T) {

@@ -44,7 +44,7 @@ func exampleEnv() map[string]string {
 		"STORJ_ACCESS_KEY_ID": "storj-access", "STORJ_SECRET_ACCESS_KEY": "storj-secret-value-1",
 		"R2_ACCOUNT_ID": "acct123", "R2_ACCESS_KEY_ID": "r2-access", "R2_SECRET_ACCESS_KEY": "r2-secret-value-2",
 		"UPLOAD_SECRET": "upload-secret-value-0123456789abcdef",
-		"RECEIPT_KEY":   "MC4CAQAwBQYDK2VwBCIEIJvVF/GCGnTPRQxnUNKZ4O2svuJng9Hxj+KLENLvJjDu", "WEBHOOK_SECRET": "whsec_ZXhhbXBsZS13ZWJob29rLXNlY3JldC1ub3QtYS1yZWFsLW9uZQ==",
+		"RECEIPT_KEY":   "MC4CAQAwBQYDK2VwBCIEIJvVF/GCGnTPRQxnUNKZ4O2svuJng9Hxj+KLENLvJjDu", "WEBHOOK_SECRET": "whsec_ZXhhbXBsZS13ZWJob29rLXNlY3JldC1ub3QtYS1yZWFsLW9uZQ==", "REDIS_URL": "redis://127.0.0.1:6379/0",
 	}
 }
 
@@ -114,6 +114,7 @@ func TestExampleFile(t *testing.T) {
 		Webhooks: []webhook.Endpoint{{Name: "app", URL: "https://app.example.com/hooks/presign",
 			Secret: exampleEnv()["WEBHOOK_SECRET"], Events: []string{"upload.completed"}}},
 		PublicURL: "https://presign.example.com",
+		Limits:    Limits{Quota: 10 << 30, QuotaPeriod: 24 * time.Hour, Store: StoreRedis, RedisURL: exampleEnv()["REDIS_URL"]},
 		authGiven: true,
 	}
 	// The receipt key: its ID here, the key itself parsed from the variable.
