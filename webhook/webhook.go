@@ -6,9 +6,10 @@
 // failed delivery fails the complete, which the client may call again.
 //
 // Delivery is bounded: a timeout per attempt, a few attempts with jittered
-// backoff, redirects never followed, and receivers on private, loopback or
-// link-local addresses refused unless an endpoint allows private ones
-// (link-local and cloud metadata addresses are refused always).
+// backoff, all within one budget, receivers in parallel, redirects never
+// followed, and only global unicast addresses dialled — private and
+// loopback ones when an endpoint allows them, link-local, metadata and
+// other special-purpose ones never.
 package webhook
 
 import (
@@ -29,6 +30,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -127,6 +129,11 @@ type Options struct {
 	Timeout time.Duration
 	// Attempts per receiver; 0 means 3.
 	Attempts int
+	// Budget bounds a whole delivery — every receiver, every attempt, the
+	// pauses between them — so that complete answers in time (a Lambda
+	// function's timeout, a server's write timeout); 0 means 8 s. A
+	// context's earlier deadline wins.
+	Budget time.Duration
 	// Backoff is the pause before the second attempt, doubled for each
 	// further one, each with ±50% jitter; 0 means 200 ms.
 	Backoff time.Duration
@@ -171,6 +178,9 @@ func New(eps []Endpoint, o Options) (*Sender, error) {
 	}
 	if o.Backoff == 0 {
 		o.Backoff = 200 * time.Millisecond
+	}
+	if o.Budget == 0 {
+		o.Budget = 8 * time.Second
 	}
 	if o.Sleep == nil {
 		o.Sleep = sleep
@@ -263,22 +273,41 @@ func (s *Sender) Deliver(ctx context.Context, typ, id string, data any) (json.Ra
 	if err != nil {
 		return nil, err
 	}
-	var serverData json.RawMessage
+	ctx, cancel := context.WithTimeout(ctx, s.o.Budget)
+	defer cancel()
+	// Every receiver at once; the answers in the endpoints' order.
+	type result struct {
+		data json.RawMessage
+		err  error
+	}
+	results := make([]result, len(s.endpoints))
+	var wg sync.WaitGroup
 	for i := range s.endpoints {
 		e := &s.endpoints[i]
 		if !e.takes(ev.typ) {
 			continue
 		}
-		data, err := s.deliverTo(ctx, e, ev, now, body)
-		if err != nil {
-			return nil, fmt.Errorf("%w to %s: %v", ErrNotDelivered, e.Name, err)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			results[i].data, results[i].err = s.deliverTo(ctx, e, ev, now, body)
+		}()
+	}
+	wg.Wait()
+	var serverData json.RawMessage
+	for i, r := range results {
+		if r.err != nil {
+			return nil, fmt.Errorf("%w to %s: %v", ErrNotDelivered, s.endpoints[i].Name, r.err)
 		}
 		if serverData == nil {
-			serverData = data
+			serverData = r.data
 		}
 	}
 	return serverData, nil
 }
+
+// minAttempt is the least time worth starting an attempt with.
+const minAttempt = 100 * time.Millisecond
 
 // deliverTo sends body to e, retrying; it returns the receiver's JSON
 // object answer, if any.
@@ -290,7 +319,11 @@ func (s *Sender) deliverTo(ctx context.Context, e *sender, ev event, now time.Ti
 	var last error
 	for attempt := 1; attempt <= s.o.Attempts; attempt++ {
 		if attempt > 1 {
-			if err := s.o.Sleep(ctx, s.backoff(attempt-1)); err != nil {
+			pause := s.backoff(attempt - 1)
+			if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) < pause+minAttempt {
+				break // no time left within the budget for another attempt
+			}
+			if err := s.o.Sleep(ctx, pause); err != nil {
 				return nil, fmt.Errorf("%v (after: %w)", err, last)
 			}
 		}
@@ -303,8 +336,8 @@ func (s *Sender) deliverTo(ctx context.Context, e *sender, ev event, now time.Ti
 			return data, nil
 		}
 		last = err
-		if status >= 400 && status < 500 && status != http.StatusRequestTimeout && status != http.StatusTooManyRequests {
-			break // the receiver refused this event: asking again will not change that
+		if status >= 300 && status < 500 && status != http.StatusRequestTimeout && status != http.StatusTooManyRequests {
+			break // a refusal (or a redirect, never followed): asking again will not change it
 		}
 	}
 	return nil, last
@@ -334,6 +367,11 @@ func (s *Sender) post(ctx context.Context, e *sender, id string, now time.Time, 
 	req.Header.Set("webhook-signature", sig)
 	resp, err := s.client.Do(req)
 	if err != nil {
+		// Not the URL: its query may hold the receiver's token.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
 		return nil, 0, err
 	}
 	defer resp.Body.Close()
@@ -385,17 +423,63 @@ func (g *guard) RoundTrip(req *http.Request) (*http.Response, error) {
 // ErrAddressRefused is the refusal of a receiver's address.
 var ErrAddressRefused = errors.New("webhook: the receiver's address is not allowed")
 
-// checkAddr refuses link-local (cloud metadata services live there),
-// unspecified and multicast addresses always, and private and loopback
-// ones unless allowPrivate.
+// Ranges no receiver lives in: shared address space (CGNAT; 100.100.100.200
+// is a cloud metadata service), benchmarking, IETF protocol assignments,
+// "this network", the reserved class E, and IPv6's deprecated site-local
+// and Teredo ranges.
+var refused = []netip.Prefix{
+	netip.MustParsePrefix("100.64.0.0/10"),
+	netip.MustParsePrefix("198.18.0.0/15"),
+	netip.MustParsePrefix("192.0.0.0/24"),
+	netip.MustParsePrefix("0.0.0.0/8"),
+	netip.MustParsePrefix("240.0.0.0/4"),
+	netip.MustParsePrefix("fec0::/10"),
+	netip.MustParsePrefix("2001::/32"),
+	netip.MustParsePrefix("fd00:ec2::254/128"), // AWS's IPv6 metadata service
+}
+
+// Ranges that embed an IPv4 address, which is checked in their stead:
+// NAT64 (64:ff9b::/96, the address in the last 32 bits) and 6to4
+// (2002::/16, the address in bits 16 to 48).
+var (
+	nat64  = netip.MustParsePrefix("64:ff9b::/96")
+	sixTo4 = netip.MustParsePrefix("2002::/16")
+)
+
+// checkAddr admits global unicast addresses only — never link-local (cloud
+// metadata services live there), multicast, unspecified, reserved or
+// special-purpose ones, nor an IPv4 address embedded in IPv6 that is one of
+// those — and private and loopback ones only when allowPrivate.
 func checkAddr(a netip.Addr, allowPrivate bool) error {
+	a = a.Unmap()
+	if a.Is6() && (nat64.Contains(a) || sixTo4.Contains(a)) {
+		b := a.As16()
+		var v4 [4]byte
+		if nat64.Contains(a) {
+			copy(v4[:], b[12:])
+		} else {
+			copy(v4[:], b[2:6])
+		}
+		if err := checkAddr(netip.AddrFrom4(v4), allowPrivate); err != nil {
+			return fmt.Errorf("%w (embedded in %s)", err, a)
+		}
+		return nil
+	}
+	for _, p := range refused {
+		if p.Contains(a) {
+			return fmt.Errorf("%w: %s is in %s, a special-purpose range", ErrAddressRefused, a, p)
+		}
+	}
 	switch {
-	case a.IsLinkLocalUnicast() || a.IsLinkLocalMulticast() || a.IsUnspecified() || a.IsMulticast() || a.IsInterfaceLocalMulticast():
-		return fmt.Errorf("%w: %s is link-local, unspecified or multicast", ErrAddressRefused, a)
-	case a == netip.MustParseAddr("fd00:ec2::254"): // AWS's IPv6 metadata service
-		return fmt.Errorf("%w: %s is a cloud metadata address", ErrAddressRefused, a)
-	case (a.IsPrivate() || a.IsLoopback()) && !allowPrivate:
-		return fmt.Errorf("%w: %s is private or loopback (allow_private admits it)", ErrAddressRefused, a)
+	case a.IsLoopback() || a.IsPrivate():
+		if !allowPrivate {
+			return fmt.Errorf("%w: %s is private or loopback (allow_private admits it)", ErrAddressRefused, a)
+		}
+		return nil
+	case !a.IsGlobalUnicast() || a == netip.AddrFrom4([4]byte{255, 255, 255, 255}) || a.Is6() && a.As16()[0] == 0 && a.As16()[1] == 0:
+		// Link-local, multicast, unspecified, broadcast, and ::/16
+		// (IPv4-compatible and other reserved forms).
+		return fmt.Errorf("%w: %s is link-local, multicast, unspecified or reserved", ErrAddressRefused, a)
 	}
 	return nil
 }

@@ -210,14 +210,61 @@ func TestTimeoutAndRedirects(t *testing.T) {
 		t.Errorf("two attempts of 100 ms took %v", elapsed)
 	}
 
+	// The budget bounds the whole delivery, attempts and pauses included.
+	s, _ = newSender(t, hanging.srv.URL, func(_ *Endpoint, o *Options) {
+		o.Timeout, o.Budget, o.Attempts, o.Sleep = 5*time.Second, 300*time.Millisecond, 3, nil
+	})
+	start = time.Now()
+	if _, err := deliver(s); !errors.Is(err, ErrNotDelivered) {
+		t.Errorf("over budget: %v", err)
+	}
+	if elapsed := time.Since(start); elapsed > 3*time.Second {
+		t.Errorf("a delivery with a 300 ms budget took %v", elapsed)
+	}
+
 	target := newReceiver(t, status(200, `{"hijacked":true}`))
 	redirecting := newReceiver(t, func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, target.srv.URL, http.StatusFound) })
 	s, _ = newSender(t, redirecting.srv.URL, nil)
 	if _, err := deliver(s); err == nil {
 		t.Error("a redirect counted as delivered")
 	}
-	if len(target.got) != 0 {
-		t.Error("a redirect was followed")
+	if len(target.got) != 0 || len(redirecting.got) != 1 {
+		t.Errorf("a redirect was followed, or tried again (%d attempts)", len(redirecting.got))
+	}
+	// An error never carries the receiver's URL (its query may hold a token).
+	s, _ = newSender(t, "http://127.0.0.1:1/hooks?token=secret-token", nil)
+	if _, err := deliver(s); err == nil || strings.Contains(err.Error(), "secret-token") {
+		t.Errorf("unreachable receiver: %v", err)
+	}
+}
+
+// Receivers are delivered to at once: each of two answers only once both
+// requests have arrived, which only a parallel delivery satisfies.
+func TestParallelReceivers(t *testing.T) {
+	arrived := make(chan struct{}, 4)
+	var mu sync.Mutex
+	count := 0
+	wait := func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		count++
+		if count == 2 {
+			close(arrived)
+		}
+		mu.Unlock()
+		select {
+		case <-arrived:
+			w.WriteHeader(200)
+		case <-r.Context().Done():
+		}
+	}
+	a, b := newReceiver(t, wait), newReceiver(t, wait)
+	s, err := New([]Endpoint{{Name: "a", URL: a.srv.URL, Secret: testSecret, AllowPrivate: true}, {Name: "b", URL: b.srv.URL, Secret: testSecret, AllowPrivate: true}},
+		Options{Timeout: 2 * time.Second, Attempts: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := deliver(s); err != nil {
+		t.Errorf("two receivers waiting for each other: %v", err)
 	}
 }
 
@@ -233,19 +280,34 @@ func TestAddressGuard(t *testing.T) {
 		t.Errorf("a loopback receiver was reached %d times without allow_private", len(rc.got))
 	}
 	for addr, want := range map[string][2]bool{ // allowed without, with allow_private
-		"93.184.216.34":    {true, true},
-		"2606:4700::1111":  {true, true},
-		"10.1.2.3":         {false, true},
-		"192.168.1.1":      {false, true},
-		"127.0.0.1":        {false, true},
-		"::1":              {false, true},
-		"fd12::1":          {false, true},
-		"169.254.169.254":  {false, false},
-		"fe80::1":          {false, false},
-		"fd00:ec2::254":    {false, false},
-		"0.0.0.0":          {false, false},
-		"::ffff:127.0.0.1": {false, true},
-		"224.0.0.1":        {false, false},
+		"93.184.216.34":       {true, true},
+		"2606:4700::1111":     {true, true},
+		"10.1.2.3":            {false, true},
+		"192.168.1.1":         {false, true},
+		"127.0.0.1":           {false, true},
+		"::1":                 {false, true},
+		"fd12::1":             {false, true},
+		"169.254.169.254":     {false, false},
+		"fe80::1":             {false, false},
+		"fd00:ec2::254":       {false, false},
+		"0.0.0.0":             {false, false},
+		"::ffff:127.0.0.1":    {false, true},
+		"224.0.0.1":           {false, false},
+		"100.100.100.200":     {false, false}, // Alibaba Cloud's metadata service
+		"100.64.0.1":          {false, false},
+		"198.18.0.1":          {false, false},
+		"192.0.0.1":           {false, false},
+		"0.1.2.3":             {false, false},
+		"255.255.255.255":     {false, false},
+		"240.0.0.1":           {false, false},
+		"64:ff9b::a9fe:a9fe":  {false, false}, // NAT64 of 169.254.169.254
+		"64:ff9b::a00:1":      {false, true},  // NAT64 of 10.0.0.1
+		"64:ff9b::808:808":    {true, true},   // NAT64 of 8.8.8.8
+		"2002:a9fe:a9fe::1":   {false, false}, // 6to4 of 169.254.169.254
+		"2002:808:808::1":     {true, true},
+		"::a9fe:a9fe":         {false, false}, // IPv4-compatible
+		"2001:0:4136:e378::1": {false, false}, // Teredo
+		"fec0::1":             {false, false},
 	} {
 		a := netip.MustParseAddr(addr).Unmap()
 		for i, allow := range []bool{false, true} {
