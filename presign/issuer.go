@@ -217,12 +217,13 @@ func (iss *Issuer) Issue(ctx context.Context, p Principal, r Request) (Grant, er
 	if err != nil {
 		return Grant{}, err
 	}
-	if r.Op == OpPut || r.Op == OpPost {
-		size := int64(SizeUnknown)
-		if r.ContentLength != nil {
-			size = *r.ContentLength
+	if (r.Op == OpPut || r.Op == OpPost) && iss.quota.Bytes > 0 {
+		// Under a quota every upload is counted at complete, within what
+		// is left: its size must be known and signed.
+		if r.ContentLength == nil || !r.Verify {
+			return Grant{}, Errorf(CodeInvalidArgument, "uploads here count against a quota of bytes: ask POST /v1/presign with content_length (then complete it with /v1/uploads/complete), or start a multipart upload")
 		}
-		if err := iss.checkQuota(ctx, p, size); err != nil {
+		if _, err := iss.quotaLeft(ctx, p, *r.ContentLength); err != nil {
 			return Grant{}, err
 		}
 	}

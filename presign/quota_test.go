@@ -18,12 +18,17 @@ func (m *mapQuota) Usage(_ context.Context, caller, window string) (int64, error
 	return m.counts[caller+"|"+window], nil
 }
 
-func (m *mapQuota) Add(_ context.Context, caller, window, id string, n int64, _, _ time.Duration) (int64, error) {
-	if !m.seen[id] {
-		m.seen[id] = true
-		m.counts[caller+"|"+window] += n
+func (m *mapQuota) Add(_ context.Context, caller, window, id string, n, limit int64, _, _ time.Duration) (int64, bool, error) {
+	k := caller + "|" + window
+	if m.seen[id] {
+		return m.counts[k], true, nil
 	}
-	return m.counts[caller+"|"+window], nil
+	if m.counts[k]+n > limit {
+		return m.counts[k], false, nil
+	}
+	m.seen[id] = true
+	m.counts[k] += n
+	return m.counts[k], true, nil
 }
 
 func TestQuota(t *testing.T) {
@@ -51,7 +56,7 @@ func TestQuota(t *testing.T) {
 		}
 	}
 	put := func(size int64) error {
-		_, err := iss.Issue(ctx, alice, Request{Op: OpPut, Key: "k", ContentLength: &size})
+		_, err := iss.Issue(ctx, alice, Request{Op: OpPut, Key: "k", ContentLength: &size, Verify: true})
 		return err
 	}
 	complete(60)
@@ -61,10 +66,64 @@ func TestQuota(t *testing.T) {
 	if err := put(40); err != nil {
 		t.Errorf("a put of what is left: %v", err)
 	}
-	if _, err := iss.Issue(ctx, bob, Request{Op: OpPut, Key: "k", ContentLength: ptr(int64(100))}); err != nil {
+	if _, err := iss.Issue(ctx, bob, Request{Op: OpPut, Key: "k", ContentLength: ptr(int64(100)), Verify: true}); err != nil {
 		t.Errorf("another caller's quota: %v", err)
 	}
-	complete(40)
+	// Grants that could not be counted are refused under a quota: no size,
+	// or no token to complete (the tutorials' routes, Companion's forms).
+	if _, err := iss.Issue(ctx, alice, Request{Op: OpPost, Key: "k", Verify: true}); ErrorCode(err) != CodeInvalidArgument {
+		t.Errorf("a post without a size: %v", err)
+	}
+	if _, err := iss.Issue(ctx, alice, Request{Op: OpPut, Key: "k", ContentLength: ptr(int64(1))}); ErrorCode(err) != CodeInvalidArgument {
+		t.Errorf("a put that will not be completed: %v", err)
+	}
+	// A multipart upload of unknown size holds at most what is left.
+	up, err := iss.CreateUpload(ctx, alice, UploadRequest{Key: "u", Size: SizeUnknown})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ut, _ := openUpload(testSecrets, up.Token, now); ut.MaxSize != 40 {
+		t.Errorf("an upload of unknown size may hold %d bytes; 40 are left", ut.MaxSize)
+	}
+	// Two grants of 30 bytes, both within what is left when signed: the
+	// second complete does not fit, and is not recorded.
+	var tokens []string
+	for range 2 {
+		g, err := iss.Issue(ctx, alice, Request{Op: OpPut, Key: "p", ContentLength: ptr(int64(30)), Verify: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		tokens = append(tokens, g.Upload)
+	}
+	for i, tok := range tokens {
+		ut, _ := openUpload(testSecrets, tok, now)
+		st.objects["p"] = ObjectInfo{Size: 30, Metadata: map[string]string{stampMetadata: ut.Stamp}}
+		_, err := iss.CompleteUpload(ctx, alice, tok, nil)
+		if want := []Code{"", CodeTooLarge}[i]; ErrorCode(err) != want && !(i == 0 && err == nil) {
+			t.Errorf("complete %d: %v, want %s", i+1, err, want)
+		}
+	}
+	// Likewise two multipart uploads: the second is aborted at complete.
+	var ups []Upload
+	for range 2 {
+		u, err := iss.CreateUpload(ctx, alice, UploadRequest{Key: "m", Size: 6})
+		if err != nil {
+			t.Fatal(err)
+		}
+		st.putPart(storeID(t, u.Token), 1, 6)
+		ups = append(ups, u)
+	}
+	st.objects = map[string]ObjectInfo{}
+	if _, err := iss.CompleteUpload(ctx, alice, ups[0].Token, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := iss.CompleteUpload(ctx, alice, ups[1].Token, nil); ErrorCode(err) != CodeTooLarge || !strings.Contains(ErrorMessage(err), "aborted") {
+		t.Errorf("a multipart complete over the quota: %v", err)
+	}
+	if _, ok := st.uploads[storeID(t, ups[1].Token)]; ok {
+		t.Error("the upload over the quota was not aborted")
+	}
+	complete(4)
 	if _, err := iss.CreateUpload(ctx, alice, UploadRequest{Key: "k", Size: SizeUnknown}); ErrorCode(err) != CodePermissionDenied {
 		t.Errorf("at the quota: %v", err)
 	}

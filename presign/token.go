@@ -98,7 +98,9 @@ type uploadToken struct {
 	// Stamp is the random value presign stored in the object's metadata
 	// (x-amz-meta-presign-upload), so that a repeated complete knows the
 	// object at the key for this upload's.
-	Stamp     string
+	Stamp string
+	// IssuedAt is when the token (and a single upload's URL) was signed.
+	IssuedAt  time.Time
 	ExpiresAt time.Time
 }
 
@@ -132,7 +134,7 @@ func (t *uploadToken) encode(dst []byte) []byte {
 	for _, s := range []string{t.Backend, t.Bucket, t.Key, t.UploadID, t.ContentType, t.ChecksumCRC64NVME, t.ContentMD5, t.ChecksumSHA256, t.Rule, t.Stamp} {
 		dst = appendString(dst, s)
 	}
-	for _, n := range []int64{t.Size, t.PartSize, t.MaxSize, int64(t.PartExpires / time.Second), t.ExpiresAt.Unix()} {
+	for _, n := range []int64{t.Size, t.PartSize, t.MaxSize, int64(t.PartExpires / time.Second), t.IssuedAt.Unix(), t.ExpiresAt.Unix()} {
 		dst = binary.AppendVarint(dst, n)
 	}
 	flags := byte(0)
@@ -198,7 +200,7 @@ func (t *uploadToken) decodeFields(b []byte) error {
 			return errTokenPayload
 		}
 	}
-	var nums [5]int64
+	var nums [6]int64
 	for i := range nums {
 		var ok bool
 		if nums[i], ok = readVarint(&b); !ok {
@@ -209,7 +211,8 @@ func (t *uploadToken) decodeFields(b []byte) error {
 		return errTokenPayload
 	}
 	t.Size, t.PartSize, t.MaxSize = nums[0], nums[1], nums[2]
-	t.PartExpires, t.ExpiresAt = time.Duration(nums[3])*time.Second, time.Unix(nums[4], 0).UTC()
+	t.PartExpires = time.Duration(nums[3]) * time.Second
+	t.IssuedAt, t.ExpiresAt = time.Unix(nums[4], 0).UTC(), time.Unix(nums[5], 0).UTC()
 	if len(b) != 1 || b[0]&^1 != 0 {
 		return errTokenPayload
 	}

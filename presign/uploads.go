@@ -8,9 +8,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"maps"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -42,6 +42,22 @@ const stampMetadata = "presign-upload"
 
 // defaultContentType is an upload's type when the client names none.
 const defaultContentType = "application/octet-stream"
+
+// stamped returns md with the stamp added, refusing metadata that the
+// stamp would take over S3's limit.
+func stamped(md map[string]string, stamp string) (map[string]string, error) {
+	out := make(map[string]string, len(md)+1)
+	total := len(stampMetadata) + len(stamp)
+	for name, v := range md {
+		out[name] = v
+		total += len(name) + len(v)
+	}
+	if total > MaxMetadataSize {
+		return nil, Errorf(CodeTooLarge, "metadata is %d bytes with presign's stamp (%d); the limit is %d", total, len(stampMetadata)+len(stamp), MaxMetadataSize)
+	}
+	out[stampMetadata] = stamp
+	return out, nil
+}
 
 // newStamp returns a fresh stamp: 16 hex digits.
 func (iss *Issuer) newStamp() (string, error) {
@@ -141,12 +157,14 @@ type PartGrant struct {
 	ExpiresAt time.Time
 }
 
-// ID names the object an upload became, the same from every complete of
-// that upload: "upl_" and 24 hex digits of a digest of its backend,
-// bucket, key and ETag. Receipts (jti) and webhooks (webhook-id) carry it,
-// so that their receivers can tell a repeat from a new upload.
+// ID names an upload: the same from every complete of it, another for
+// every other upload (of the same bytes to the same key too): "upl_" and
+// 24 hex digits of a digest of its backend, bucket, key and stamp (the
+// random value its token carries). Receipts (jti) and webhooks
+// (webhook-id) carry it, so that their receivers can tell a repeat from a
+// new upload.
 func (d CompletedUpload) ID() string {
-	sum := sha256.Sum256([]byte(d.Backend + "\x00" + d.Bucket + "\x00" + d.Key + "\x00" + d.ETag))
+	sum := sha256.Sum256([]byte(d.Backend + "\x00" + d.Bucket + "\x00" + d.Key + "\x00" + d.stamp))
 	return "upl_" + hex.EncodeToString(sum[:12])
 }
 
@@ -170,6 +188,8 @@ type CompletedUpload struct {
 	// Repeated: the upload had completed before; this answer is the same,
 	// read from the object.
 	Repeated bool
+	// stamp is the upload's (uploadToken.Stamp), for ID.
+	stamp string
 }
 
 // partLayout returns the part count and the size of part n (1-based) of
@@ -253,8 +273,12 @@ func (iss *Issuer) CreateUpload(ctx context.Context, p Principal, r UploadReques
 	if err != nil {
 		return Upload{}, err
 	}
-	if err := iss.checkQuota(ctx, p, size); err != nil {
+	left, err := iss.quotaLeft(ctx, p, size)
+	if err != nil {
 		return Upload{}, err
+	}
+	if size == SizeUnknown {
+		d.maxSize = min(d.maxSize, left) // complete aborts an upload over it
 	}
 	var partSize int64
 	if size != SizeUnknown {
@@ -277,9 +301,10 @@ func (iss *Issuer) CreateUpload(ctx context.Context, p Principal, r UploadReques
 	if err != nil {
 		return Upload{}, err
 	}
-	md := make(map[string]string, len(req.Metadata)+1)
-	maps.Copy(md, req.Metadata)
-	md[stampMetadata] = stamp
+	md, err := stamped(req.Metadata, stamp)
+	if err != nil {
+		return Upload{}, err
+	}
 	in := CreateMultipartInput{Bucket: req.Bucket, Key: req.Key, ContentType: contentType, Metadata: md}
 	if r.ChecksumCRC64NVME != "" {
 		in.ChecksumAlgorithm, in.ChecksumType = "CRC64NVME", "FULL_OBJECT"
@@ -291,7 +316,7 @@ func (iss *Issuer) CreateUpload(ctx context.Context, p Principal, r UploadReques
 	now := iss.now()
 	t := uploadToken{Kind: tokenMultipart, Caller: callerDigest(p), Backend: be.Name, Bucket: req.Bucket, Key: req.Key,
 		UploadID: id, Size: size, PartSize: partSize, MaxSize: d.maxSize, PartExpires: d.expires, NoOverwrite: d.dec.NoOverwrite,
-		ContentType: contentType, ChecksumCRC64NVME: r.ChecksumCRC64NVME, Rule: d.dec.Rule, Stamp: stamp,
+		ContentType: contentType, ChecksumCRC64NVME: r.ChecksumCRC64NVME, Rule: d.dec.Rule, Stamp: stamp, IssuedAt: now.UTC().Truncate(time.Second),
 		ExpiresAt: now.Add(life).UTC().Truncate(time.Second)}
 	count, _ := partLayout(size, partSize, t.MaxSize)
 	return Upload{Token: sealToken(iss.uploads.Secrets, &t), Key: t.Key, Bucket: t.Bucket, Backend: t.Backend,
@@ -449,7 +474,7 @@ func (iss *Issuer) CompleteUpload(ctx context.Context, p Principal, token string
 	if err != nil {
 		return CompletedUpload{}, err
 	}
-	if err := iss.countUpload(ctx, p, t, done.Size); err != nil {
+	if err := iss.countUpload(ctx, t, done.Size); err != nil {
 		return CompletedUpload{}, err
 	}
 	done.Location = be.signer.objectURL(t.Bucket, t.Key)
@@ -493,6 +518,15 @@ func (iss *Issuer) complete(ctx context.Context, t uploadToken, named []PartETag
 		completed[i] = CompletedPart{PartNumber: part.PartNumber, ETag: part.ETag, Checksums: part.Checksums}
 		total += part.Size
 	}
+	if err := iss.quotaFits(ctx, t, total); err != nil {
+		if ErrorCode(err) == CodeTooLarge {
+			if aerr := st.AbortMultipartUpload(ctx, t.Bucket, t.Key, t.UploadID); aerr != nil && !isNoSuchUpload(aerr) {
+				return CompletedUpload{}, storeFailure("aborting an upload over the quota", aerr)
+			}
+			return CompletedUpload{}, &Error{Code: CodeTooLarge, Message: ErrorMessage(err) + "; the upload is aborted", Err: err}
+		}
+		return CompletedUpload{}, err
+	}
 	obj, err := st.CompleteMultipartUpload(ctx, CompleteMultipartInput{Bucket: t.Bucket, Key: t.Key, UploadID: t.UploadID,
 		Parts: completed, IfNoneMatch: t.NoOverwrite, ObjectSize: total, ChecksumCRC64NVME: t.ChecksumCRC64NVME})
 	if err != nil {
@@ -514,7 +548,7 @@ func (iss *Issuer) complete(ctx context.Context, t uploadToken, named []PartETag
 // completedAnswer is complete's answer for the object t became: the same
 // from the first call and from any later one.
 func completedAnswer(t uploadToken, size int64, etag string) CompletedUpload {
-	done := CompletedUpload{Backend: t.Backend, Bucket: t.Bucket, Key: t.Key, Size: size, ETag: etag, ContentType: t.ContentType}
+	done := CompletedUpload{Backend: t.Backend, Bucket: t.Bucket, Key: t.Key, Size: size, ETag: etag, ContentType: t.ContentType, stamp: t.Stamp}
 	if t.ChecksumCRC64NVME != "" {
 		done.Checksum = "crc64nvme:" + t.ChecksumCRC64NVME
 	}
@@ -583,9 +617,16 @@ func (iss *Issuer) completed(ctx context.Context, st Store, t uploadToken) (Comp
 	if err != nil {
 		return CompletedUpload{}, storeFailure("reading the object", err)
 	}
-	// The object at the key is this upload's only if it bears its stamp
-	// (and, to be sure, the size declared or within the limit).
-	if info.Metadata[stampMetadata] != t.Stamp || t.Size != SizeUnknown && info.Size != t.Size || info.Size > t.MaxSize {
+	// The object at the key is this upload's only if it bears its stamp,
+	// has a multipart ETag ("…-N", N its part count when the size was
+	// declared) and the size declared or within the limit: Versity Gateway
+	// keeps a replaced object's metadata, so the stamp alone does not prove it.
+	_, suffix, multipart := strings.Cut(strings.Trim(info.ETag, `"`), "-")
+	n, err := strconv.Atoi(suffix)
+	count, _ := partLayout(t.Size, t.PartSize, t.MaxSize)
+	switch {
+	case info.Metadata[stampMetadata] != t.Stamp, !multipart || err != nil || n < 1,
+		t.Size != SizeUnknown && (info.Size != t.Size || n != count), info.Size > t.MaxSize:
 		return CompletedUpload{}, errUploadGone
 	}
 	done := completedAnswer(t, info.Size, info.ETag)
@@ -621,17 +662,17 @@ func (iss *Issuer) singleUpload(p Principal, be *backend, r *Request, d decision
 	if err != nil {
 		return nil, err
 	}
-	md := make(map[string]string, len(r.Metadata)+1)
-	maps.Copy(md, r.Metadata)
-	md[stampMetadata] = stamp
-	r.Metadata = md
+	if r.Metadata, err = stamped(r.Metadata, stamp); err != nil {
+		return nil, err
+	}
 	size := int64(SizeUnknown)
 	if r.ContentLength != nil {
 		size = *r.ContentLength
 	}
 	return &uploadToken{Kind: tokenSingle, Caller: callerDigest(p), Backend: be.Name, Bucket: r.Bucket, Key: r.Key,
-		Size: size, MaxSize: d.maxSize, ContentType: r.ContentType, ContentMD5: r.ContentMD5, ChecksumSHA256: r.ChecksumSHA256,
-		Rule: d.dec.Rule, Stamp: stamp, ExpiresAt: now.Add(iss.uploads.Expires).UTC().Truncate(time.Second)}, nil
+		Size: size, MaxSize: d.maxSize, PartExpires: d.expires, ContentType: r.ContentType, ContentMD5: r.ContentMD5,
+		ChecksumSHA256: r.ChecksumSHA256, Rule: d.dec.Rule, Stamp: stamp, IssuedAt: now.UTC().Truncate(time.Second),
+		ExpiresAt: now.Add(iss.uploads.Expires).UTC().Truncate(time.Second)}, nil
 }
 
 // verifySingle completes a put or post upload: the object at the key must
@@ -648,7 +689,13 @@ func (iss *Issuer) verifySingle(ctx context.Context, t uploadToken) (CompletedUp
 	if err != nil {
 		return CompletedUpload{}, storeFailure("reading the object", err)
 	}
-	if info.Metadata[stampMetadata] != t.Stamp {
+	// The object is this grant's if it bears the grant's stamp (which only
+	// that grant signed: clients may not set presign-* metadata) and was
+	// written while the grant's URL lived: Versity Gateway keeps an
+	// object's metadata when a PUT without metadata replaces it, so a stamp
+	// alone does not prove it.
+	signedUntil := t.IssuedAt.Add(t.PartExpires)
+	if info.Metadata[stampMetadata] != t.Stamp || info.LastModified.After(signedUntil.Add(clockSkew)) {
 		return CompletedUpload{}, errNotUploaded
 	}
 	mismatch := func(format string, args ...any) error {
@@ -666,12 +713,16 @@ func (iss *Issuer) verifySingle(ctx context.Context, t uploadToken) (CompletedUp
 	case t.ContentMD5 != "" && !etagIsMD5(info.ETag, t.ContentMD5):
 		return CompletedUpload{}, mismatch("its MD5 is not the one signed")
 	}
-	done := CompletedUpload{Backend: t.Backend, Bucket: t.Bucket, Key: t.Key, Size: info.Size, ETag: info.ETag, ContentType: info.ContentType}
+	done := CompletedUpload{Backend: t.Backend, Bucket: t.Bucket, Key: t.Key, Size: info.Size, ETag: info.ETag, ContentType: info.ContentType,
+		stamp: t.Stamp}
 	if t.ChecksumSHA256 != "" {
 		done.Checksum = "sha256:" + t.ChecksumSHA256
 	}
 	return done, nil
 }
+
+// clockSkew is the tolerance between presign's clock and the store's.
+const clockSkew = time.Minute
 
 // errNotUploaded answers complete for a grant whose upload has not landed.
 var errNotUploaded = Errorf(CodeNotFound, "nothing was uploaded with this grant (yet): the object at the key does not bear its stamp")

@@ -251,7 +251,7 @@ func TestUploadLifecycle(t *testing.T) {
 			want := CompletedUpload{Backend: "default", Bucket: "bucket", Key: "big.bin", Size: tt.size,
 				ETag: fmt.Sprintf(`"abc-%d"`, tt.wantCount), ContentType: "video/mp4",
 				Location: "http://127.0.0.1:9000/bucket/big.bin"}
-			if diff := cmp.Diff(want, done); diff != "" {
+			if diff := cmp.Diff(want, done, cmpopts.IgnoreUnexported(CompletedUpload{})); diff != "" {
 				t.Errorf("completed (-want +got):\n%s", diff)
 			}
 			// Idempotent: the same answer, from one HEAD.
@@ -259,7 +259,7 @@ func TestUploadLifecycle(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if diff := cmp.Diff(done, again, cmpopts.IgnoreFields(CompletedUpload{}, "Repeated")); diff != "" || done.Repeated || !again.Repeated {
+			if diff := cmp.Diff(done, again, cmpopts.IgnoreFields(CompletedUpload{}, "Repeated"), cmp.AllowUnexported(CompletedUpload{})); diff != "" || done.Repeated || !again.Repeated {
 				t.Errorf("second complete (-first +second):\n%s", diff)
 			}
 			if diff := cmp.Diff(map[string]int{"ListParts": 1, "HeadObject": 1}, st.takeCalls()); diff != "" {
@@ -740,10 +740,13 @@ func TestVerifiedSingleUploads(t *testing.T) {
 		want Code
 	}{
 		"another upload's object": {func(o *ObjectInfo) { o.Metadata = map[string]string{stampMetadata: "0000000000000000"} }, CodeNotFound},
-		"other size":              {func(o *ObjectInfo) { o.Size = 12 }, CodeInvalidArgument},
-		"other type":              {func(o *ObjectInfo) { o.ContentType = "text/html" }, CodeInvalidArgument},
-		"other SHA-256":           {func(o *ObjectInfo) { o.Checksums = nil }, CodeInvalidArgument},
-		"other MD5":               {func(o *ObjectInfo) { o.ETag = `"00"` }, CodeInvalidArgument},
+		// Versity Gateway keeps the stamp of an object replaced without
+		// metadata: one written after the grant's URL expired is not its.
+		"written after the URL expired": {func(o *ObjectInfo) { o.LastModified = testTime.Add(DefaultExpires + 2*time.Minute) }, CodeNotFound},
+		"other size":                    {func(o *ObjectInfo) { o.Size = 12 }, CodeInvalidArgument},
+		"other type":                    {func(o *ObjectInfo) { o.ContentType = "text/html" }, CodeInvalidArgument},
+		"other SHA-256":                 {func(o *ObjectInfo) { o.Checksums = nil }, CodeInvalidArgument},
+		"other MD5":                     {func(o *ObjectInfo) { o.ETag = `"00"` }, CodeInvalidArgument},
 	} {
 		obj := good
 		tc.mod(&obj)
@@ -760,7 +763,7 @@ func TestVerifiedSingleUploads(t *testing.T) {
 	}
 	want := CompletedUpload{Backend: "default", Bucket: "bucket", Key: "k", Size: 11, ETag: good.ETag, ContentType: "text/plain",
 		Checksum: "sha256:" + sha, Location: "http://127.0.0.1:9000/bucket/k"}
-	if diff := cmp.Diff(want, done); diff != "" {
+	if diff := cmp.Diff(want, done, cmpopts.IgnoreUnexported(CompletedUpload{})); diff != "" {
 		t.Errorf("complete (-want +got):\n%s", diff)
 	}
 	if diff := cmp.Diff(map[string]int{"HeadObject": 1}, st.takeCalls()); diff != "" {
@@ -828,5 +831,49 @@ func BenchmarkCompleteUpload(b *testing.B) {
 				b.StartTimer()
 			}
 		})
+	}
+}
+
+// Every upload has its own ID, the same bytes to the same key too; a
+// repeated complete of one has the same. Clients never set presign's
+// stamp, nor metadata that the stamp would take over the limit.
+func TestUploadIDsAndStamps(t *testing.T) {
+	ctx := context.Background()
+	iss, st, _ := uploadIssuer(t, 1<<30, false)
+	var ids []string
+	for range 2 {
+		up, err := iss.CreateUpload(ctx, alice, UploadRequest{Key: "same", Size: 5})
+		if err != nil {
+			t.Fatal(err)
+		}
+		st.putPart(storeID(t, up.Token), 1, 5)
+		a, err := iss.CompleteUpload(ctx, alice, up.Token, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := iss.CompleteUpload(ctx, alice, up.Token, nil)
+		if err != nil || a.ID() != b.ID() {
+			t.Fatalf("a repeated complete: %v, IDs %s and %s", err, a.ID(), b.ID())
+		}
+		ids = append(ids, a.ID())
+	}
+	if ids[0] == ids[1] || !strings.HasPrefix(ids[0], "upl_") {
+		t.Errorf("two uploads of the same bytes to one key have IDs %q", ids)
+	}
+	if _, err := iss.Issue(ctx, alice, Request{Op: OpPut, Key: "k", Metadata: map[string]string{"presign-upload": "0123456789abcdef"}}); ErrorCode(err) != CodeInvalidArgument {
+		t.Errorf("a client's presign-* metadata: %v", err)
+	}
+	big := map[string]string{"note": strings.Repeat("x", MaxMetadataSize-len("note")-5)}
+	one := int64(1)
+	if _, err := iss.Issue(ctx, alice, Request{Op: OpPut, Key: "k", ContentLength: &one, Metadata: big}); err != nil {
+		t.Errorf("metadata at the limit without a stamp: %v", err)
+	}
+	if _, err := iss.Issue(ctx, alice, Request{Op: OpPut, Key: "k", ContentLength: &one, Metadata: big, Verify: true}); ErrorCode(err) != CodeTooLarge {
+		t.Errorf("metadata that the stamp takes over the limit: %v", err)
+	}
+	for _, prefix := range []string{"users/alice/..", "users/alice/.", "..", "a/../b/"} {
+		if ValidatePrefix(prefix) == nil {
+			t.Errorf("prefix %q accepted", prefix)
+		}
 	}
 }

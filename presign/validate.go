@@ -73,13 +73,15 @@ func ValidatePrefix(prefix string) error {
 			return Errorf(CodeInvalidArgument, "prefix has a control character at byte %d", i)
 		}
 	}
+	// Every segment, the last (unfinished) one too: a store or proxy that
+	// cleans paths would read "users/alice/.." as "users".
 	for rest := prefix; ; {
 		seg, after, more := strings.Cut(rest, "/")
-		if !more {
-			return nil
-		}
 		if seg == "." || seg == ".." {
 			return Errorf(CodeInvalidArgument, "prefix has a %q path segment", seg)
+		}
+		if !more {
+			return nil
 		}
 		rest = after
 	}
@@ -175,6 +177,11 @@ func validateDigest(field, v string, n int) error {
 // other internals. No grant signs them, whatever the rules say.
 var reservedMetadata = []string{"snowball-", "minio-"}
 
+// ownMetadata prefixes the x-amz-meta-* names presign itself sets (the
+// stamp of an upload, stampMetadata): no client may set one, so that no
+// object bears a stamp presign did not sign for it.
+const ownMetadata = "presign-"
+
 // ValidateMetadataName accepts the name of an x-amz-meta-* entry, without
 // the prefix: 1 to 128 lower-case letters, digits, '-' and '_', and no
 // reserved prefix.
@@ -192,6 +199,9 @@ func ValidateMetadataName(name string) error {
 		if strings.HasPrefix(name, p) {
 			return Errorf(CodeInvalidArgument, "metadata name %q is refused: names starting with %q make some stores act on the upload (MinIO unpacks archives)", name, p)
 		}
+	}
+	if strings.HasPrefix(name, ownMetadata) {
+		return Errorf(CodeInvalidArgument, "metadata name %q is refused: names starting with %q are presign's own (the stamp of a verified upload)", name, ownMetadata)
 	}
 	return nil
 }

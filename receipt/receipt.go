@@ -116,16 +116,21 @@ func ValidateKeys(keys []Key) presign.Problems {
 
 // Claims are a receipt's claims.
 type Claims struct {
-	Issuer      string `json:"iss"` // presign's URL
-	Subject     string `json:"sub"` // the caller (API key name, JWT subject, IAM ARN)
-	Backend     string `json:"backend"`
-	Bucket      string `json:"bucket"`
-	Key         string `json:"key"`
-	Size        int64  `json:"size"`
-	ETag        string `json:"etag"`
-	ContentType string `json:"content_type"`
-	Checksum    string `json:"checksum,omitempty"` // "<algorithm>:<base64>", when known
-	IssuedAt    int64  `json:"iat"`
+	Issuer  string `json:"iss"` // presign's URL
+	Subject string `json:"sub"` // the caller (API key name, JWT subject, IAM ARN)
+	// SubjectKind says what Subject names: api_key, jwt, iam, anonymous or
+	// open; SubjectIssuer is a JWT caller's issuer. Together with sub
+	// they tell apart an API key and a JWT subject of the same name.
+	SubjectKind   string `json:"sub_kind"`
+	SubjectIssuer string `json:"sub_iss,omitempty"`
+	Backend       string `json:"backend"`
+	Bucket        string `json:"bucket"`
+	Key           string `json:"key"`
+	Size          int64  `json:"size"`
+	ETag          string `json:"etag"`
+	ContentType   string `json:"content_type"`
+	Checksum      string `json:"checksum,omitempty"` // "<algorithm>:<base64>", when known
+	IssuedAt      int64  `json:"iat"`
 	// ID is the jti: the upload's (presign.CompletedUpload.ID), the same in
 	// every receipt of one upload; "" makes Sign draw a random one.
 	ID string `json:"jti"`
@@ -224,7 +229,7 @@ func (s *Signer) Sign(c Claims) (string, error) {
 // SignUpload returns the receipt of the verified upload done, by the
 // caller p, stated by issuer (presign's URL); its jti is the upload's ID.
 func (s *Signer) SignUpload(issuer string, p presign.Principal, done presign.CompletedUpload) (string, error) {
-	return s.Sign(Claims{Issuer: issuer, Subject: p.Name, Backend: done.Backend, Bucket: done.Bucket, Key: done.Key,
+	return s.Sign(Claims{Issuer: issuer, Subject: p.Name, SubjectKind: p.Kind, SubjectIssuer: p.Issuer, Backend: done.Backend, Bucket: done.Bucket, Key: done.Key,
 		Size: done.Size, ETag: done.ETag, ContentType: done.ContentType, Checksum: done.Checksum, ID: done.ID()})
 }
 

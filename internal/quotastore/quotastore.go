@@ -47,23 +47,26 @@ func (m *Memory) Usage(_ context.Context, caller, window string) (int64, error) 
 	return e.n, nil
 }
 
-func (m *Memory) Add(_ context.Context, caller, window, id string, n int64, countTTL, idTTL time.Duration) (int64, error) {
+func (m *Memory) Add(_ context.Context, caller, window, id string, n, limit int64, countTTL, idTTL time.Duration) (int64, bool, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	now := m.now()
 	m.expire(now)
 	k := caller + "|" + window
+	e := m.counts[k]
 	if _, dup := m.seen[id]; dup {
-		return m.counts[k].n, nil
+		return e.n, true, nil
+	}
+	if e.n+n > limit {
+		return e.n, false, nil
 	}
 	m.seen[id] = now.Add(idTTL)
-	e := m.counts[k]
 	e.n += n
 	if countTTL > 0 {
 		e.expires = now.Add(countTTL)
 	}
 	m.counts[k] = e
-	return e.n, nil
+	return e.n, true, nil
 }
 
 // expire drops what has expired (at most all of it: Add is rare, a verified
@@ -159,18 +162,28 @@ func (r *Redis) Usage(ctx context.Context, caller, window string) (int64, error)
 }
 
 // addOnce counts ARGV[1] bytes at KEYS[1] unless KEYS[2] (the upload's id)
-// is already set, atomically; ARGV[2] and ARGV[3] are the TTLs in
-// milliseconds (0: none).
+// is already set (counted: ok), and only if the total stays within ARGV[2]
+// (else nothing: not ok), atomically; ARGV[3] and ARGV[4] are the TTLs of
+// the count and of the id in milliseconds (0: none for the count). It
+// returns {total, ok}.
 var addOnce = redis.NewScript(`
-if redis.call('SET', KEYS[2], '1', 'NX', 'PX', ARGV[3]) then
-	local n = redis.call('INCRBY', KEYS[1], ARGV[1])
-	if tonumber(ARGV[2]) > 0 then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
-	return n
-end
-return tonumber(redis.call('GET', KEYS[1]) or '0')
+local total = tonumber(redis.call('GET', KEYS[1]) or '0')
+if redis.call('EXISTS', KEYS[2]) == 1 then return {total, 1} end
+if total + tonumber(ARGV[1]) > tonumber(ARGV[2]) then return {total, 0} end
+redis.call('SET', KEYS[2], '1', 'PX', ARGV[4])
+total = redis.call('INCRBY', KEYS[1], ARGV[1])
+if tonumber(ARGV[3]) > 0 then redis.call('PEXPIRE', KEYS[1], ARGV[3]) end
+return {total, 1}
 `)
 
-func (r *Redis) Add(ctx context.Context, caller, window, id string, n int64, countTTL, idTTL time.Duration) (int64, error) {
-	return addOnce.Run(ctx, r.client, []string{countKey(caller, window), "presign:quota:seen:" + id},
-		n, countTTL.Milliseconds(), max(idTTL.Milliseconds(), 1)).Int64()
+func (r *Redis) Add(ctx context.Context, caller, window, id string, n, limit int64, countTTL, idTTL time.Duration) (int64, bool, error) {
+	res, err := addOnce.Run(ctx, r.client, []string{countKey(caller, window), "presign:quota:seen:" + id},
+		n, limit, countTTL.Milliseconds(), max(idTTL.Milliseconds(), 1)).Int64Slice()
+	if err != nil {
+		return 0, false, err
+	}
+	if len(res) != 2 {
+		return 0, false, fmt.Errorf("quota store: unexpected answer %v", res)
+	}
+	return res[0], res[1] == 1, nil
 }

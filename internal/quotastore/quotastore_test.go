@@ -29,9 +29,9 @@ func TestStores(t *testing.T) {
 			ctx := context.Background()
 			add := func(id string, n int64) int64 {
 				t.Helper()
-				total, err := st.Add(ctx, "alice", "100", id, n, time.Hour, time.Hour)
-				if err != nil {
-					t.Fatal(err)
+				total, ok, err := st.Add(ctx, "alice", "100", id, n, 1000, time.Hour, time.Hour)
+				if err != nil || !ok {
+					t.Fatalf("add %s: %v, %v", id, ok, err)
 				}
 				return total
 			}
@@ -47,6 +47,13 @@ func TestStores(t *testing.T) {
 			if u, _ := st.Usage(ctx, "alice", "100"); u != 15 {
 				t.Errorf("usage %d, want 15", u)
 			}
+			// Over the limit: not counted, and not taken as counted later.
+			if total, ok, _ := st.Add(ctx, "alice", "100", "up-3", 986, 1000, time.Hour, time.Hour); ok || total != 15 {
+				t.Errorf("an add over the limit: total %d, ok %v", total, ok)
+			}
+			if total, ok, _ := st.Add(ctx, "alice", "100", "up-3", 985, 1000, time.Hour, time.Hour); !ok || total != 1000 {
+				t.Errorf("an add up to the limit: total %d, ok %v", total, ok)
+			}
 			if u, _ := st.Usage(ctx, "bob", "100"); u != 0 {
 				t.Errorf("bob's usage %d", u)
 			}
@@ -57,10 +64,10 @@ func TestStores(t *testing.T) {
 			var wg sync.WaitGroup
 			for i := range 50 {
 				wg.Add(2)
-				go func() { defer wg.Done(); _, _ = st.Add(ctx, "carol", "100", "same", 1, time.Hour, time.Hour) }()
+				go func() { defer wg.Done(); _, _, _ = st.Add(ctx, "carol", "100", "same", 1, 1000, time.Hour, time.Hour) }()
 				go func() {
 					defer wg.Done()
-					_, _ = st.Add(ctx, "carol", "100", "u"+string(rune('a'+i%26))+string(rune('a'+i/26)), 2, time.Hour, time.Hour)
+					_, _, _ = st.Add(ctx, "carol", "100", "u"+string(rune('a'+i%26))+string(rune('a'+i/26)), 2, 1000, time.Hour, time.Hour)
 				}()
 			}
 			wg.Wait()
@@ -75,12 +82,12 @@ func TestMemoryExpiry(t *testing.T) {
 	now := time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC)
 	m := NewMemory(func() time.Time { return now })
 	ctx := context.Background()
-	_, _ = m.Add(ctx, "alice", "w", "up-1", 10, time.Minute, 2*time.Minute)
+	_, _, _ = m.Add(ctx, "alice", "w", "up-1", 10, 100, time.Minute, 2*time.Minute)
 	now = now.Add(time.Minute)
 	if u, _ := m.Usage(ctx, "alice", "w"); u != 0 {
 		t.Errorf("an expired count is %d", u)
 	}
-	if total, _ := m.Add(ctx, "alice", "w", "up-1", 10, time.Minute, 2*time.Minute); total != 0 {
+	if total, _, _ := m.Add(ctx, "alice", "w", "up-1", 10, 100, time.Minute, 2*time.Minute); total != 0 {
 		t.Errorf("an upload counted again while its id is kept: %d", total)
 	}
 	now = now.Add(2 * time.Minute)

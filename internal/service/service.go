@@ -124,6 +124,9 @@ func New(cfg config.Config, o Options) (*Service, error) {
 			return nil, err
 		}
 		ho.Receipts = receipts
+		if cfg.PublicURL == "" {
+			o.Logger.Warn("receipts are signed without public_url (PRESIGN_PUBLIC_URL): their iss is taken from each request's Host; set it so that receipts name this service whatever the client sends")
+		}
 	}
 	if len(cfg.Webhooks) > 0 {
 		webhooks, err := webhook.New(cfg.Webhooks, webhook.Options{Logger: o.Logger, Now: o.Now})
