@@ -129,23 +129,13 @@ func TestBrowser(t *testing.T) {
 		}
 		return base + "/?" + v.Encode()
 	}
-	ctx, cancel := context.WithTimeout(t.Context(), 90*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, node, "run.mjs",
-		pageURL(app.URL, "app", nil), pageURL(foreign.URL, "foreign", url.Values{"put": {foreignGrant}}))
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "CHROMIUM="+browser)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("run.mjs: %v\n%s", err, stderr.String())
-	}
 	var results []browserResult
-	if err := json.Unmarshal(out, &results); err != nil || len(results) != 2 {
-		t.Fatalf("run.mjs printed %s (%v)\n%s", out, err, stderr.String())
+	console, _ := runDriver(t, node, browser, dir, 90*time.Second, &results,
+		pageURL(app.URL, "app", nil), pageURL(foreign.URL, "foreign", url.Values{"put": {foreignGrant}}))
+	if len(results) != 2 {
+		t.Fatalf("run.mjs printed %d results, want 2", len(results))
 	}
-	t.Logf("browser console:\n%s", stderr.String())
+	t.Logf("browser console:\n%s", console)
 
 	s := results[0].Steps
 	if results[0].Origin != app.URL {
@@ -239,4 +229,28 @@ func startPageStore(t *testing.T, bucket, origin string) *s3test.Server {
 	t.Cleanup(func() { ds.Close() })
 	store.Endpoint = ds.Endpoint()
 	return store
+}
+
+// runDriver runs dir's run.mjs in node with args, Chromium at browser,
+// within timeout, and decodes what it prints (JSON) into result. It
+// returns what the driver wrote to stderr (the browser's console) and how
+// long it took; a driver that fails fails the test.
+func runDriver(t *testing.T, node, browser, dir string, timeout time.Duration, result any, args ...string) (string, time.Duration) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), timeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, node, append([]string{"run.mjs"}, args...)...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "CHROMIUM="+browser)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	start := time.Now()
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("run.mjs: %v\n%s", err, stderr.String())
+	}
+	if err := json.Unmarshal(out, result); err != nil {
+		t.Fatalf("run.mjs printed %s (%v)\n%s", out, err, stderr.String())
+	}
+	return stderr.String(), time.Since(start).Round(time.Millisecond)
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
@@ -168,25 +167,11 @@ func TestDemo(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, node, "run.mjs", string(cfg))
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "CHROMIUM="+browser)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	began := time.Now()
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("run.mjs: %v\n%s", err, stderr.String())
-	}
 	var res demoResult
-	if err := json.Unmarshal(out, &res); err != nil {
-		t.Fatalf("run.mjs printed %s (%v)\n%s", out, err, stderr.String())
-	}
-	t.Logf("run.mjs took %v; requests:\n%s", time.Since(began).Round(time.Millisecond), demoRequests(res.Requests))
+	console, took := runDriver(t, node, browser, dir, 60*time.Second, &res, string(cfg))
+	t.Logf("run.mjs took %v; requests:\n%s", took, demoRequests(res.Requests))
 	if res.Error != "" {
-		t.Fatalf("run.mjs: %s\nbrowser console:\n%s", res.Error, stderr.String())
+		t.Fatalf("run.mjs: %s\nbrowser console:\n%s", res.Error, console)
 	}
 	s := res.Steps
 

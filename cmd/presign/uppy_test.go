@@ -1,8 +1,6 @@
 package main
 
 import (
-	"bytes"
-	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -11,7 +9,6 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -205,23 +202,9 @@ func TestUppy(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(t.Context(), 150*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, node, "run.mjs", string(cfg))
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "CHROMIUM="+browser)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	start := time.Now()
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("run.mjs: %v\n%s", err, stderr.String())
-	}
 	var results map[string]*uppyLineResult
-	if err := json.Unmarshal(out, &results); err != nil {
-		t.Fatalf("run.mjs printed %s (%v)\n%s", out, err, stderr.String())
-	}
-	t.Logf("run.mjs took %v; browser console:\n%s", time.Since(start).Round(time.Millisecond), stderr.String())
+	console, took := runDriver(t, node, browser, dir, 150*time.Second, &results, string(cfg))
+	t.Logf("run.mjs took %v; browser console:\n%s", took, console)
 
 	want := map[string]map[string]string{
 		"v6": {"core": "6.3.1", "awsS3": "6.3.1", "goldenRetriever": "6.0.0"},
