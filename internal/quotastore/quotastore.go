@@ -7,13 +7,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/url"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
-	"github.com/redis/go-redis/v9"
+	"presign.dev/internal/resp"
 )
 
 // Memory keeps counts in this process. It is safe for concurrent use.
@@ -87,7 +85,7 @@ func (m *Memory) expire(now time.Time) {
 // Redis keeps counts in Redis, shared by every presign instance, under
 // keys prefixed "presign:quota:".
 type Redis struct {
-	client *redis.Client
+	client *resp.Client
 }
 
 // NewRedis returns the store of the Redis at rawURL (CheckRedisURL). It does
@@ -97,55 +95,19 @@ func NewRedis(rawURL string) (*Redis, error) {
 	if err := CheckRedisURL(rawURL); err != nil {
 		return nil, fmt.Errorf("quota store: the Redis URL %w", err)
 	}
-	opt, err := redis.ParseURL(rawURL)
-	if err != nil { // CheckRedisURL runs ParseURL: not reached
-		return nil, errors.New("quota store: the Redis URL is not one go-redis reads")
+	c, err := resp.New(rawURL, resp.Options{})
+	if err != nil {
+		return nil, err
 	}
-	return &Redis{client: redis.NewClient(opt)}, nil
+	return &Redis{client: c}, nil
 }
-
-// redisURLForm is how a Redis URL is written.
-const redisURLForm = "redis://[[USER]:PASSWORD@]HOST[:PORT][/DB], or rediss:// for TLS"
 
 // CheckRedisURL reports what is wrong with u as the URL of a Redis store
-// (nil if nothing): redis:// or rediss:// (TLS), a host, an optional port,
-// the database number as the path (/0) and go-redis's options, if any, as
-// the query (?dial_timeout=5s). Its message, which reads after "the URL",
-// never quotes u or a part of it: a Redis URL may hold a password.
+// (nil if nothing): resp.URLForm. Its message, which reads after "the
+// URL", never quotes u or a part of it: a Redis URL may hold a password.
 func CheckRedisURL(u string) error {
-	p, err := url.Parse(u)
-	switch {
-	case err != nil:
-		return fmt.Errorf("is not a URL (percent-encode reserved characters in a password): write %s", redisURLForm)
-	case p.Scheme != "redis" && p.Scheme != "rediss":
-		return fmt.Errorf("must start with redis:// or rediss:// (TLS): write %s", redisURLForm)
-	case p.Opaque != "" || p.Hostname() == "":
-		return fmt.Errorf("has no host: write %s", redisURLForm)
-	case p.Fragment != "":
-		return fmt.Errorf("must not have a fragment (#...): write %s", redisURLForm)
-	}
-	if port := p.Port(); port != "" {
-		if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
-			return fmt.Errorf("has no port number 1..65535: write %s", redisURLForm)
-		}
-	}
-	if db := strings.FieldsFunc(p.Path, func(r rune) bool { return r == '/' }); len(db) > 1 || len(db) == 1 && !isDigits(db[0]) {
-		return fmt.Errorf("has a path that is not a database number (like /0): write %s", redisURLForm)
-	}
-	if _, err := redis.ParseURL(u); err != nil {
-		// The rest is the query: go-redis's options.
-		return errors.New("has a query option go-redis does not take, or a value it cannot read (options are like ?dial_timeout=5s&pool_size=10)")
-	}
-	return nil
-}
-
-func isDigits(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return s != "" && len(s) <= 9
+	_, _, _, _, _, err := resp.ParseURL(u)
+	return err
 }
 
 // Close closes the connections.
@@ -154,11 +116,11 @@ func (r *Redis) Close() error { return r.client.Close() }
 func countKey(caller, window string) string { return "presign:quota:" + caller + ":" + window }
 
 func (r *Redis) Usage(ctx context.Context, caller, window string) (int64, error) {
-	n, err := r.client.Get(ctx, countKey(caller, window)).Int64()
-	if err == redis.Nil {
-		return 0, nil
+	v, err := r.client.Do(ctx, "GET", countKey(caller, window))
+	if err != nil || v.Kind == resp.Null {
+		return 0, err
 	}
-	return n, err
+	return v.Int64()
 }
 
 // addOnce counts ARGV[1] bytes at KEYS[1] unless KEYS[2] (the upload's id)
@@ -166,7 +128,7 @@ func (r *Redis) Usage(ctx context.Context, caller, window string) (int64, error)
 // (else nothing: not ok), atomically; ARGV[3] and ARGV[4] are the TTLs of
 // the count and of the id in milliseconds (0: none for the count). It
 // returns {total, ok}.
-var addOnce = redis.NewScript(`
+var addOnce = resp.NewScript(`
 local total = tonumber(redis.call('GET', KEYS[1]) or '0')
 if redis.call('EXISTS', KEYS[2]) == 1 then return {total, 1} end
 if total + tonumber(ARGV[1]) > tonumber(ARGV[2]) then return {total, 0} end
@@ -177,13 +139,19 @@ return {total, 1}
 `)
 
 func (r *Redis) Add(ctx context.Context, caller, window, id string, n, limit int64, countTTL, idTTL time.Duration) (int64, bool, error) {
-	res, err := addOnce.Run(ctx, r.client, []string{countKey(caller, window), "presign:quota:seen:" + id},
-		n, limit, countTTL.Milliseconds(), max(idTTL.Milliseconds(), 1)).Int64Slice()
+	v, err := addOnce.Run(ctx, r.client, []string{countKey(caller, window), "presign:quota:seen:" + id},
+		strconv.FormatInt(n, 10), strconv.FormatInt(limit, 10), strconv.FormatInt(countTTL.Milliseconds(), 10),
+		strconv.FormatInt(max(idTTL.Milliseconds(), 1), 10))
 	if err != nil {
 		return 0, false, err
 	}
-	if len(res) != 2 {
-		return 0, false, fmt.Errorf("quota store: unexpected answer %v", res)
+	if v.Kind != resp.Array || len(v.Array) != 2 {
+		return 0, false, fmt.Errorf("quota store: unexpected answer %+v", v)
 	}
-	return res[0], res[1] == 1, nil
+	total, err1 := v.Array[0].Int64()
+	ok, err2 := v.Array[1].Int64()
+	if err := errors.Join(err1, err2); err != nil {
+		return 0, false, fmt.Errorf("quota store: %w", err)
+	}
+	return total, ok == 1, nil
 }

@@ -231,10 +231,10 @@ func genConfig(r *rand.Rand) (string, map[string]string) {
 		env["PRESIGN_QUOTA"] = pick(r, []string{"1GiB", ""}[r.IntN(2)], "0", "lots")
 		env["PRESIGN_QUOTA_PERIOD"] = pick(r, []string{"", "1d", "0"}[r.IntN(3)], "45s", "soon")
 		env["PRESIGN_LIMITS_STORE"] = pick(r, []string{"", "memory", "redis"}[r.IntN(3)], "disk")
-		env["PRESIGN_REDIS_URL"] = pick(r, "", "redis://:env-password@127.0.0.1:6379/1", "rediss://r.example:6380?dial_timeout=5s",
+		env["PRESIGN_REDIS_URL"] = pick(r, "", "redis://:env-password@127.0.0.1:6379/1", "rediss://r.example:6380/2",
 			"http://r.example", "redis://r.example/0?dial_timeout=soon", "redis://r.example:0")
 		if env["PRESIGN_LIMITS_STORE"] == "redis" && r.IntN(4) > 0 {
-			env["PRESIGN_REDIS_URL"] = pick(r, []string{"redis://:env-password@127.0.0.1:6379/1", "rediss://r.example:6380?dial_timeout=5s"}[r.IntN(2)],
+			env["PRESIGN_REDIS_URL"] = pick(r, []string{"redis://:env-password@127.0.0.1:6379/1", "rediss://r.example:6380/2"}[r.IntN(2)],
 				"redis://r.example/a/b", "http://r.example")
 		}
 	}
