@@ -170,10 +170,26 @@ func FuzzParseKey(f *testing.F) {
 			}
 			return
 		}
-		if len(text) >= 8 && strings.Contains(err.Error(), text) {
+		// The refusal's own words may contain a short text ("PKCS #8 "); it
+		// may not hold the text more often than some refusal of another
+		// input does.
+		if len(text) >= 8 && strings.Count(err.Error(), text) > fixedParseKeyCount(text) {
 			t.Fatalf("the error quotes the input: %v", err)
 		}
 	})
+}
+
+// fixedParseKeyCount is how often s occurs, at most, in ParseKey's
+// refusals of inputs unlike s (one of each refusal).
+func fixedParseKeyCount(s string) int {
+	n := 0
+	for _, text := range []string{"", "-----BEGIN EC PRIVATE KEY-----\nAAAA\n-----END EC PRIVATE KEY-----\n",
+		"-----BEGIN X-----\nAAAA\n-----END X-----\n", "AAAA"} {
+		if _, err := ParseKey(text); err != nil {
+			n = max(n, strings.Count(err.Error(), s))
+		}
+	}
+	return n
 }
 
 // A repeated complete of one upload gets the same receipt: the jti is the
