@@ -1,6 +1,7 @@
 package presign
 
 import (
+	"cmp"
 	"net"
 	"net/url"
 	"strconv"
@@ -42,15 +43,26 @@ type Backend struct {
 	// MaxExpires is the store's own cap on a URL's lifetime; 0 means 7 days,
 	// S3's cap. Longer requests are refused as invalid, not clamped.
 	MaxExpires time.Duration
-	// NoPost marks stores without browser POST uploads (Cloudflare R2,
-	// Backblaze B2): a post request gets CodeUnsupported.
+	// Provider names the store's product, which decides what presign may
+	// sign for it (see [Provider.Capabilities]); "" means the one
+	// [DetectProvider] finds from Endpoint.
+	Provider Provider
+	// NoPost turns browser POST uploads off for a store that has them: a
+	// post request gets CodeUnsupported (as on a provider without them).
 	NoPost bool
 }
 
 // WithDefaults returns b with every zero optional field set to the value
-// that applies: region us-east-1, path style auto, max expiry 7 days, and
-// the AWS regional endpoint.
+// that applies: the provider its endpoint names; the region its endpoint
+// names (R2 and GCS: auto), else us-east-1; path style auto; the
+// provider's max expiry (7 days); and the AWS regional endpoint.
 func (b Backend) WithDefaults() Backend {
+	if b.Provider == "" {
+		b.Provider = DetectProvider(b.Endpoint)
+	}
+	if b.Region == "" {
+		b.Region = regionOf(b.Provider, b.Endpoint)
+	}
 	if b.Region == "" {
 		b.Region = DefaultRegion
 	}
@@ -58,7 +70,7 @@ func (b Backend) WithDefaults() Backend {
 		b.PathStyle = PathStyleAuto
 	}
 	if b.MaxExpires == 0 {
-		b.MaxExpires = sigv4.MaxExpires
+		b.MaxExpires = cmp.Or(b.Provider.Capabilities().MaxExpires, sigv4.MaxExpires)
 	}
 	if b.Endpoint == "" {
 		b.Endpoint = "https://s3." + b.Region + ".amazonaws.com"
@@ -67,8 +79,8 @@ func (b Backend) WithDefaults() Backend {
 }
 
 // Validate reports every problem of b (after [Backend.WithDefaults]), each
-// scoped to its field in the configuration file's names: name, endpoint,
-// region, bucket, path_style, access_key_id, secret_access_key,
+// scoped to its field in the configuration file's names: name, provider,
+// endpoint, region, bucket, path_style, access_key_id, secret_access_key,
 // max_expires.
 func (b Backend) Validate() Problems {
 	var ps Problems
@@ -77,6 +89,10 @@ func (b Backend) Validate() Problems {
 		if err := ValidateName(b.Name); err != nil {
 			ps.Addf("name", "%s", ErrorMessage(err))
 		}
+	}
+	caps := b.Provider.Capabilities()
+	if caps.MaxExpires == 0 {
+		ps.Addf("provider", "%q is not a provider: use one of %s", string(b.Provider), ProviderNames())
 	}
 	if _, err := parseEndpoint(b.Endpoint); err != nil {
 		ps.Addf("endpoint", "%s is not an http(s) URL like https://gateway.storjshare.io (no query, fragment or user info)", QuoteURL(b.Endpoint))
@@ -100,7 +116,11 @@ func (b Backend) Validate() Problems {
 	if b.Credentials.SecretAccessKey == "" {
 		ps.Addf("secret_access_key", "required: the secret key that signs URLs")
 	}
-	checkExpiry(&ps, "max_expires", b.MaxExpires)
+	if err := ValidateExpiry(b.MaxExpires); err != nil {
+		ps.Addf("max_expires", "%s", ErrorMessage(err))
+	} else if caps.MaxExpires > 0 && b.MaxExpires > caps.MaxExpires {
+		ps.Addf("max_expires", "%s is above the %s that %s allows", FormatDuration(b.MaxExpires), FormatDuration(caps.MaxExpires), b.Provider)
+	}
 	return ps
 }
 

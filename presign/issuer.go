@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"fmt"
 	"io"
+	"strconv"
 	"time"
 )
 
@@ -127,9 +128,11 @@ type Issuer struct {
 	quota          QuotaConfig
 }
 
-// backend is a validated Backend (defaults filled in) with its signer.
+// backend is a validated Backend (defaults filled in) with its signer and
+// what its store honours.
 type backend struct {
 	Backend
+	caps   Capabilities
 	signer urlSigner
 }
 
@@ -184,7 +187,10 @@ func New(cfg Config) (*Issuer, error) {
 		cfg.NewStore = func(b Backend) (Store, error) { return NewS3Store(b, so) }
 	}
 	for _, b := range cfg.Backends {
-		be := &backend{Backend: b, signer: newS3Signer(b)}
+		be := &backend{Backend: b, caps: b.Provider.Capabilities(), signer: newS3Signer(b)}
+		if b.NoPost {
+			be.caps.Post = false
+		}
 		iss.backends[b.Name] = be
 		if iss.defaultBackend == nil {
 			iss.defaultBackend = be
@@ -350,5 +356,15 @@ func (iss *Issuer) limit(be *backend, r *Request, dec Decision) (decision, error
 	if err := be.signer.check(*r, dec); err != nil {
 		return decision{}, err
 	}
+	if dec.NoOverwrite {
+		switch {
+		case r.Op == OpPut && !be.caps.ConditionalPut:
+			return decision{}, be.unsupported("a put that must not overwrite (If-None-Match: *)", "rule "+quoteRule(dec.Rule)+" forbids overwrite: allow it there (overwrite: true)")
+		case r.Op == OpMultipart && !be.caps.ConditionalComplete:
+			return decision{}, be.unsupported("a multipart upload that must not overwrite (If-None-Match: * at complete)", "rule "+quoteRule(dec.Rule)+" forbids overwrite: allow it there (overwrite: true)")
+		}
+	}
 	return d, nil
 }
+
+func quoteRule(name string) string { return strconv.Quote(name) }

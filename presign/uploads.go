@@ -269,6 +269,9 @@ func (iss *Issuer) CreateUpload(ctx context.Context, p Principal, r UploadReques
 	if err != nil {
 		return Upload{}, err
 	}
+	if r.ChecksumCRC64NVME != "" && !be.caps.FullObjectChecksum {
+		return Upload{}, be.unsupported("a whole-object CRC64NVME checksum", "start the upload without checksum_crc64nvme")
+	}
 	d, err := iss.authorize(ctx, p, be, &req)
 	if err != nil {
 		return Upload{}, err
@@ -393,6 +396,9 @@ func (iss *Issuer) SignParts(ctx context.Context, p Principal, token string, par
 			if err := validateDigest("checksum_sha256", pr.ChecksumSHA256, 32); err != nil {
 				return nil, err
 			}
+			if !be.caps.ChecksumHeaders {
+				return nil, be.unsupported("a part's x-amz-checksum-sha256", "sign the parts without checksums (each part's size is signed)")
+			}
 		}
 		if pr.ChecksumCRC64NVME != "" {
 			if err := validateDigest("checksum_crc64nvme", pr.ChecksumCRC64NVME, 8); err != nil {
@@ -512,6 +518,11 @@ func (iss *Issuer) complete(ctx context.Context, t uploadToken, named []PartETag
 	if err != nil {
 		return CompletedUpload{}, err
 	}
+	if iss.backends[t.Backend].caps.EqualParts {
+		if err := equalParts(assemble); err != nil {
+			return CompletedUpload{}, err
+		}
+	}
 	completed := make([]CompletedPart, len(assemble))
 	var total int64
 	for i, part := range assemble {
@@ -527,8 +538,12 @@ func (iss *Issuer) complete(ctx context.Context, t uploadToken, named []PartETag
 		}
 		return CompletedUpload{}, err
 	}
-	obj, err := st.CompleteMultipartUpload(ctx, CompleteMultipartInput{Bucket: t.Bucket, Key: t.Key, UploadID: t.UploadID,
-		Parts: completed, IfNoneMatch: t.NoOverwrite, ObjectSize: total, ChecksumCRC64NVME: t.ChecksumCRC64NVME})
+	in := CompleteMultipartInput{Bucket: t.Bucket, Key: t.Key, UploadID: t.UploadID,
+		Parts: completed, IfNoneMatch: t.NoOverwrite, ChecksumCRC64NVME: t.ChecksumCRC64NVME}
+	if iss.backends[t.Backend].caps.MultipartObjectSize {
+		in.ObjectSize = total
+	}
+	obj, err := st.CompleteMultipartUpload(ctx, in)
 	if err != nil {
 		var se *StoreError
 		if errors.As(err, &se) && se.StatusCode == http.StatusConflict && se.Code == "ConditionalRequestConflict" {
@@ -557,6 +572,18 @@ func completedAnswer(t uploadToken, size int64, etag string) CompletedUpload {
 
 // partsToAssemble returns the parts of t to complete, in order, from the
 // store's parts by number and the parts the client named.
+// equalParts refuses parts that a store wanting equal part sizes (R2)
+// would not assemble: every part but the last the size of the first, and
+// the last no larger. (The parts of an upload of known size always are.)
+func equalParts(parts []Part) error {
+	for i, part := range parts {
+		if last := i == len(parts)-1; !last && part.Size != parts[0].Size || last && part.Size > parts[0].Size {
+			return Errorf(CodeInvalidArgument, "part %d holds %d bytes and part %d %d: this store assembles only parts of one size (the last may be smaller); upload them again in equal parts", parts[0].PartNumber, parts[0].Size, part.PartNumber, part.Size)
+		}
+	}
+	return nil
+}
+
 func partsToAssemble(t uploadToken, held map[int]Part, named []PartETag) ([]Part, error) {
 	seen := make(map[int]bool, len(named))
 	for _, pe := range named {

@@ -308,12 +308,15 @@ func (iss *Issuer) validate(r *Request) (*backend, error) {
 			return nil, err
 		}
 	}
+	if r.ChecksumSHA256 != "" && r.Op == OpPut && !be.caps.ChecksumHeaders {
+		return nil, be.unsupported("x-amz-checksum-sha256", "send content_md5 instead")
+	}
 	if err := validateMetadata(r.Metadata); err != nil {
 		return nil, err
 	}
 	if r.Op == OpPost {
-		if be.NoPost {
-			return nil, Errorf(CodeUnsupported, "backend %q does not support browser POST uploads; use put", be.Name)
+		if !be.caps.Post {
+			return nil, be.unsupported(postUploads, "use put, or a multipart upload (POST /v1/uploads)")
 		}
 		if r.ContentMD5 != "" || r.ChecksumSHA256 != "" {
 			return nil, Errorf(CodeUnsupported, "content_md5 and checksum_sha256 are supported for put only")

@@ -201,6 +201,9 @@ func (r *reader) backend(path string, fb fileBackend) presign.Backend {
 		Region:   r.str(path+".region", fb.Region),
 		Bucket:   r.str(path+".bucket", fb.Bucket),
 	}
+	if v := r.str(path+".provider", fb.Provider); v != "" {
+		b.Provider, _ = presign.ParseProvider(v) // an unknown provider passes through to Validate
+	}
 	if v := r.str(path+".path_style", fb.PathStyle); v != "" {
 		b.PathStyle, _ = presign.ParsePathStyle(v) // an invalid style passes through to Validate
 	}
@@ -209,6 +212,9 @@ func (r *reader) backend(path string, fb fileBackend) presign.Backend {
 	b.Credentials.SessionToken = r.secret(path+".session_token", fb.SessionToken)
 	b.MaxExpires = r.dur(path+".max_expires", fb.MaxExpires)
 	b.NoPost = fb.Post != nil && !*fb.Post
+	if p := b.WithDefaults().Provider; fb.Post != nil && *fb.Post && p.Capabilities().MaxExpires > 0 && !p.Capabilities().Post {
+		r.errf(path+".post", "true, but %s has no browser POST uploads that enforce a policy; remove it (presign answers post requests with 422 unsupported)", p)
+	}
 	return b
 }
 

@@ -118,6 +118,7 @@ var envVars = map[string]string{
 	"backends[0].region":            "PRESIGN_S3_REGION",
 	"backends[0].bucket":            "PRESIGN_S3_BUCKET",
 	"backends[0].path_style":        "PRESIGN_S3_PATH_STYLE",
+	"backends[0].provider":          "PRESIGN_S3_PROVIDER",
 	"backends[0].access_key_id":     "AWS_ACCESS_KEY_ID",
 	"backends[0].secret_access_key": "AWS_SECRET_ACCESS_KEY",
 	"backends[0].session_token":     "AWS_SESSION_TOKEN",

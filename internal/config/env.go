@@ -19,7 +19,7 @@ import (
 //	PRESIGN_CORS_ORIGINS                   cors.origins (replaced, not merged)
 //	PRESIGN_LOG_LEVEL, PRESIGN_LOG_FORMAT  log.level, log.format
 //	PRESIGN_S3_ENDPOINT, _REGION, _BUCKET,
-//	_PATH_STYLE                            backends[0].endpoint, region, bucket, path_style
+//	_PATH_STYLE, _PROVIDER                 backends[0].endpoint, region, bucket, path_style, provider
 //	AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,
 //	AWS_SESSION_TOKEN                      backends[0]'s credentials, only when the file gives none
 //	PRESIGN_API_KEYS                       auth.api_keys, added, named env-1, env-2, ...
@@ -87,6 +87,7 @@ func (r *reader) applyEnv(f *fileConfig) {
 	if len(f.Backends) > 0 {
 		b := &f.Backends[0]
 		override(&b.Endpoint, "backends[0].endpoint", "PRESIGN_S3_ENDPOINT")
+		override(&b.Provider, "backends[0].provider", "PRESIGN_S3_PROVIDER")
 		override(&b.Region, "backends[0].region", "PRESIGN_S3_REGION")
 		override(&b.Bucket, "backends[0].bucket", "PRESIGN_S3_BUCKET")
 		override(&b.PathStyle, "backends[0].path_style", "PRESIGN_S3_PATH_STYLE")

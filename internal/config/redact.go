@@ -41,13 +41,14 @@ func (c Config) Redacted() any {
 	for _, b := range ic.Backends {
 		fb := fileBackend{
 			Name:        ptr(b.Name),
+			Provider:    ptr(string(b.Provider)),
 			Endpoint:    ptr(b.Endpoint),
 			Region:      ptr(b.Region),
 			Bucket:      ptr(b.Bucket),
 			PathStyle:   ptr(string(b.PathStyle)),
 			AccessKeyID: ptr(b.Credentials.AccessKeyID),
 			MaxExpires:  ptr(presign.FormatDuration(b.MaxExpires)),
-			Post:        ptr(!b.NoPost),
+			Post:        ptr(b.Provider.Capabilities().Post && !b.NoPost),
 		}
 		if b.Credentials.SecretAccessKey != "" {
 			fb.SecretAccessKey = ptr(redacted)

@@ -46,6 +46,7 @@ type fileLog struct {
 
 type fileBackend struct {
 	Name            *string `yaml:"name,omitempty" json:"name,omitempty"`
+	Provider        *string `yaml:"provider,omitempty" json:"provider,omitempty"`
 	Endpoint        *string `yaml:"endpoint,omitempty" json:"endpoint,omitempty"`
 	Region          *string `yaml:"region,omitempty" json:"region,omitempty"`
 	Bucket          *string `yaml:"bucket,omitempty" json:"bucket,omitempty"`
