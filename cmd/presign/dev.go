@@ -140,16 +140,17 @@ func (c *cli) dev(ctx context.Context, args []string) error {
 
 // devEnvironment is the configuration of presign dev, as the environment
 // that would configure presign serve the same way: the embedded store (its
-// generated credentials, path-style), the generated API key, the generated
-// uploads secret and receipt key (both ID "dev") and the Companion routes
-// at /companion, CORS open to any origin (the store's CORS admits local
-// origins only), text logs; with a webhook URL, its receiver (named "env",
+// generated credentials, path-style, provider versity: it is Versity
+// Gateway), the generated API key, the generated uploads secret and
+// receipt key (both ID "dev") and the Companion routes at /companion,
+// CORS open to any origin (the store's CORS admits local origins only),
+// text logs; with a webhook URL, its receiver (named "env",
 // signed with st.WebhookSecret), which may be on a private or loopback
 // address: a local receiver needs no tunnel.
 func devEnvironment(st DevState, uploadsSecret, receiptKey, webhookURL string) config.Lookup {
 	vars := map[string]string{
 		"PRESIGN_S3_ENDPOINT": st.S3Endpoint, "PRESIGN_S3_REGION": st.Region, "PRESIGN_S3_BUCKET": st.Bucket,
-		"PRESIGN_S3_PATH_STYLE": "true", "AWS_ACCESS_KEY_ID": st.AccessKeyID, "AWS_SECRET_ACCESS_KEY": st.SecretAccessKey,
+		"PRESIGN_S3_PATH_STYLE": "true", "PRESIGN_S3_PROVIDER": "versity", "AWS_ACCESS_KEY_ID": st.AccessKeyID, "AWS_SECRET_ACCESS_KEY": st.SecretAccessKey,
 		"PRESIGN_API_KEYS": st.APIKey, "PRESIGN_CORS_ORIGINS": "*", "PRESIGN_LOG_FORMAT": "text",
 		"PRESIGN_UPLOAD_SECRETS": "dev:" + uploadsSecret, "PRESIGN_COMPANION_PATH": config.DefaultCompanionPath,
 		"PRESIGN_RECEIPT_KEYS": "dev:" + receiptKey,
