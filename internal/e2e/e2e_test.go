@@ -12,6 +12,9 @@ import (
 	"presign.dev/sigv4"
 )
 
+// providers are the provider profiles of the test servers, by name.
+var providers = map[string]presign.Provider{"versitygw": presign.ProviderVersity, "minio": presign.ProviderMinIO}
+
 // TestRealStores runs the suite against Versity Gateway and MinIO, each
 // behind the presign handler on a loopback HTTP server.
 func TestRealStores(t *testing.T) {
@@ -19,7 +22,7 @@ func TestRealStores(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			srv := s3test.Start(t, name)
 			iss, err := presign.New(presign.Config{Backends: []presign.Backend{{
-				Name: name, Endpoint: srv.Endpoint, Region: srv.Region, Bucket: srv.Bucket,
+				Name: name, Provider: providers[name], Endpoint: srv.Endpoint, Region: srv.Region, Bucket: srv.Bucket,
 				Credentials: sigv4.Credentials{AccessKeyID: srv.AccessKeyID, SecretAccessKey: srv.SecretAccessKey},
 			}}})
 			if err != nil {
@@ -60,7 +63,7 @@ func uploadsAPI(t *testing.T, srv *s3test.Server) (*httptest.Server, UploadRules
 		t.Fatal(err)
 	}
 	iss, err := presign.New(presign.Config{
-		Backends: []presign.Backend{{Name: "store", Endpoint: srv.Endpoint, Region: srv.Region, Bucket: srv.Bucket,
+		Backends: []presign.Backend{{Name: "store", Provider: providers[srv.Name], Endpoint: srv.Endpoint, Region: srv.Region, Bucket: srv.Bucket,
 			Credentials: sigv4.Credentials{AccessKeyID: srv.AccessKeyID, SecretAccessKey: srv.SecretAccessKey}}},
 		Authorizer: p,
 		Uploads:    presign.UploadsConfig{Secrets: []presign.TokenSecret{{ID: "e2e", Secret: []byte("e2e-uploads-secret-0123456789abcdef")}}},
