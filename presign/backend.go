@@ -35,11 +35,16 @@ type Backend struct {
 	// Endpoint is the store's base URL as clients reach it, e.g.
 	// "https://gateway.storjshare.io". "" means the AWS regional endpoint.
 	// The host is signed, so it must be the public name, not an internal one.
-	Endpoint    string
-	Region      string // signing region; "" means us-east-1
-	Bucket      string
-	PathStyle   PathStyle // "" means auto
+	Endpoint  string
+	Region    string // signing region; "" means us-east-1
+	Bucket    string
+	PathStyle PathStyle // "" means auto
+	// Credentials sign URLs, unless CredentialSource is set (then they
+	// must be empty).
 	Credentials sigv4.Credentials
+	// CredentialSource supplies credentials that expire and are renewed
+	// (STS, the container or instance role); nil means Credentials.
+	CredentialSource CredentialSource
 	// MaxExpires is the store's own cap on a URL's lifetime; 0 means 7 days,
 	// S3's cap. Longer requests are refused as invalid, not clamped.
 	MaxExpires time.Duration
@@ -110,11 +115,18 @@ func (b Backend) Validate() Problems {
 	default:
 		ps.Addf("path_style", "%q must be true, false or auto", string(b.PathStyle))
 	}
-	if b.Credentials.AccessKeyID == "" {
-		ps.Addf("access_key_id", "required: the access key that signs URLs")
-	}
-	if b.Credentials.SecretAccessKey == "" {
-		ps.Addf("secret_access_key", "required: the secret key that signs URLs")
+	switch {
+	case b.CredentialSource != nil:
+		if b.Credentials != (sigv4.Credentials{}) {
+			ps.Addf("access_key_id", "credentials come from their source here: give no static keys")
+		}
+	default:
+		if b.Credentials.AccessKeyID == "" {
+			ps.Addf("access_key_id", "required: the access key that signs URLs")
+		}
+		if b.Credentials.SecretAccessKey == "" {
+			ps.Addf("secret_access_key", "required: the secret key that signs URLs")
+		}
 	}
 	if err := ValidateExpiry(b.MaxExpires); err != nil {
 		ps.Addf("max_expires", "%s", ErrorMessage(err))

@@ -140,14 +140,15 @@ type backend struct {
 // what the store cannot grant for a validated, authorized request; sign
 // then returns the grant's method, URL, headers and fields, for the
 // lifetime expires (clamped to every cap) and the upload limit maxSize (at
-// most MaxObjectSize). Errors are *Error. Requests are passed by value:
-// through an interface, a pointer would make every request escape to the
-// heap.
+// most MaxObjectSize). The signer clamps the lifetime once more, to its
+// credentials' remaining life, and sets the grant's ExpiresAt. Errors are
+// *Error. Requests are passed by value: through an interface, a pointer
+// would make every request escape to the heap.
 type urlSigner interface {
 	check(r Request, dec Decision) error
-	sign(r Request, dec Decision, now time.Time, expires time.Duration, maxSize int64) (Grant, error)
+	sign(ctx context.Context, r Request, dec Decision, now time.Time, expires time.Duration, maxSize int64) (Grant, error)
 	// signPart presigns the upload of one part of a multipart upload.
-	signPart(p uploadPart, now time.Time, expires time.Duration) (Grant, error)
+	signPart(ctx context.Context, p uploadPart, now time.Time, expires time.Duration) (Grant, error)
 	// objectURL is the unsigned URL of an object (its location).
 	objectURL(bucket, key string) string
 }
@@ -240,12 +241,11 @@ func (iss *Issuer) Issue(ctx context.Context, p Principal, r Request) (Grant, er
 			return Grant{}, err
 		}
 	}
-	g, err := be.signer.sign(r, d.dec, now, d.expires, d.maxSize)
+	g, err := be.signer.sign(ctx, r, d.dec, now, d.expires, d.maxSize)
 	if err != nil {
 		return Grant{}, err
 	}
 	g.Bucket, g.Key, g.Backend, g.Rule = r.Bucket, r.Key, be.Name, d.dec.Rule
-	g.ExpiresAt = now.Add(d.expires).UTC().Truncate(time.Second)
 	if completion != nil {
 		g.Upload = sealToken(iss.uploads.Secrets, completion)
 	}

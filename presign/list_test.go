@@ -116,7 +116,7 @@ func TestListSignsTheWholeQuery(t *testing.T) {
 	s := be.signer.(*s3Signer)
 	r := Request{Op: OpList, Bucket: "bucket", Prefix: "users/alice/", Delimiter: "/", MaxKeys: 2, ContinuationToken: "tok"}
 	host, path := s.target(r.Bucket, "")
-	creq := s.sigv4.CanonicalRequest(&sigv4.Request{Method: "GET", Scheme: "http", Host: host, Path: path, Query: listQuery(r),
+	creq := s.keys.static.CanonicalRequest(&sigv4.Request{Method: "GET", Scheme: "http", Host: host, Path: path, Query: listQuery(r),
 		Time: testTime, Expires: time.Minute})
 	_, rest, _ := strings.Cut(creq, "\n")
 	_, rest, _ = strings.Cut(rest, "\n")

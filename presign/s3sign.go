@@ -1,6 +1,7 @@
 package presign
 
 import (
+	"context"
 	"slices"
 	"strconv"
 	"strings"
@@ -14,11 +15,11 @@ import (
 // browser forms.
 type s3Signer struct {
 	endpoint
-	sigv4 *sigv4.Signer
+	keys *sigv4Keys
 }
 
 func newS3Signer(b Backend) *s3Signer {
-	return &s3Signer{endpoint: newEndpoint(b), sigv4: sigv4.NewSigner(b.Credentials, b.Region, "s3")}
+	return &s3Signer{endpoint: newEndpoint(b), keys: newSigV4Keys(b)}
 }
 
 func (s *s3Signer) check(r Request, dec Decision) error {
@@ -36,10 +37,18 @@ func (s *s3Signer) check(r Request, dec Decision) error {
 	return nil
 }
 
-func (s *s3Signer) sign(r Request, dec Decision, now time.Time, expires time.Duration, maxSize int64) (Grant, error) {
+func (s *s3Signer) sign(ctx context.Context, r Request, dec Decision, now time.Time, expires time.Duration, maxSize int64) (Grant, error) {
 	var g Grant
+	sg, credsExpire, err := s.keys.signer(ctx)
+	if err != nil {
+		return g, err
+	}
+	if expires, err = withinCredentials(now, expires, credsExpire); err != nil {
+		return g, err
+	}
+	g.ExpiresAt = now.Add(expires).UTC().Truncate(time.Second)
 	if r.Op == OpPost {
-		err := s.signPost(&g, &r, now, expires, maxSize)
+		err := signPost(sg, s.endpoint, &g, &r, now, expires, maxSize)
 		return g, err
 	}
 	host, path := s.target(r.Bucket, r.Key)
@@ -86,7 +95,7 @@ func (s *s3Signer) sign(r Request, dec Decision, now time.Time, expires time.Dur
 		}
 	}
 	g.Method = sr.Method
-	g.URL = s.sigv4.Presign(&sr)
+	g.URL = sg.Presign(&sr)
 	return g, nil
 }
 
@@ -110,9 +119,9 @@ func listQuery(r Request) []sigv4.Param {
 	return q
 }
 
-// signPost builds the browser POST form: the policy pins the key, the
+// signPost builds, with sg, the browser POST form: the policy pins the key, the
 // content type and metadata given, and the size range.
-func (s *s3Signer) signPost(g *Grant, r *Request, now time.Time, expires time.Duration, maxSize int64) error {
+func signPost(sg *sigv4.Signer, e endpoint, g *Grant, r *Request, now time.Time, expires time.Duration, maxSize int64) error {
 	pr := sigv4.PostRequest{
 		Bucket: r.Bucket,
 		// 201 makes the store answer with an XML document naming the
@@ -133,13 +142,13 @@ func (s *s3Signer) signPost(g *Grant, r *Request, now time.Time, expires time.Du
 		lo, hi = *r.ContentLength, *r.ContentLength
 	}
 	pr.Conditions = []sigv4.Condition{sigv4.ContentLengthRange(lo, hi)}
-	form, err := s.sigv4.PresignPost(&pr)
+	form, err := sg.PresignPost(&pr)
 	if err != nil {
 		return err
 	}
-	host, path := s.target(r.Bucket, "")
+	host, path := e.target(r.Bucket, "")
 	g.Method = "POST"
-	g.URL = s.scheme + "://" + host + sigv4.EscapePath(path)
+	g.URL = e.scheme + "://" + host + sigv4.EscapePath(path)
 	g.Fields = make(map[string]string, len(form.Fields))
 	for _, f := range form.Fields {
 		g.Fields[f.Name] = f.Value
@@ -174,8 +183,16 @@ type uploadPart struct {
 // ?partNumber=N&uploadId=U, for the lifetime expires: the grant's method,
 // URL and the headers the client must send. No Content-Type is signed:
 // UploadPart takes none.
-func (s *s3Signer) signPart(p uploadPart, now time.Time, expires time.Duration) (Grant, error) {
+func (s *s3Signer) signPart(ctx context.Context, p uploadPart, now time.Time, expires time.Duration) (Grant, error) {
 	var g Grant
+	sg, credsExpire, err := s.keys.signer(ctx)
+	if err != nil {
+		return g, err
+	}
+	if expires, err = withinCredentials(now, expires, credsExpire); err != nil {
+		return g, err
+	}
+	g.ExpiresAt = now.Add(expires).UTC().Truncate(time.Second)
 	host, path := s.target(p.Bucket, p.Key)
 	sr := sigv4.Request{Method: "PUT", Scheme: s.scheme, Host: host, Path: path, Time: now, Expires: expires,
 		Query: []sigv4.Param{{Name: "partNumber", Value: strconv.Itoa(p.PartNumber)}, {Name: "uploadId", Value: p.UploadID}}}
@@ -195,6 +212,6 @@ func (s *s3Signer) signPart(p uploadPart, now time.Time, expires time.Duration) 
 		add("x-amz-checksum-sha256", "x-amz-checksum-sha256", p.ChecksumSHA256)
 	}
 	g.Method = sr.Method
-	g.URL = s.sigv4.Presign(&sr)
+	g.URL = sg.Presign(&sr)
 	return g, nil
 }

@@ -42,7 +42,7 @@ var checksumAlgorithms = [...]string{"CRC32", "CRC32C", "CRC64NVME", "SHA1", "SH
 // sent with net/http.
 type s3Store struct {
 	endpoint
-	signer *sigv4.Signer
+	keys   *sigv4Keys
 	client *http.Client
 	now    func() time.Time
 }
@@ -69,7 +69,7 @@ func NewS3Store(b Backend, o StoreOptions) (Store, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	return &s3Store{endpoint: newEndpoint(b), signer: sigv4.NewSigner(b.Credentials, b.Region, "s3"), client: o.HTTPClient, now: o.Now}, nil
+	return &s3Store{endpoint: newEndpoint(b), keys: newSigV4Keys(b), client: o.HTTPClient, now: o.Now}, nil
 }
 
 // newStoreHTTPClient returns the client NewS3Store uses by default: a
@@ -140,7 +140,11 @@ func (s *s3Store) do(ctx context.Context, c *call) (*http.Response, error) {
 	for _, h := range c.headers {
 		req.Header.Set(h.Name, h.Value)
 	}
-	for _, h := range s.signer.SignHeaders(&sr) {
+	sg, _, err := s.keys.signer(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("store: %s: %w", c.op, err)
+	}
+	for _, h := range sg.SignHeaders(&sr) {
 		req.Header.Set(h.Name, h.Value)
 	}
 	resp, err := s.client.Do(req)

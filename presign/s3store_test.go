@@ -58,7 +58,7 @@ var partClient = &http.Client{Timeout: 60 * time.Second}
 // p, and returns the store's status and the part's ETag.
 func (st *storeTest) putPart(t *testing.T, p uploadPart, data []byte) (status int, etag string) {
 	t.Helper()
-	g, _ := st.signer.signPart(p, time.Now(), 15*time.Minute)
+	g, _ := st.signer.signPart(t.Context(), p, time.Now(), 15*time.Minute)
 	req, err := http.NewRequestWithContext(t.Context(), g.Method, g.URL, bytes.NewReader(data))
 	if err != nil {
 		t.Fatal(err)
@@ -764,7 +764,7 @@ func TestNewS3StoreValidates(t *testing.T) {
 func TestSignUploadPart(t *testing.T) {
 	s := newS3Signer(Backend{Endpoint: "http://127.0.0.1:9000", Region: "us-east-1", Bucket: "bucket", PathStyle: PathStyleAlways,
 		Credentials: sigv4.Credentials{AccessKeyID: "AK", SecretAccessKey: "SK"}}.WithDefaults())
-	g, _ := s.signPart(uploadPart{Bucket: "bucket", Key: "a b+c.bin", UploadID: "u+/=", PartNumber: 7, Size: 5 << 20, ChecksumSHA256: "c2hh"}, testTime, 15*time.Minute)
+	g, _ := s.signPart(context.Background(), uploadPart{Bucket: "bucket", Key: "a b+c.bin", UploadID: "u+/=", PartNumber: 7, Size: 5 << 20, ChecksumSHA256: "c2hh"}, testTime, 15*time.Minute)
 	if g.Method != "PUT" || !strings.HasPrefix(g.URL, "http://127.0.0.1:9000/bucket/a%20b%2Bc.bin?") ||
 		!strings.Contains(g.URL, "partNumber=7&") || !strings.Contains(g.URL, "uploadId=u%2B%2F%3D") ||
 		!strings.Contains(g.URL, "X-Amz-SignedHeaders=content-length%3Bhost%3Bx-amz-checksum-sha256&") {

@@ -405,13 +405,12 @@ func (iss *Issuer) SignParts(ctx context.Context, p Principal, token string, par
 				return nil, err
 			}
 		}
-		g, err := be.signer.signPart(uploadPart{Bucket: t.Bucket, Key: t.Key, UploadID: t.UploadID, PartNumber: pr.Number,
+		g, err := be.signer.signPart(ctx, uploadPart{Bucket: t.Bucket, Key: t.Key, UploadID: t.UploadID, PartNumber: pr.Number,
 			Size: sizeOf(pr.Number), ChecksumSHA256: pr.ChecksumSHA256, ChecksumCRC64NVME: pr.ChecksumCRC64NVME}, now, expires)
 		if err != nil {
 			return nil, err
 		}
-		grants = append(grants, PartGrant{Number: pr.Number, URL: g.URL, Headers: g.Headers,
-			ExpiresAt: now.Add(expires).UTC().Truncate(time.Second)})
+		grants = append(grants, PartGrant{Number: pr.Number, URL: g.URL, Headers: g.Headers, ExpiresAt: g.ExpiresAt})
 	}
 	return grants, nil
 }
