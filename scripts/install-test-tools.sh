@@ -13,7 +13,11 @@
 # cmd/presign/testdata/uppy (v6, v5), `npm ci` of its lock file, then the
 # pinned esbuild bundles its entry.js into dist/uppy.js; dist/stamp records
 # the SHA-256 of the package-lock.json and entry.js it was built from, so an
-# unchanged line is skipped and a changed one rebuilt. The npm steps run side
+# unchanged line is skipped and a changed one rebuilt. And Azurite, the Azure
+# Storage emulator that internal/azuritetest starts (pinned in
+# internal/azuritetest/testdata/package-lock.json): `npm ci` of that lock file
+# in .tools/azurite, whose stamp records the lock file's SHA-256, so it is
+# installed once and again only when the pin changes. The npm steps run side
 # by side.
 #
 # Without root (and sudo) or apt-get, what is missing is not installed and
@@ -25,6 +29,8 @@ set -euo pipefail
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 DRIVER="${REPO}/cmd/presign/testdata/browser"
 UPPY="${REPO}/cmd/presign/testdata/uppy"
+AZURITE_LOCK="${REPO}/internal/azuritetest/testdata"
+AZURITE="${REPO}/.tools/azurite"
 
 fail() {
 	echo "install-test-tools.sh: $*" >&2
@@ -71,6 +77,21 @@ uppy_bundle() {
 	) && echo "$want" >"${dir}/dist/stamp"
 }
 
+# azurite_install: npm ci of Azurite's lock file in .tools/azurite, unless
+# its stamp says it is installed from the current lock file.
+azurite_install() {
+	local want
+	want="$(cat "${AZURITE_LOCK}/package.json" "${AZURITE_LOCK}/package-lock.json" | sha256sum | cut -d' ' -f1)"
+	if [ -x "${AZURITE}/node_modules/.bin/azurite-blob" ] && [ "$(cat "${AZURITE}/stamp" 2>/dev/null)" = "$want" ]; then
+		return 0
+	fi
+	echo "== installing Azurite (npm ci into ${AZURITE})"
+	rm -rf "${AZURITE}"
+	mkdir -p "${AZURITE}"
+	cp "${AZURITE_LOCK}/package.json" "${AZURITE_LOCK}/package-lock.json" "${AZURITE}/"
+	(cd "${AZURITE}" && npm ci --no-audit --no-fund --loglevel=error) && echo "$want" >"${AZURITE}/stamp"
+}
+
 if command -v npm >/dev/null; then
 	pids=() what=()
 	if [ ! -f "${DRIVER}/node_modules/playwright-core/package.json" ] || [ ! -f "${DRIVER}/node_modules/jose/package.json" ]; then
@@ -82,6 +103,8 @@ if command -v npm >/dev/null; then
 		uppy_bundle "${UPPY}/${line}" &
 		pids+=("$!") what+=("npm ci or esbuild in ${UPPY}/${line}")
 	done
+	azurite_install &
+	pids+=("$!") what+=("npm ci of Azurite in ${AZURITE}")
 	for i in "${!pids[@]}"; do
 		wait "${pids[$i]}" || fail "${what[$i]} failed"
 	done
