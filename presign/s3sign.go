@@ -16,10 +16,13 @@ import (
 type s3Signer struct {
 	endpoint
 	keys *sigv4Keys
+	// pins: the store acts on headers no signature covers (MinIO), so URLs
+	// sign them with values that do nothing (unsignedPins).
+	pins bool
 }
 
 func newS3Signer(b Backend) *s3Signer {
-	return &s3Signer{endpoint: newEndpoint(b), keys: newSigV4Keys(b)}
+	return &s3Signer{endpoint: newEndpoint(b), keys: newSigV4Keys(b), pins: actsOnUnsignedHeaders(b)}
 }
 
 func (s *s3Signer) check(r Request, dec Decision) error {
@@ -93,6 +96,13 @@ func (s *s3Signer) sign(ctx context.Context, r Request, dec Decision, now time.T
 		for _, name := range sortedKeys(r.Metadata) {
 			add("x-amz-meta-"+name, "x-amz-meta-"+name, r.Metadata[name]) // names are lower-case already
 		}
+	}
+	if s.pins {
+		key := r.Key
+		if r.Op == OpList {
+			key = r.Prefix
+		}
+		pin(&sr, unsignedPins(r.Op, key))
 	}
 	g.Method = sr.Method
 	g.URL = sg.Presign(&sr)
@@ -210,6 +220,9 @@ func (s *s3Signer) signPart(ctx context.Context, p uploadPart, now time.Time, ex
 	}
 	if p.ChecksumSHA256 != "" {
 		add("x-amz-checksum-sha256", "x-amz-checksum-sha256", p.ChecksumSHA256)
+	}
+	if s.pins {
+		pin(&sr, unsignedPins(OpMultipart, p.Key))
 	}
 	g.Method = sr.Method
 	g.URL = sg.Presign(&sr)
