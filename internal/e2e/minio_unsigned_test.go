@@ -91,7 +91,10 @@ func TestMinIOUnsignedHeaders(t *testing.T) {
 	policyOnly := all(true)
 	policyOnly[atkTagging], policyOnly[atkReplica] = false, false
 	pinsOnly := all(false)
-	pinsOnly[atkPost], pinsOnly[atkTagging], pinsOnly[atkReplica] = true, true, true
+	pinsOnly[atkTagging], pinsOnly[atkReplica] = true, true
+	// No signature covers a POST form's headers: the attack works wherever
+	// presign signs POST forms for MinIO.
+	pinsOnly[atkPost] = presign.ProviderMinIO.Capabilities().Post
 
 	for i, c := range []struct {
 		name     string
@@ -131,6 +134,29 @@ func TestMinIOUnsignedHeaders(t *testing.T) {
 			if st != want || (st == 403 && !strings.Contains(string(body), "AccessDenied")) {
 				t.Errorf("provider %s: PUT %d %.200s, want %d", p, st, body, want)
 			}
+		}
+	})
+
+	// What `presign doctor` can ask MinIO without changing anything: a
+	// header-signed PUT with the header, of an empty body, to a key that
+	// does not exist, with If-Match: MinIO checks the policy first (403
+	// AccessDenied) and the precondition after (404 NoSuchKey: the header
+	// would have been accepted), and writes nothing either way.
+	t.Run("a probe tells the recommended policy from root credentials", func(t *testing.T) {
+		for _, h := range []sigv4.Header{{Name: "x-amz-tagging", Value: "presign-probe=1"}, {Name: "x-amz-replication-status", Value: "REPLICA"}} {
+			for _, c := range []struct {
+				name  string
+				creds sigv4.Credentials
+				code  string
+			}{{"root", root, "NoSuchKey"}, {"recommended", recommended, "AccessDenied"}} {
+				st, body := probeMinIOHeader(t, srv, c.creds, h)
+				if !bytes.Contains(body, []byte("<Code>"+c.code+"</Code>")) {
+					t.Errorf("%s probe with %s credentials: %d %.300s, want %s", h.Name, c.name, st, body, c.code)
+				}
+			}
+		}
+		if _, ok := srv.GetObject(t, probeKey); ok {
+			t.Error("a probe wrote its key")
 		}
 	})
 
@@ -646,4 +672,25 @@ func attackReplica(t *testing.T, e *minioEnv) bool {
 	}
 	expectPolicyRefused(t, "PUT with x-amz-replication-status", st, body)
 	return false
+}
+
+// probeKey is the key the probes name; it never exists.
+const probeKey = "presign-probe/never-written"
+
+// probeMinIOHeader sends the probe of TestMinIOUnsignedHeaders for header
+// h, signed in its headers with creds, and returns the store's answer.
+func probeMinIOHeader(t *testing.T, srv *s3test.Server, creds sigv4.Credentials, h sigv4.Header) (int, []byte) {
+	t.Helper()
+	path := "/" + srv.Bucket + "/" + probeKey
+	hs := []sigv4.Header{h, {Name: "If-Match", Value: `"00000000000000000000000000000000"`}}
+	r := &sigv4.Request{Method: "PUT", Host: strings.TrimPrefix(srv.Endpoint, "http://"), Path: path, Headers: hs,
+		PayloadHash: sigv4.EmptyPayloadHash, Time: time.Now()}
+	req, err := http.NewRequest("PUT", srv.Endpoint+path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, x := range append(hs, sigv4.NewSigner(creds, srv.Region, "s3").SignHeaders(r)...) {
+		req.Header.Set(x.Name, x.Value)
+	}
+	return do(t, req)
 }
