@@ -42,6 +42,9 @@ Usage:
               [--expires DURATION] [--groups G1,G2] [--claims NAME=VALUE,...]
                                           would this caller be allowed this request, by which rule?
                                           (WHO: anonymous, api_key:NAME, jwt:SUB or iam:ARN)
+  presign doctor [--config FILE] [--backend NAME] [--origin URL] [-o text|json]
+                                          check each backend from the outside (credentials, clock, bucket CORS,
+                                          POST, conditional writes, unsigned headers) and print what to fix
   presign version                         print version, commit and Go version
 
 Run 'presign COMMAND --help' for a command's flags. Configuration variables
@@ -100,7 +103,7 @@ func (c *cli) main(ctx context.Context, args []string) int {
 func commandName(args []string) string {
 	switch {
 	case len(args) == 0:
-	case args[0] == "serve", args[0] == "dev", args[0] == "url":
+	case args[0] == "serve", args[0] == "dev", args[0] == "url", args[0] == "doctor":
 		return "presign " + args[0]
 	case len(args) > 1 && (args[0] == "config" && args[1] == "check" || args[0] == "policy" && args[1] == "explain"):
 		return "presign " + args[0] + " " + args[1]
@@ -123,6 +126,8 @@ func (c *cli) run(ctx context.Context, args []string) error {
 		return c.configCmd(rest)
 	case "policy":
 		return c.policyCmd(rest)
+	case "doctor":
+		return c.doctorCmd(ctx, rest)
 	case "version", "--version", "-version":
 		fmt.Fprintln(c.stdout, versionLine())
 		return nil
