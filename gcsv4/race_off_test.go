@@ -1,0 +1,5 @@
+//go:build !race
+
+package gcsv4
+
+const raceEnabled = false
