@@ -85,8 +85,10 @@ func (p Provider) Capabilities() Capabilities {
 		// Read in Versity Gateway's code, and tested against it.
 	case ProviderMinIO:
 		// No x-amz-mp-object-size anywhere in MinIO's code (it completes
-		// whatever the parts add up to); acts on x-minio-* headers.
-		c.MultipartObjectSize = false
+		// whatever the parts add up to); acts on x-minio-* headers, which
+		// URLs pin (minio.go) but a POST form cannot: MinIO reads the
+		// form request's own headers, which no policy signs.
+		c.MultipartObjectSize, c.Post = false, false
 		c.ActsOnUnsignedHeaders = true
 	case ProviderR2:
 		// No POST Object (Cloudflare's documentation); equal part sizes.

@@ -88,7 +88,7 @@ func TestProviderRefusals(t *testing.T) {
 		{ProviderAWS, all},
 		{ProviderOther, all},
 		{ProviderVersity, all},
-		{ProviderMinIO, all},
+		{ProviderMinIO, with("post")},
 		{ProviderR2, with("post")},
 		{ProviderB2, with("post", "put sha256", "put no-overwrite", "multipart no-overwrite", "multipart crc64nvme", "part sha256")},
 		{ProviderStorj, with("multipart crc64nvme")},

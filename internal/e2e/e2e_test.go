@@ -12,8 +12,11 @@ import (
 	"presign.dev/sigv4"
 )
 
-// providers are the provider profiles of the test servers, by name.
-var providers = map[string]presign.Provider{"versitygw": presign.ProviderVersity, "minio": presign.ProviderMinIO}
+// providers are the provider profiles the suite runs the test servers
+// with, by name. MinIO runs as other: the suite shows what the store
+// itself enforces of every kind of URL, POST forms included, which
+// provider minio refuses (TestMinIOUnsignedHeaders runs it).
+var providers = map[string]presign.Provider{"versitygw": presign.ProviderVersity, "minio": presign.ProviderOther}
 
 // TestRealStores runs the suite against Versity Gateway and MinIO, each
 // behind the presign handler on a loopback HTTP server.

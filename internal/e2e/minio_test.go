@@ -19,8 +19,8 @@ import (
 	"presign.dev/sigv4"
 )
 
-// copyDenyPolicy is the README's session policy for a MinIO signing
-// identity: object reads and writes in the bucket, but no PutObject that
+// copyDenyPolicy is the session policy an earlier README gave a MinIO
+// signing identity (before provider minio signed x-amz-copy-source): object reads and writes in the bucket, but no PutObject that
 // carries x-amz-copy-source.
 func copyDenyPolicy(bucket string) string {
 	return fmt.Sprintf(`{"Version":"2012-10-17","Statement":[
