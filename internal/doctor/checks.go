@@ -300,6 +300,9 @@ func (p *prober) cors(ctx context.Context) []Check {
 	}
 
 	exp = p.corsExpose(ctx, key, get, noAPI)
+	if exp.Fix != "" && exp.Fix == pre.Fix {
+		exp.Fix = "the fix of " + CheckCORS + " above"
+	}
 	return []Check{pre, exp}
 }
 
@@ -343,7 +346,11 @@ func (p *prober) corsExpose(ctx context.Context, key string, get presign.Grant, 
 			seen = append(seen, fmt.Sprintf("the probe %s with Origin was refused: %s", x.method, x.a))
 		case acao != "*" && acao != p.origin:
 			worst(severity(x.needed))
-			seen = append(seen, fmt.Sprintf("a %s with Origin %s was answered without Access-Control-Allow-Origin for it (%q): browsers cannot read the answer", x.method, p.origin, clean(acao, 100)))
+			s := fmt.Sprintf("a %s with Origin %s was answered without Access-Control-Allow-Origin", x.method, p.origin)
+			if acao != "" {
+				s += fmt.Sprintf(" for it (but %q)", clean(acao, 100))
+			}
+			seen = append(seen, s+": browsers cannot read the answer")
 		case x.needTag && !listHas(x.a.header.Values("Access-Control-Expose-Headers"), "ETag"):
 			worst(severity(p.n.ops[presign.OpMultipart]))
 			s := fmt.Sprintf("a %s answer exposes %q, not ETag: a browser cannot read a part's ETag, which completing a multipart upload needs", x.method, clean(aceh, 200))
@@ -380,8 +387,11 @@ func (p *prober) preflight(ctx context.Context, rawURL, method string, headers [
 // corsRefusal says why answer a to a preflight from origin for method and
 // headers does not allow the request, or "".
 func corsRefusal(a answer, origin, method string, headers []string) string {
-	if !a.ok() {
-		return "answered " + a.String()
+	switch {
+	case a.err != nil:
+		return a.String()
+	case !a.ok():
+		return fmt.Sprintf("answered %d %s", a.status, clean(a.code(), 64)) // S3's message says no more
 	}
 	acao := a.header.Get("Access-Control-Allow-Origin")
 	if acao != "*" && acao != origin {

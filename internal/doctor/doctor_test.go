@@ -325,6 +325,9 @@ func TestBrokenCORS(t *testing.T) {
 			if diff := cmp.Diff(want, got); diff != "" {
 				t.Errorf("results (-want +got):\n%s", diff)
 			}
+			if e := check(t, r, CheckCORSExpose); tt.failing == CheckCORS && e.Result != OK && e.Fix != "the fix of cors above" {
+				t.Errorf("cors-expose: fix %q, want a pointer to the cors fix", e.Fix)
+			}
 			c := check(t, r, tt.failing)
 			if !strings.Contains(c.Seen, tt.seen) {
 				t.Errorf("%s: seen %q lacks %q", c.Name, c.Seen, tt.seen)
