@@ -521,6 +521,11 @@ func FuzzPresignPostMatchesLibrary(f *testing.F) {
 				t.Skip() // JSON to the helper cannot carry it
 			}
 		}
+		if key == "" {
+			// An object needs a name. (The library would leave the key out
+			// of the policy, as it leaves out every empty value.)
+			t.Skip()
+		}
 		h := diffHosts[int(hostIdx)%len(diffHosts)]
 		c := postCase{scheme: h.scheme, host: h.host, style: Style(hostIdx / 16 % 3), bucket: "bucket", key: key,
 			expires: 15 * time.Minute}

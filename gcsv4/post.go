@@ -38,7 +38,8 @@ type PostRequest struct {
 	Host   string
 	Style  Style
 	Bucket string
-	// Object is the object's name, the form's key field, required exactly.
+	// Object is the object's name, not empty: the form's key field,
+	// required exactly.
 	Object string
 	// Fields are the other form fields the client sends with these exact
 	// values (content-type, x-goog-meta-*, success_action_status,

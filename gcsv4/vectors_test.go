@@ -5,7 +5,10 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
@@ -289,4 +292,43 @@ func sortedKeys(m map[string]string) []string {
 	}
 	sort.Strings(keys)
 	return keys
+}
+
+// TestVectorsAreGoogles: the copies in testdata/conformance are byte for
+// byte those of cloud.google.com/go/storage at the version
+// internal/gcsref requires (found with the go command, which downloads the
+// module when the cache lacks it; without either the test is skipped, and
+// fails under CI=true).
+func TestVectorsAreGoogles(t *testing.T) {
+	cmd := exec.Command("go", "mod", "download", "-json", "cloud.google.com/go/storage")
+	cmd.Dir = filepath.Join("internal", "gcsref")
+	cmd.Env = append(os.Environ(), "GOWORK=off")
+	out, err := cmd.Output()
+	if err != nil {
+		msg := fmt.Sprintf("go mod download cloud.google.com/go/storage: %v", err)
+		if inCI() {
+			t.Fatalf("%s [CI: a missing test dependency is a failure]", msg)
+		}
+		t.Skip(msg)
+	}
+	var mod struct{ Version, Dir string }
+	if err := json.Unmarshal(out, &mod); err != nil || mod.Dir == "" {
+		t.Fatalf("go mod download said %s (%v)", out, err)
+	}
+	if mod.Version != "v1.71.0" {
+		t.Errorf("internal/gcsref requires %s; testdata/conformance/README.md names v1.71.0", mod.Version)
+	}
+	for _, name := range []string{"v4_signatures.json", "service-account"} {
+		ours, err := os.ReadFile(filepath.Join("testdata", "conformance", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		theirs, err := os.ReadFile(filepath.Join(mod.Dir, "internal", "test", "conformance", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(ours) != string(theirs) {
+			t.Errorf("testdata/conformance/%s differs from the module's copy", name)
+		}
+	}
 }
