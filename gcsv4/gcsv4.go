@@ -446,8 +446,8 @@ func hostname(host []byte) []byte {
 }
 
 // buildHeaders collects host and r.Headers into sc.hdr: names lower-cased,
-// sorted (stable), values canonical, a repeated name's values joined with
-// ",". Values stay raw until then: each is canonicalized as it is written.
+// sorted (stable), a repeated name's values joined with ",". The values
+// are canonicalized when the canonical request is written.
 func (sc *scratch) buildHeaders(r *Request) {
 	sc.hdr = append(sc.hdr[:0], Header{Name: "host", Value: unsafeString(hostname(sc.urlHost))})
 	sc.lower = sc.lower[:0]
@@ -482,7 +482,10 @@ func (sc *scratch) buildHeaders(r *Request) {
 			sc.hdr[j], sc.hdr[j-1] = sc.hdr[j-1], sc.hdr[j]
 		}
 	}
-	// Join repeated names. Rare, so the joined value is a new string.
+	// Join repeated names. Rare, so the joined value is a new string. It is
+	// canonical already, and canonicalizing it again (buildCanonical does)
+	// leaves it as it is: its parts have no blanks at their ends, no tab and
+	// no run of spaces, and "," joins them.
 	out := sc.hdr[:1]
 	for _, h := range sc.hdr[1:] {
 		last := &out[len(out)-1]
@@ -490,25 +493,12 @@ func (sc *scratch) buildHeaders(r *Request) {
 			out = append(out, h)
 			continue
 		}
-		v := appendHeaderValue([]byte(canonicalMark), last.Value)
+		v := appendCanonicalValue(nil, last.Value)
 		v = append(v, ',')
 		v = appendCanonicalValue(v, h.Value)
 		last.Value = string(v)
 	}
 	sc.hdr = out
-}
-
-// canonicalMark starts a header value in scratch.hdr that is canonical
-// already (a repeated header's joined values). It cannot start a caller's
-// value: header values hold no control characters but tab.
-const canonicalMark = "\x00"
-
-// appendHeaderValue appends the canonical form of a value of scratch.hdr.
-func appendHeaderValue(dst []byte, v string) []byte {
-	if len(v) > 0 && v[0] == canonicalMark[0] {
-		return append(dst, v[1:]...)
-	}
-	return appendCanonicalValue(dst, v)
 }
 
 func isLower(s string) bool {
@@ -537,7 +527,7 @@ func (sc *scratch) buildCanonical(r *Request) {
 		if h.Name == "x-goog-content-sha256" {
 			payload = len(c)
 		}
-		c = appendHeaderValue(c, h.Value)
+		c = appendCanonicalValue(c, h.Value)
 		c = append(c, '\n')
 	}
 	end := len(c) - 1
