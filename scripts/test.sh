@@ -30,7 +30,7 @@ echo "== go test -race"
 go test -race -count=1 ./...
 
 echo "== allocation contract (without -race)"
-go test -count=1 -run 'Allocations' ./sigv4/
+go test -count=1 -run 'Allocations' ./sigv4/ ./gcsv4/
 
 # The budget is a count of executions, not a duration: with a duration, Go
 # 1.26's fuzz coordinator can report its own -fuzztime deadline as a failure
