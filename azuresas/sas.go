@@ -228,16 +228,16 @@ type Signer struct {
 	// "skoid\nsktid\nskt\nske\nsks\nskv", and udkQuery its query parameters
 	// from ske to skv, encoded, in the order they are sent.
 	udkFields string
-	udkSkoid  string // skoid=...&sks=...&skt=...&sktid=...&skv=... after ske
-	udkSke    string // the encoded ske value
-	macs      sync.Pool
+	udkSkoid  string    // skoid=...&sks=...&skt=...&sktid=...&skv=... after ske
+	udkSke    string    // the encoded ske value
+	macs      sync.Pool // of *scratch
 }
 
 // NewSigner returns a Signer of service SAS tokens signed with a's key.
 func NewSigner(a Account) *Signer {
 	key := a.key
 	s := &Signer{account: a.Name}
-	s.macs.New = func() any { return hmac.New(sha256.New, key) }
+	s.macs.New = newScratch(key)
 	return s
 }
 
@@ -268,7 +268,7 @@ func NewUserDelegationSigner(account string, k UserDelegationKey) (*Signer, erro
 	q = append(q, "&skv="...)
 	q = appendQueryEscape(q, k.Version)
 	s.udkSkoid = string(q)
-	s.macs.New = func() any { return hmac.New(sha256.New, key) }
+	s.macs.New = newScratch(key)
 	return s, nil
 }
 
@@ -292,7 +292,11 @@ func (s *Signer) KeyExpiry() time.Time {
 // Sign reads no clock: v.Start and v.Expiry are all it knows of time. With
 // a user delegation key, v.Expiry must not be after the key's.
 func (s *Signer) Sign(v Values) (string, error) {
-	b, err := s.AppendSign(nil, v)
+	// Room for the fixed parameters, a user delegation key's and the
+	// response headers (each at most three times as long encoded).
+	n := 224 + len(s.udkSke) + len(s.udkSkoid) +
+		3*(len(v.CacheControl)+len(v.ContentDisposition)+len(v.ContentEncoding)+len(v.ContentLanguage)+len(v.ContentType))
+	b, err := s.AppendSign(make([]byte, 0, n), v)
 	return unsafe.String(unsafe.SliceData(b), len(b)), err
 }
 
@@ -373,19 +377,30 @@ func (s *Signer) AppendSign(dst []byte, v Values) ([]byte, error) {
 	return dst, nil
 }
 
+// scratch is what one signature needs, pooled per Signer.
+type scratch struct {
+	mac hash.Hash // HMAC-SHA256 with the Signer's key
+	sts []byte    // the string to sign
+	sum []byte    // the MAC
+}
+
 // signature returns the base64 HMAC-SHA256 of the string to sign.
 func (s *Signer) signature(v *Values, sp, st, se, sip []byte) [44]byte {
-	mac := s.macs.Get().(hash.Hash)
-	mac.Reset()
-	var buf [512]byte
-	sts := s.appendStringToSign(buf[:0], v, sp, st, se, sip)
-	mac.Write(sts)
-	var sum [sha256.Size]byte
-	mac.Sum(sum[:0])
-	s.macs.Put(mac)
+	sc := s.macs.Get().(*scratch)
+	sc.mac.Reset()
+	sc.sts = s.appendStringToSign(sc.sts[:0], v, sp, st, se, sip)
+	sc.mac.Write(sc.sts)
+	sc.sum = sc.mac.Sum(sc.sum[:0])
 	var out [44]byte
-	base64.StdEncoding.Encode(out[:], sum[:])
+	base64.StdEncoding.Encode(out[:], sc.sum)
+	s.macs.Put(sc)
 	return out
+}
+
+func newScratch(key []byte) func() any {
+	return func() any {
+		return &scratch{mac: hmac.New(sha256.New, key), sts: make([]byte, 0, 512), sum: make([]byte, 0, sha256.Size)}
+	}
 }
 
 // StringToSign returns the string that the SAS of v signs, for tests and
