@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/md5"
 	"errors"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -275,7 +274,7 @@ func TestAzuriteBlockUpload(t *testing.T) {
 	// Parts 3 and 1 first, then 2: the list is in upload order, the blob in
 	// part order.
 	for _, n := range []int{3, 1, 2} {
-		u := a.url(t, a.signer, azuresas.Values{Blob: name, Permissions: azuresas.Write, Expiry: now.Add(time.Hour)}, "comp=block&blockid="+azuresas.BlockID(n))
+		u := a.url(t, a.signer, azuresas.Values{Blob: name, Permissions: azuresas.Write, Expiry: now.Add(time.Hour)}, azuresas.PutBlockQuery(n))
 		resp, body := a.send(t, http.MethodPut, u, parts[n-1], nil)
 		if resp.StatusCode != http.StatusCreated {
 			t.Fatalf("Put Block %d: %s\n%s", n, resp.Status, body)
@@ -493,4 +492,38 @@ func isAzureError(err error, status int, code string) bool {
 	return errors.As(err, &e) && e.StatusCode == status && (code == "" || e.Code == code)
 }
 
-var _ = io.Discard
+// TestAzuriteWriteSASDoesMore pins what the package doc says a block
+// upload's SAS cannot prevent: with the Write SAS of a part's URL, its
+// holder commits a block list itself and replaces the blob with Put Blob.
+func TestAzuriteWriteSASDoesMore(t *testing.T) {
+	a := startAzurite(t)
+	name := "parts.bin"
+	v := azuresas.Values{Blob: name, Permissions: azuresas.Write, Expiry: time.Now().Add(time.Hour)}
+	// One SAS, used for parts 1 and 7 (the block ID is not signed).
+	for _, n := range []int{1, 7} {
+		if resp, body := a.send(t, http.MethodPut, a.url(t, a.signer, v, azuresas.PutBlockQuery(n)), []byte("part"), nil); resp.StatusCode != http.StatusCreated {
+			t.Fatalf("Put Block %d: %s\n%s", n, resp.Status, body)
+		}
+	}
+	list := `<?xml version="1.0" encoding="utf-8"?><BlockList><Latest>` + azuresas.BlockID(7) + `</Latest></BlockList>`
+	resp, body := a.send(t, http.MethodPut, a.url(t, a.signer, v, "comp=blocklist"), []byte(list), map[string]string{"x-ms-blob-content-type": "text/html"})
+	if resp.StatusCode != http.StatusCreated {
+		t.Fatalf("Put Block List by the holder of the part's SAS: %s\n%s", resp.Status, body)
+	}
+	if resp, got := a.Get(t, name); string(got) != "part" || resp.Header.Get("Content-Type") != "text/html" {
+		t.Fatalf("the blob the holder committed: %q (%s)", got, resp.Header.Get("Content-Type"))
+	}
+	// The block it did not name is gone.
+	c := &azuresas.Client{Endpoint: a.Endpoint, Signer: a.signer, HTTP: a.HTTPClient}
+	bl, err := c.GetBlockList(context.Background(), a.Container, name)
+	if want := (azuresas.BlockList{Committed: []azuresas.Block{{ID: azuresas.BlockID(7), Size: 4}}}); err != nil || !cmp.Equal(want, bl) {
+		t.Fatalf("GetBlockList: %+v, %v; want %+v", bl, err, want)
+	}
+	resp, body = a.send(t, http.MethodPut, a.url(t, a.signer, v, ""), []byte("replaced"), blockBlob)
+	if resp.StatusCode != http.StatusCreated {
+		t.Fatalf("Put Blob by the holder of the part's SAS: %s\n%s", resp.Status, body)
+	}
+	if _, got := a.Get(t, name); string(got) != "replaced" {
+		t.Fatalf("the blob after Put Blob: %q", got)
+	}
+}

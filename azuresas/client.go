@@ -41,6 +41,19 @@ func BlockID(n int) string {
 	return base64.StdEncoding.EncodeToString(d[:])
 }
 
+// PutBlockQuery is the query of a Put Block of part n, which goes before
+// the SAS in the part's URL: BlobURL(endpoint, container, blob,
+// PutBlockQuery(n)+"&"+sas). The block ID and comp are not signed: one SAS
+// of [Write] serves every part.
+func PutBlockQuery(n int) string { return "blockid=" + BlockID(n) + "&comp=block" }
+
+// The header a client must send with Put Blob (a PUT without a comp), and
+// its value for the blobs presign signs.
+const (
+	HeaderBlobType = "x-ms-blob-type"
+	BlockBlob      = "BlockBlob"
+)
+
 // ParseBlockID returns the part number of a block ID that [BlockID] made,
 // and false for any other ID (a block that presign did not sign).
 func ParseBlockID(id string) (int, bool) {

@@ -21,19 +21,21 @@
 // # Uploads
 //
 // A blob up to [MaxPutBlobSize] is one Put Blob: PUT <blob URL>?<SAS> with
-// the header x-ms-blob-type: BlockBlob, which the client must send (Azure
-// refuses the PUT without it), with a SAS of [Create] (a new blob only) or
-// [Write] (overwrites). A larger one is uploaded in blocks: the client sends
-// each part as Put Block, PUT <blob URL>?comp=block&blockid=<[BlockID] of
-// the part number>&<SAS of Write>, and presign commits them with
-// [Client.PutBlockList]. The blocks not yet committed are the parts of the
-// upload so far ([Client.GetBlockList]: their IDs and sizes). Azure has no
-// operation that deletes uncommitted blocks, so aborting an upload deletes
-// nothing: the blocks stay until the blob's next Put Block List (which
-// discards every uncommitted block it does not name) or until Azure discards
-// them, a week after the last block was uploaded; the URLs already signed
-// for the upload stay valid until they expire. An abort in presign is
-// therefore only forgetting the upload.
+// the header x-ms-blob-type: BlockBlob ([HeaderBlobType], [BlockBlob]),
+// which the client must send (Azure refuses the PUT without it), with a SAS
+// of [Create] (a new blob only) or [Write] (overwrites). A larger one is
+// uploaded in blocks: the client sends each part as Put Block, PUT <blob
+// URL>?<[PutBlockQuery] of the part number>&<SAS of Write>, and presign
+// commits them with [Client.PutBlockList]. The blocks not yet committed are
+// the parts of the upload so far ([Client.GetBlockList]: their IDs and
+// sizes).
+//
+// Azure has no operation that deletes uncommitted blocks, so aborting an
+// upload deletes nothing: the blocks stay until the blob's next Put Block
+// List (which discards every uncommitted block it does not name) or until
+// Azure collects them, a week after the blob's last successful Put Block or
+// Put Block List; the URLs already signed for the upload stay valid until
+// they expire. An abort in presign is therefore only forgetting the upload.
 //
 // # What a SAS cannot enforce
 //
@@ -55,6 +57,12 @@
 //     [Create] refuses an existing blob on Put Blob, but block uploads need
 //     [Write], which overwrites; presign's own Put Block List can send
 //     If-None-Match: * ([CommitInput.IfNoneMatch]).
+//   - A block upload's steps: neither comp nor blockid is signed, so the
+//     [Write] SAS of a part's URL serves any block ID, any number of blocks,
+//     and also Put Block List and Put Blob on that blob. Its holder can
+//     commit the upload (or replace the blob) without presign, with any
+//     block list, content type and metadata, and without If-None-Match.
+//     A commit by presign verifies only the blob presign itself commits.
 //   - Checksums, metadata and other request headers (x-ms-meta-*,
 //     Content-MD5, x-ms-blob-cache-control, ...) are the uploader's choice.
 //   - The IP range is Azure's to check; Azurite 3.37.0 does not.
