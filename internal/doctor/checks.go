@@ -52,7 +52,7 @@ var probeBody = []byte("written by presign doctor, deleted when it is done\n")
 // fieldHint names where a backend setting is written: the file's field,
 // and for the first backend its environment variable.
 func (p *prober) fieldHint(field, env string) string {
-	return fmt.Sprintf("%s of backend %s (%s for the environment's backend)", field, p.name(), env)
+	return fmt.Sprintf("%s of backend %s (%s sets it for the first backend)", field, p.name(), env)
 }
 
 func (p *prober) name() string {
