@@ -47,6 +47,19 @@ type Cache struct {
 	retryAt   time.Time     // no fetch before, after a failure
 	err       error         // the last fetch's failure; nil after a success
 	flight    chan struct{} // the fetch running, closed when it ends; nil when none
+
+	src fetcher // the source behind fetch, when New made the Cache (for tests)
+}
+
+// fetcher is a source that New caches.
+type fetcher interface {
+	fetch(ctx context.Context) (Credentials, error)
+}
+
+func newSourceCache(src fetcher, o Options) *Cache {
+	c := NewCache(src.fetch, o)
+	c.src = src
+	return c
 }
 
 // NewCache returns a Cache of the credentials fetch returns.
@@ -69,7 +82,7 @@ func (c *Cache) Retrieve(ctx context.Context) (Credentials, error) {
 	c.mu.Lock()
 	now := c.now()
 	if c.valid(now) {
-		if !now.Before(c.refreshAt) && !now.Before(c.retryAt) && c.flight == nil {
+		if c.cur.CanExpire && !now.Before(c.refreshAt) && !now.Before(c.retryAt) && c.flight == nil {
 			c.start(ctx)
 		}
 		cur := c.cur
@@ -138,8 +151,7 @@ func (c *Cache) finish(cr Credentials, err error) {
 	}
 	c.cur, c.have, c.err = cr, true, nil
 	if !cr.CanExpire {
-		c.refreshAt = time.Time{}.Add(1<<63 - 1)
-		return
+		return // never refreshed
 	}
 	lead := c.window + time.Duration(c.rand()*float64(c.jitter))
 	if half := cr.Expires.Sub(now) / 2; lead > half {

@@ -100,22 +100,33 @@ func (c Config) Validate() presign.Problems {
 		ps.Addf("source", "must be static, aws_default or assume_role")
 		return ps
 	}
+	baseKnown := true
+	if src == SourceAssumeRole {
+		switch c.Base {
+		case "", SourceStatic, SourceAWSDefault:
+		default:
+			ps.Addf("base", "must be static or aws_default")
+			baseKnown = false
+		}
+	}
 	staticUsed := src == SourceStatic || src == SourceAssumeRole && c.base() == SourceStatic
-	if staticUsed {
+	switch {
+	case !baseKnown:
+	case staticUsed:
 		if c.Static.AccessKeyID == "" {
 			ps.Addf("access_key_id", "is required with source %s", staticSourceName(src))
 		}
 		if c.Static.SecretAccessKey == "" {
 			ps.Addf("secret_access_key", "is required with source %s", staticSourceName(src))
 		}
-	} else if c.Static != (sigv4.Credentials{}) {
+	case c.Static != (sigv4.Credentials{}):
 		for _, f := range []struct{ name, v string }{
 			{"access_key_id", c.Static.AccessKeyID},
 			{"secret_access_key", c.Static.SecretAccessKey},
 			{"session_token", c.Static.SessionToken},
 		} {
 			if f.v != "" {
-				ps.Addf(f.name, "is not used with source %s (the credentials come from the environment, the container or the instance)", src)
+				ps.Addf(f.name, "is not used with %s (the credentials come from the environment, the container or the instance)", defaultSourceName(src))
 			}
 		}
 	}
@@ -154,11 +165,6 @@ func (c Config) Validate() presign.Problems {
 			}
 		}
 	} else {
-		switch c.Base {
-		case "", SourceStatic, SourceAWSDefault:
-		default:
-			ps.Addf("base", "must be static or aws_default")
-		}
 		c.validateRole(&ps)
 	}
 	if c.Region != "" && !isRegion(c.Region) {
@@ -170,6 +176,13 @@ func (c Config) Validate() presign.Problems {
 		}
 	}
 	return ps
+}
+
+func defaultSourceName(src string) string {
+	if src == SourceAssumeRole {
+		return "source assume_role and base aws_default"
+	}
+	return "source " + src
 }
 
 func staticSourceName(src string) string {

@@ -281,7 +281,7 @@ func (m *imds) fetch(ctx context.Context) (Credentials, error) {
 	const src = "imds"
 	resp, body, err := m.get(ctx, imdsRolePath)
 	if err != nil {
-		return Credentials{}, &Error{Source: src, Op: "GET role name", Err: err}
+		return Credentials{}, wrap(src, "GET role name", err)
 	}
 	if resp.StatusCode == http.StatusNotFound {
 		return Credentials{}, &Error{Source: src, Op: "GET role name", StatusCode: resp.StatusCode, Err: errors.New("the instance has no IAM role")}
@@ -300,7 +300,7 @@ func (m *imds) fetch(ctx context.Context) (Credentials, error) {
 	op := "GET credentials of role " + role
 	resp, body, err = m.get(ctx, imdsRolePath+role)
 	if err != nil {
-		return Credentials{}, &Error{Source: src, Op: op, Err: err}
+		return Credentials{}, wrap(src, op, err)
 	}
 	if resp.StatusCode != http.StatusOK {
 		return Credentials{}, &Error{Source: src, Op: op, StatusCode: resp.StatusCode}
@@ -316,6 +316,15 @@ func (m *imds) fetch(ctx context.Context) (Credentials, error) {
 	}
 	cr.Source = src
 	return cr, nil
+}
+
+// wrap is err as an *Error of source and op, unless it is one already.
+func wrap(source, op string, err error) error {
+	var e *Error
+	if errors.As(err, &e) {
+		return err
+	}
+	return &Error{Source: source, Op: op, Err: err}
 }
 
 // get sends GET path with the session token, taking a new token and

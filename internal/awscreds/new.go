@@ -53,7 +53,7 @@ func New(cfg Config, o Options) (Provider, error) {
 		params.Set("DurationSeconds", strconv.FormatInt(int64(cfg.Duration.Seconds()), 10))
 	}
 	a := &assumeRole{sts: s, base: base, params: params}
-	return NewCache(a.fetch, o), nil
+	return newSourceCache(a, o), nil
 }
 
 // static is the static source: credentials that do not expire.
@@ -113,7 +113,7 @@ func awsDefault(cfg Config, o Options) (Provider, error) {
 			return nil, err
 		}
 		w := &webIdentity{sts: s, tokenFile: file, roleARN: role, sessionName: o.getenv("AWS_ROLE_SESSION_NAME"), readFile: o.ReadFile}
-		return NewCache(w.fetch, o), nil
+		return newSourceCache(w, o), nil
 	}
 
 	if rel := o.getenv("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI"); rel != "" {
@@ -124,7 +124,7 @@ func awsDefault(cfg Config, o Options) (Provider, error) {
 		if err != nil || u.Host != ecsHost {
 			return nil, errorf("container", op, "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI is not a path")
 		}
-		return NewCache(newContainer(u, false, o).fetch, o), nil
+		return newSourceCache(newContainer(u, false, o), o), nil
 	}
 
 	if full := o.getenv("AWS_CONTAINER_CREDENTIALS_FULL_URI"); full != "" {
@@ -132,7 +132,7 @@ func awsDefault(cfg Config, o Options) (Provider, error) {
 		if err != nil || u.Host == "" || u.User != nil || (u.Scheme != "http" && u.Scheme != "https") {
 			return nil, errorf("container", op, "AWS_CONTAINER_CREDENTIALS_FULL_URI must be an http(s) URL with a host")
 		}
-		return NewCache(newContainer(u, u.Scheme == "http", o).fetch, o), nil
+		return newSourceCache(newContainer(u, u.Scheme == "http", o), o), nil
 	}
 
 	if v := o.getenv("AWS_EC2_METADATA_DISABLED"); strings.EqualFold(v, "true") {
@@ -142,7 +142,7 @@ func awsDefault(cfg Config, o Options) (Provider, error) {
 	if err != nil {
 		return nil, err
 	}
-	return NewCache(m.fetch, o), nil
+	return newSourceCache(m, o), nil
 }
 
 // errNoSource: aws_default found nothing to use.
