@@ -192,6 +192,7 @@ func (p *Policy) evaluate(rule Rule, principal presign.Principal, r *presign.Req
 	}
 	if r.Op.IsUpload() {
 		if len(rule.ContentTypes) > 0 {
+			dec.TypeLimited = true
 			if r.ContentType == "" {
 				return presign.Decision{}, stageLimits, because("content_type is required: rule %q allows %s", rule.Name, strings.Join(rule.ContentTypes, ", "))
 			}

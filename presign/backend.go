@@ -55,13 +55,63 @@ type Backend struct {
 	// NoPost turns browser POST uploads off for a store that has them: a
 	// post request gets CodeUnsupported (as on a provider without them).
 	NoPost bool
+	// Kind is the store's API; "" means KindS3. The fields above are an S3
+	// backend's; other kinds say which they read (see [Kind]).
+	Kind Kind
+	// ServiceAccountKey is a Google Cloud service account's JSON key, which
+	// signs URLs of kind gcs (without it, Credentials hold an HMAC key:
+	// its access ID and secret).
+	ServiceAccountKey string
 }
 
 // WithDefaults returns b with every zero optional field set to the value
-// that applies: the provider its endpoint names; the region its endpoint
-// names (R2 and GCS: auto), else us-east-1; path style auto; the
-// provider's max expiry (7 days); and the AWS regional endpoint.
+// that applies: kind s3, and what its kind defaults (for s3: the provider
+// its endpoint names; the region its endpoint names (R2 and GCS: auto),
+// else us-east-1; path style auto; the provider's max expiry (7 days); and
+// the AWS regional endpoint).
 func (b Backend) WithDefaults() Backend {
+	if b.Kind == "" {
+		b.Kind = KindS3
+	}
+	if k, ok := kinds[b.Kind]; ok {
+		b = k.withDefaults(b)
+	}
+	if b.MaxExpires == 0 {
+		b.MaxExpires = cmp.Or(b.capabilities().MaxExpires, sigv4.MaxExpires)
+	}
+	return b
+}
+
+// Validate reports every problem of b (after [Backend.WithDefaults]), each
+// scoped to its field in the configuration file's names: name, kind, and
+// those of its kind — for s3: provider, endpoint, region, bucket,
+// path_style, access_key_id, secret_access_key, max_expires.
+func (b Backend) Validate() Problems {
+	var ps Problems
+	b = b.WithDefaults()
+	if b.Name != "" {
+		if err := ValidateName(b.Name); err != nil {
+			ps.Addf("name", "%s", ErrorMessage(err))
+		}
+	}
+	k, ok := kinds[b.Kind]
+	if !ok {
+		ps.Addf("kind", "%q is not a kind of backend: use one of %s", string(b.Kind), kindNames())
+		return ps
+	}
+	k.validate(b, &ps)
+	caps := b.capabilities()
+	if err := ValidateExpiry(b.MaxExpires); err != nil {
+		ps.Addf("max_expires", "%s", ErrorMessage(err))
+	} else if caps.MaxExpires > 0 && b.MaxExpires > caps.MaxExpires {
+		ps.Addf("max_expires", "%s is above the %s that %s allows", FormatDuration(b.MaxExpires), FormatDuration(caps.MaxExpires), b.storeName())
+	}
+	return ps
+}
+
+// s3WithDefaults fills in an S3 backend's provider, region, path style
+// and endpoint.
+func s3WithDefaults(b Backend) Backend {
 	if b.Provider == "" {
 		b.Provider = DetectProvider(b.Endpoint)
 	}
@@ -74,29 +124,15 @@ func (b Backend) WithDefaults() Backend {
 	if b.PathStyle == "" {
 		b.PathStyle = PathStyleAuto
 	}
-	if b.MaxExpires == 0 {
-		b.MaxExpires = cmp.Or(b.Provider.Capabilities().MaxExpires, sigv4.MaxExpires)
-	}
 	if b.Endpoint == "" {
 		b.Endpoint = "https://s3." + b.Region + ".amazonaws.com"
 	}
 	return b
 }
 
-// Validate reports every problem of b (after [Backend.WithDefaults]), each
-// scoped to its field in the configuration file's names: name, provider,
-// endpoint, region, bucket, path_style, access_key_id, secret_access_key,
-// max_expires.
-func (b Backend) Validate() Problems {
-	var ps Problems
-	b = b.WithDefaults()
-	if b.Name != "" {
-		if err := ValidateName(b.Name); err != nil {
-			ps.Addf("name", "%s", ErrorMessage(err))
-		}
-	}
-	caps := b.Provider.Capabilities()
-	if caps.MaxExpires == 0 {
+// s3Validate checks what an S3 backend needs.
+func s3Validate(b Backend, ps *Problems) {
+	if b.Provider.Capabilities().MaxExpires == 0 {
 		ps.Addf("provider", "%q is not a provider: use one of %s", string(b.Provider), ProviderNames())
 	}
 	if _, err := parseEndpoint(b.Endpoint); err != nil {
@@ -128,12 +164,6 @@ func (b Backend) Validate() Problems {
 			ps.Addf("secret_access_key", "required: the secret key that signs URLs")
 		}
 	}
-	if err := ValidateExpiry(b.MaxExpires); err != nil {
-		ps.Addf("max_expires", "%s", ErrorMessage(err))
-	} else if caps.MaxExpires > 0 && b.MaxExpires > caps.MaxExpires {
-		ps.Addf("max_expires", "%s is above the %s that %s allows", FormatDuration(b.MaxExpires), FormatDuration(caps.MaxExpires), b.Provider)
-	}
-	return ps
 }
 
 // checkExpiry adds a problem with field unless d is a usable lifetime.

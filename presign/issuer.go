@@ -185,13 +185,14 @@ func New(cfg Config) (*Issuer, error) {
 		if so.Now == nil {
 			so.Now = iss.now
 		}
-		cfg.NewStore = func(b Backend) (Store, error) { return NewS3Store(b, so) }
+		cfg.NewStore = func(b Backend) (Store, error) { return kinds[b.Kind].newStore(b, so) }
 	}
 	for _, b := range cfg.Backends {
-		be := &backend{Backend: b, caps: b.Provider.Capabilities(), signer: newS3Signer(b)}
-		if b.NoPost {
-			be.caps.Post = false
+		signer, err := kinds[b.Kind].newSigner(b)
+		if err != nil {
+			return nil, fmt.Errorf("presign: the signer of backend %q: %w", b.Name, err)
 		}
+		be := &backend{Backend: b, caps: b.capabilities(), signer: signer}
 		iss.backends[b.Name] = be
 		if iss.defaultBackend == nil {
 			iss.defaultBackend = be
@@ -355,6 +356,14 @@ func (iss *Issuer) limit(be *backend, r *Request, dec Decision) (decision, error
 	}
 	if err := be.signer.check(*r, dec); err != nil {
 		return decision{}, err
+	}
+	if r.Op == OpPut || r.Op == OpPost {
+		switch {
+		case (dec.MaxSize > 0 || iss.quota.Bytes > 0) && !be.caps.SignedSize:
+			return decision{}, be.unsupported("a single upload of a limited size", "upload in parts (POST /v1/uploads): presign checks their size before the object is made")
+		case dec.TypeLimited && !be.caps.SignedType:
+			return decision{}, be.unsupported("a single upload of a limited content type", "upload in parts (POST /v1/uploads): presign sets the type when it makes the object")
+		}
 	}
 	if dec.NoOverwrite {
 		switch {

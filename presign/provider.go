@@ -65,6 +65,17 @@ type Capabilities struct {
 	// ActsOnUnsignedHeaders: the store acts on request headers that no
 	// signature covers (MinIO's x-minio-force-delete, X-Minio-Source-Mtime).
 	ActsOnUnsignedHeaders bool
+	// Multipart: multipart uploads (POST /v1/uploads).
+	Multipart bool
+	// List: listings of a prefix (op list).
+	List bool
+	// SignedSize: a single upload (put, post) of another size than signed
+	// is refused; without it, rules that cap sizes cannot allow single
+	// uploads (a multipart upload's size presign checks at complete).
+	SignedSize bool
+	// SignedType: a single upload with another content type than signed is
+	// refused; without it, rules that limit types cannot allow them.
+	SignedType bool
 	// MaxExpires is the longest lifetime of a presigned URL.
 	MaxExpires time.Duration
 }
@@ -72,7 +83,12 @@ type Capabilities struct {
 // s3API is what the S3 API documents; the stores that follow it in full
 // start from it.
 var s3API = Capabilities{Post: true, ChecksumHeaders: true, FullObjectChecksum: true, ConditionalPut: true,
-	ConditionalComplete: true, MultipartObjectSize: true, MaxExpires: sigv4.MaxExpires}
+	ConditionalComplete: true, MultipartObjectSize: true, Multipart: true, List: true, SignedSize: true, SignedType: true,
+	MaxExpires: sigv4.MaxExpires}
+
+// s3Basics is what every S3-compatible store enforces: a signed size and
+// type, multipart uploads and listings.
+var s3Basics = Capabilities{Multipart: true, List: true, SignedSize: true, SignedType: true, MaxExpires: sigv4.MaxExpires}
 
 // Capabilities returns what the store of provider p honours; the zero
 // Capabilities for an unknown provider. The sources of each value are in
@@ -96,7 +112,7 @@ func (p Provider) Capabilities() Capabilities {
 	case ProviderB2:
 		// No POST Object; x-amz-checksum-* refused (reported by several
 		// projects); conditional writes reported, not documented.
-		c = Capabilities{MaxExpires: sigv4.MaxExpires}
+		c = s3Basics
 	case ProviderStorj:
 		// POST forms parsed by its gateway; CRC64NVME not yet; conditional
 		// writes on PUT and complete (storj/edge#564).
@@ -104,16 +120,18 @@ func (p Provider) Capabilities() Capabilities {
 	case ProviderGCS:
 		// The XML API's S3 interoperability: its POST policies and
 		// preconditions are Google's own (x-goog-*), served by kind gcs.
-		c = Capabilities{MaxExpires: sigv4.MaxExpires}
+		c = s3Basics
 	case ProviderWasabi:
 		// S3 API with POST Object; newer headers (checksums, conditional
 		// writes, object size) are not documented.
-		c = Capabilities{Post: true, MaxExpires: sigv4.MaxExpires}
+		c = s3Basics
+		c.Post = true
 	case ProviderDigitalOcean:
 		// Spaces: POST Object and presigned URLs; the SDKs' checksum
 		// headers of 2025 broke its uploads (its own warning); conditional
 		// writes are not documented.
-		c = Capabilities{Post: true, MaxExpires: sigv4.MaxExpires}
+		c = s3Basics
+		c.Post = true
 	default:
 		return Capabilities{}
 	}
@@ -209,7 +227,7 @@ func endpointHost(endpoint string) string {
 // unsupported is the refusal of what be's store does not honour: what
 // (e.g. "browser POST uploads") and what to do instead.
 func (be *backend) unsupported(what, instead string) error {
-	why := "its provider, " + string(be.Provider) + ", does not enforce it"
+	why := "its store (" + be.storeName() + ") does not enforce it"
 	if be.NoPost && what == postUploads {
 		why = "its configuration turns them off (post: false)"
 	}

@@ -138,4 +138,7 @@ type Decision struct {
 	// NoOverwrite signs If-None-Match: * on PUT, so the store refuses to
 	// replace an existing object.
 	NoOverwrite bool `json:"no_overwrite,omitempty"`
+	// TypeLimited: the rule allows only some content types, so an
+	// upload's content type must be one the store enforces.
+	TypeLimited bool `json:"type_limited,omitempty"`
 }

@@ -62,14 +62,18 @@ func NewS3Store(b Backend, o StoreOptions) (Store, error) {
 	if ps := b.Validate(); len(ps) > 0 {
 		return nil, ps
 	}
-	b = b.WithDefaults()
+	return newS3Store(b.WithDefaults(), o), nil
+}
+
+// newS3Store returns the Store of the valid b (with defaults).
+func newS3Store(b Backend, o StoreOptions) *s3Store {
 	if o.HTTPClient == nil {
 		o.HTTPClient = newStoreHTTPClient()
 	}
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	return &s3Store{endpoint: newEndpoint(b), keys: newSigV4Keys(b), client: o.HTTPClient, now: o.Now}, nil
+	return &s3Store{endpoint: newEndpoint(b), keys: newSigV4Keys(b), client: o.HTTPClient, now: o.Now}
 }
 
 // newStoreHTTPClient returns the client NewS3Store uses by default: a

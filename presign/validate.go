@@ -314,6 +314,12 @@ func (iss *Issuer) validate(r *Request) (*backend, error) {
 	if err := validateMetadata(r.Metadata); err != nil {
 		return nil, err
 	}
+	switch {
+	case r.Op == OpMultipart && !be.caps.Multipart:
+		return nil, be.unsupported("multipart uploads", "upload with one put")
+	case r.Op == OpList && !be.caps.List:
+		return nil, be.unsupported("listings", "keep a list of the keys in the application")
+	}
 	if r.Op == OpPost {
 		if !be.caps.Post {
 			return nil, be.unsupported(postUploads, "use put, or a multipart upload (POST /v1/uploads)")
