@@ -201,6 +201,8 @@ func (r *reader) backend(path string, fb fileBackend) presign.Backend {
 		Region:   r.str(path+".region", fb.Region),
 		Bucket:   r.str(path+".bucket", fb.Bucket),
 	}
+	b.Kind = presign.Kind(strings.ToLower(r.str(path+".kind", fb.Kind))) // an unknown kind passes through to Validate
+	b.ServiceAccountKey = r.secret(path+".service_account_key", fb.ServiceAccountKey)
 	if v := r.str(path+".provider", fb.Provider); v != "" {
 		b.Provider, _ = presign.ParseProvider(v) // an unknown provider passes through to Validate
 	}
@@ -210,6 +212,14 @@ func (r *reader) backend(path string, fb fileBackend) presign.Backend {
 	b.Credentials.AccessKeyID = r.str(path+".access_key_id", fb.AccessKeyID)
 	b.Credentials.SecretAccessKey = r.secret(path+".secret_access_key", fb.SecretAccessKey)
 	b.Credentials.SessionToken = r.secret(path+".session_token", fb.SessionToken)
+	if fb.AccountName != nil || fb.AccountKey != nil {
+		// An Azure storage account signs as its name and key.
+		if fb.AccessKeyID != nil || fb.SecretAccessKey != nil {
+			r.errf(path+".account_name", "give the account (account_name, account_key) or access_key_id and secret_access_key, not both")
+		}
+		b.Credentials.AccessKeyID = r.str(path+".account_name", fb.AccountName)
+		b.Credentials.SecretAccessKey = r.secret(path+".account_key", fb.AccountKey)
+	}
 	b.MaxExpires = r.dur(path+".max_expires", fb.MaxExpires)
 	b.NoPost = fb.Post != nil && !*fb.Post
 	if p := b.WithDefaults().Provider; fb.Post != nil && *fb.Post && p.Capabilities().MaxExpires > 0 && !p.Capabilities().Post {

@@ -41,6 +41,7 @@ func (c Config) Redacted() any {
 	for _, b := range ic.Backends {
 		fb := fileBackend{
 			Name:        ptr(b.Name),
+			Kind:        ptr(string(b.Kind)),
 			Provider:    ptr(string(b.Provider)),
 			Endpoint:    ptr(b.Endpoint),
 			Region:      ptr(b.Region),
@@ -55,6 +56,9 @@ func (c Config) Redacted() any {
 		}
 		if b.Credentials.SessionToken != "" {
 			fb.SessionToken = ptr(redacted)
+		}
+		if b.ServiceAccountKey != "" {
+			fb.ServiceAccountKey = ptr(redacted)
 		}
 		f.Backends = append(f.Backends, fb)
 	}

@@ -46,6 +46,7 @@ type fileLog struct {
 
 type fileBackend struct {
 	Name            *string `yaml:"name,omitempty" json:"name,omitempty"`
+	Kind            *string `yaml:"kind,omitempty" json:"kind,omitempty"`
 	Provider        *string `yaml:"provider,omitempty" json:"provider,omitempty"`
 	Endpoint        *string `yaml:"endpoint,omitempty" json:"endpoint,omitempty"`
 	Region          *string `yaml:"region,omitempty" json:"region,omitempty"`
@@ -56,6 +57,12 @@ type fileBackend struct {
 	SessionToken    *string `yaml:"session_token,omitempty" json:"session_token,omitempty"`
 	MaxExpires      *string `yaml:"max_expires,omitempty" json:"max_expires,omitempty"`
 	Post            *bool   `yaml:"post,omitempty" json:"post,omitempty"`
+	// kind gcs: a service account's JSON key (else access_key_id and
+	// secret_access_key are an HMAC key).
+	ServiceAccountKey *string `yaml:"service_account_key,omitempty" json:"service_account_key,omitempty"`
+	// kind azure: the storage account and its key.
+	AccountName *string `yaml:"account_name,omitempty" json:"account_name,omitempty"`
+	AccountKey  *string `yaml:"account_key,omitempty" json:"account_key,omitempty"`
 }
 
 type fileAuth struct {
