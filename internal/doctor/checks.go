@@ -31,7 +31,7 @@ func checkBackend(ctx context.Context, cfg config.Config, b presign.Backend, ori
 		return br, err
 	}
 	creds, clock, bucket, blocked := p.access(ctx)
-	br.Checks = append(br.Checks, creds, clock, bucket)
+	br.Checks = append(br.Checks, creds, clock, bucket, p.provider())
 	if blocked != "" {
 		for _, name := range []string{CheckCORS, CheckCORSExpose, CheckPost, CheckConditionalWrite, CheckSourceMtime, CheckForceDelete, CheckCopySource} {
 			br.Checks = append(br.Checks, Check{Name: name, Result: Skip, Seen: "not checked: " + blocked})
@@ -60,6 +60,27 @@ func (p *prober) name() string {
 		return "(unnamed)"
 	}
 	return strconv.Quote(p.b.Name)
+}
+
+// provider checks the backend's provider against what the store says it
+// is: a MinIO store (Server: MinIO) needs provider minio, whose URLs sign
+// the headers MinIO acts on.
+func (p *prober) provider() Check {
+	c := Check{Name: CheckProvider, Result: OK}
+	switch {
+	case p.b.Kind != presign.KindS3:
+		c.Seen = "kind " + string(p.b.Kind)
+	case p.minio && p.b.Provider != presign.ProviderMinIO:
+		c.Result = Fail
+		c.Seen = fmt.Sprintf("the store answers Server: MinIO, but the backend's provider is %s: its URLs do not sign the headers MinIO acts on unsigned", p.b.Provider)
+		c.Fix = "set " + p.fieldHint("provider", "PRESIGN_S3_PROVIDER") + " to minio — see docs/minio.md"
+	default:
+		c.Seen = "provider " + string(p.b.Provider)
+		if p.minio {
+			c.Seen += " (the store answers Server: MinIO)"
+		}
+	}
+	return c
 }
 
 // access lists the probe prefix with a presigned ListObjectsV2 and reads
@@ -652,7 +673,7 @@ func (p *prober) sourceMtime(ctx context.Context) Check {
 	if lm.Equal(pastMtime) {
 		c.Result = Fail
 		c.Seen = fmt.Sprintf("a presigned PUT sent with %s, which it does not sign, stored the object with Last-Modified %s", sent, lm.UTC().Format(http.TimeFormat))
-		c.Fix = "this store takes an object's Last-Modified (and, from X-Minio-Source-Etag, its ETag) from headers no grant signs, so anyone holding a PUT URL can forge them (MinIO does this): see docs/minio.md for the configuration that closes it"
+		c.Fix = "this store takes an object's Last-Modified (and, from X-Minio-Source-Etag, its ETag) from headers no grant signs, so anyone holding a PUT URL can forge them (MinIO does this): set provider: minio, and see docs/minio.md for the configuration that closes it"
 		return c
 	}
 	c.Result, c.Seen = OK, fmt.Sprintf("a presigned PUT sent with %s, which it does not sign, landed with Last-Modified %s: the header was ignored", sent, lm.UTC().Format(http.TimeFormat))
@@ -687,7 +708,7 @@ func (p *prober) forceDelete(ctx context.Context) Check {
 		c.Result, c.Seen = OK, sent+", and "+child+" is still there: the header was ignored"
 	case h.status == http.StatusNotFound:
 		c.Result, c.Seen = Fail, sent+", and "+child+" is gone: a DELETE grant for one key deleted what is under key/"
-		c.Fix = "this store deletes a whole prefix when a client adds x-minio-force-delete: true to a presigned DELETE (MinIO does): a delete grant for one key reaches every key under it, past the rules — see docs/minio.md for the configuration that closes it"
+		c.Fix = "this store deletes a whole prefix when a client adds x-minio-force-delete: true to a presigned DELETE (MinIO does): a delete grant for one key reaches every key under it, past the rules — set provider: minio, and see docs/minio.md for the configuration that closes it"
 	default:
 		c.Result, c.Seen = Warn, sent+"; could not tell: a HEAD of "+child+" answered "+h.String()
 	}
@@ -725,7 +746,7 @@ func (p *prober) copySource(ctx context.Context) Check {
 		c.Result, c.Seen = Warn, sent+" answered "+a.String()+"; could not tell: a GET of it answered "+got.String()
 	case bytes.Equal(got.body, secret):
 		c.Result, c.Seen = Fail, sent+" answered "+a.String()+" and copied the source object"
-		c.Fix = "this store copies any object the signing identity may read into a PUT grant's key when the client adds x-amz-copy-source (MinIO does): sign with an identity whose policy denies s3:PutObject with x-amz-copy-source (the README's session policy) — see docs/minio.md"
+		c.Fix = "this store copies any object the signing identity may read into a PUT grant's key when the client adds x-amz-copy-source (MinIO does): set provider: minio, whose PUT URLs sign x-amz-copy-source empty — see docs/minio.md"
 	default:
 		c.Result, c.Seen = OK, sent+" answered "+a.String()+" and stored the body sent: the header was ignored"
 	}

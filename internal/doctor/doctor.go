@@ -50,6 +50,7 @@ const (
 	CheckCredentials      = "credentials"
 	CheckClock            = "clock"
 	CheckBucket           = "bucket"
+	CheckProvider         = "provider"
 	CheckCORS             = "cors"
 	CheckCORSExpose       = "cors-expose"
 	CheckPost             = "post"

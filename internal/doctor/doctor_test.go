@@ -33,6 +33,7 @@ type setup struct {
 	bucket   string // "" is the server's
 	endpoint string // "" is the server's
 	secret   string // "" is the server's
+	provider string // "" is none: detected (other)
 	// file is the configuration's tail after the backend (auth, cors,
 	// uploads, rules); "" is webApp.
 	file string
@@ -86,6 +87,9 @@ func testConfig(t *testing.T, srv *s3test.Server, su setup) config.Config {
     access_key_id: %s
     secret_access_key: ${env:S3_SECRET}
 `, su.endpoint, srv.Region, su.bucket, srv.AccessKeyID) + su.file
+	if su.provider != "" {
+		file = strings.Replace(file, "    path_style: true\n", "    path_style: true\n    provider: "+su.provider+"\n", 1)
+	}
 	cfg, err := config.Parse(func(k string) (string, bool) { v, ok := env[k]; return v, ok }, "doctor.yaml", []byte(file))
 	if err != nil {
 		t.Fatalf("config: %v", err)
@@ -150,7 +154,7 @@ func with(m map[string]Result, more map[string]Result) map[string]Result {
 	return m
 }
 
-var everyCheck = []string{CheckCredentials, CheckClock, CheckBucket, CheckCORS, CheckCORSExpose, CheckPost,
+var everyCheck = []string{CheckCredentials, CheckClock, CheckBucket, CheckProvider, CheckCORS, CheckCORSExpose, CheckPost,
 	CheckConditionalWrite, CheckSourceMtime, CheckForceDelete, CheckCopySource}
 
 // expectClean fails the test unless the bucket holds nothing under
@@ -182,6 +186,21 @@ func TestHealthyStore(t *testing.T) {
 	expectClean(t, srv)
 }
 
+// TestMinIOProvider: the same MinIO as provider minio passes: its URLs
+// sign the headers MinIO acts on (each attack breaks the signature), and
+// it signs no POST forms.
+func TestMinIOProvider(t *testing.T) {
+	srv := s3test.StartMinIO(t)
+	r := run(t, testConfig(t, srv, setup{provider: "minio"}), Options{})
+	if diff := cmp.Diff(all(OK, everyCheck...), results(t, r)); diff != "" {
+		t.Errorf("results (-want +got):\n%s", diff)
+	}
+	if c := check(t, r, CheckPost); !strings.Contains(c.Seen, "not probed") {
+		t.Errorf("post: %+v", c)
+	}
+	expectClean(t, srv)
+}
+
 // TestMinIOUnsignedHeaders: MinIO with root credentials acts on
 // x-minio-force-delete, X-Minio-Source-Mtime and x-amz-copy-source that no
 // grant signed: each is a failure with its fix. Its CORS is server-wide
@@ -190,12 +209,12 @@ func TestHealthyStore(t *testing.T) {
 func TestMinIOUnsignedHeaders(t *testing.T) {
 	srv := s3test.StartMinIO(t)
 	r := run(t, testConfig(t, srv, setup{}), Options{})
-	want := with(all(OK, everyCheck...), all(Fail, CheckSourceMtime, CheckForceDelete, CheckCopySource))
+	want := with(all(OK, everyCheck...), all(Fail, CheckProvider, CheckSourceMtime, CheckForceDelete, CheckCopySource))
 	if diff := cmp.Diff(want, results(t, r)); diff != "" {
 		t.Errorf("results (-want +got):\n%s", diff)
 	}
-	for _, name := range []string{CheckSourceMtime, CheckForceDelete, CheckCopySource} {
-		if c := check(t, r, name); !strings.Contains(c.Fix, "docs/minio.md") {
+	for _, name := range []string{CheckProvider, CheckSourceMtime, CheckForceDelete, CheckCopySource} {
+		if c := check(t, r, name); !strings.Contains(c.Fix, "docs/minio.md") || !strings.Contains(c.Fix, "minio") {
 			t.Errorf("%s: fix %q does not point to docs/minio.md", name, c.Fix)
 		}
 	}
@@ -352,6 +371,9 @@ func TestRefused(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			srv := s3test.Start(t, name)
 			skipped := all(Skip, CheckCORS, CheckCORSExpose, CheckPost, CheckConditionalWrite, CheckSourceMtime, CheckForceDelete, CheckCopySource)
+			// MinIO answers Server: MinIO to the refused request too, and
+			// the test configuration names no provider.
+			skipped[CheckProvider] = map[string]Result{"minio": Fail, "versitygw": OK}[name]
 			for _, tt := range []struct {
 				name  string
 				su    setup
