@@ -57,6 +57,7 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"presign.dev/sigv4"
@@ -149,11 +150,22 @@ func errorf(source, op, format string, args ...any) *Error {
 	return &Error{Source: source, Op: op, Err: fmt.Errorf(format, args...)}
 }
 
-// clip bounds a message taken from an answer, so that an error stays a line.
+// clip makes text taken from an answer fit in an error: one line of at
+// most 300 bytes of valid UTF-8, control characters made spaces.
 func clip(s string) string {
 	const max = 300
-	if len(s) > max {
-		return s[:max] + "…"
+	cut := len(s) > max
+	if cut {
+		s = s[:max]
+	}
+	s = strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f {
+			return ' '
+		}
+		return r
+	}, strings.ToValidUTF8(s, ""))
+	if cut {
+		s += "…"
 	}
 	return s
 }

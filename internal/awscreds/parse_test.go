@@ -180,3 +180,17 @@ func FuzzParseIMDS(f *testing.F) {
 	f.Add([]byte(`{"Code":"InstanceProfileNotFound","Message":"x"}`))
 	f.Fuzz(func(t *testing.T, body []byte) { fuzzMetadata(t, parseIMDS, body) })
 }
+
+func TestClip(t *testing.T) {
+	for in, want := range map[string]string{
+		"Access Denied.":               "Access Denied.",
+		"line\r\nInjected: header":     "line  Injected: header",
+		"bad \xff byte":                "bad  byte",
+		strings.Repeat("é", 200):       strings.Repeat("é", 150) + "…",
+		strings.Repeat("a", 299) + "é": strings.Repeat("a", 299) + "…",
+	} {
+		if got := clip(in); got != want {
+			t.Errorf("clip(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
