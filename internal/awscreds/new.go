@@ -6,7 +6,9 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
+	"presign.dev/presign"
 	"presign.dev/sigv4"
 )
 
@@ -148,3 +150,21 @@ func awsDefault(cfg Config, o Options) (Provider, error) {
 // errNoSource: aws_default found nothing to use.
 var errNoSource = &Error{Source: "aws_default", Op: "environment", Err: errors.New(
 	"no credentials: none of AWS_ACCESS_KEY_ID, AWS_WEB_IDENTITY_TOKEN_FILE, AWS_CONTAINER_CREDENTIALS_RELATIVE_URI or _FULL_URI is set, and AWS_EC2_METADATA_DISABLED=true")}
+
+// Source adapts p to presign's CredentialSource: the credentials and, for
+// those that can expire, their expiry (the zero time for those that do
+// not: static keys, and the environment's, whose expiry AWS does not say).
+func Source(p Provider) presign.CredentialSource { return source{p} }
+
+type source struct{ p Provider }
+
+func (s source) Credentials(ctx context.Context) (sigv4.Credentials, time.Time, error) {
+	c, err := s.p.Retrieve(ctx)
+	if err != nil {
+		return sigv4.Credentials{}, time.Time{}, err
+	}
+	if !c.CanExpire {
+		return c.Credentials, time.Time{}, nil
+	}
+	return c.Credentials, c.Expires, nil
+}

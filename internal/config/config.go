@@ -38,6 +38,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"presign.dev/internal/awscreds"
 	"strings"
 	"time"
 
@@ -95,6 +96,10 @@ type Config struct {
 	// signs; all are published at GET /.well-known/jwks.json); without
 	// keys there are no receipts (receipts.keys, PRESIGN_RECEIPT_KEYS).
 	ReceiptKeys []receipt.Key
+	// Credentials are where each backend's credentials come from, by
+	// backend name, when not its static keys (backends[].credentials);
+	// the backend's CredentialSource is made from it.
+	Credentials map[string]awscreds.Config
 	// Webhooks are the receivers of upload events, delivered before
 	// complete answers (webhooks; PRESIGN_WEBHOOK_URL and
 	// PRESIGN_WEBHOOK_SECRET add the one named "env").

@@ -3,6 +3,7 @@ package config
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"log/slog"
 	"maps"
@@ -13,11 +14,13 @@ import (
 	"time"
 
 	"presign.dev/httpapi"
+	"presign.dev/internal/awscreds"
 	"presign.dev/internal/jwtauth"
 	"presign.dev/internal/quotastore"
 	"presign.dev/policy"
 	"presign.dev/presign"
 	"presign.dev/receipt"
+	"presign.dev/sigv4"
 	"presign.dev/webhook"
 )
 
@@ -74,7 +77,16 @@ func (r *reader) convert(f *fileConfig) Config {
 	}
 
 	for i, fb := range f.Backends {
-		c.Backends = append(c.Backends, r.backend(presign.Index("backends", i), fb))
+		b := r.backend(presign.Index("backends", i), fb)
+		if fb.Credentials != nil {
+			if cc, ok := r.credentialConfig(presign.Index("backends", i), *fb.Credentials, b); ok {
+				if c.Credentials == nil {
+					c.Credentials = map[string]awscreds.Config{}
+				}
+				c.Credentials[b.Name] = cc
+			}
+		}
+		c.Backends = append(c.Backends, b)
 	}
 	if f.Uploads != nil {
 		c.Uploads = r.uploads(f.Uploads)
@@ -220,12 +232,60 @@ func (r *reader) backend(path string, fb fileBackend) presign.Backend {
 		b.Credentials.AccessKeyID = r.str(path+".account_name", fb.AccountName)
 		b.Credentials.SecretAccessKey = r.secret(path+".account_key", fb.AccountKey)
 	}
+	if fb.Credentials != nil {
+		r.credentialSource(path, *fb.Credentials, &b)
+	}
 	b.MaxExpires = r.dur(path+".max_expires", fb.MaxExpires)
 	b.NoPost = fb.Post != nil && !*fb.Post
 	if p := b.WithDefaults().Provider; fb.Post != nil && *fb.Post && p.Capabilities().MaxExpires > 0 && !p.Capabilities().Post {
 		r.errf(path+".post", "true, but %s has no browser POST uploads that enforce a policy; remove it (presign answers post requests with 422 unsupported)", p)
 	}
 	return b
+}
+
+// credentialConfig reads a backend's credentials section; ok is false
+// when the backend signs with its static keys. (r.backend has made the
+// backend's CredentialSource from it already.)
+func (r *reader) credentialConfig(path string, fc fileCredentials, b presign.Backend) (awscreds.Config, bool) {
+	cp := path + ".credentials"
+	cc := awscreds.Config{
+		Source: r.str(cp+".source", fc.Source), Base: r.str(cp+".base", fc.Base), Static: b.Credentials,
+		RoleARN: r.str(cp+".role_arn", fc.RoleARN), ExternalID: r.secret(cp+".external_id", fc.ExternalID),
+		SessionName: r.str(cp+".session_name", fc.SessionName), SessionPolicy: r.str(cp+".session_policy", fc.SessionPolicy),
+		Duration: r.dur(cp+".duration", fc.Duration), Region: r.str(cp+".region", fc.Region), STSEndpoint: r.str(cp+".sts_endpoint", fc.STSEndpoint),
+	}
+	return cc, b.CredentialSource != nil
+}
+
+// credentialSource reads a backend's credentials section: for a source
+// other than static, the backend signs with what the source supplies
+// (awscreds: the default chain, an assumed role), its static keys (if
+// any) being the base an assumed role starts from.
+// awscreds.Config.Validate checks it.
+func (r *reader) credentialSource(path string, fc fileCredentials, b *presign.Backend) {
+	cp := path + ".credentials"
+	cc, _ := r.credentialConfig(path, fc, *b)
+	if cc.Source == awscreds.SourceStatic || cc.Source == "" && cc.Static.AccessKeyID != "" {
+		return
+	}
+	p, err := awscreds.New(cc, awscreds.Options{Lookup: r.lookup})
+	var ps presign.Problems
+	switch {
+	case errors.As(err, &ps):
+		for _, pr := range ps {
+			switch pr.Field {
+			case "access_key_id", "secret_access_key", "session_token":
+				r.errf(presign.Join(path, pr.Field), "%s", pr.Message)
+			default:
+				r.errf(presign.Join(cp, pr.Field), "%s", pr.Message)
+			}
+		}
+	case err != nil:
+		r.errf(cp+".source", "%s", presign.ErrorMessage(err))
+	default:
+		b.CredentialSource = awscreds.Source(p)
+		b.Credentials = sigv4.Credentials{}
+	}
 }
 
 // uploads converts the uploads section; presign.UploadsConfig.Validate

@@ -1,10 +1,12 @@
 package config
 
 import (
+	"cmp"
 	"encoding/hex"
 	"fmt"
 	"io"
 	"log/slog"
+	"presign.dev/internal/awscreds"
 	"slices"
 	"strings"
 
@@ -59,6 +61,10 @@ func (c Config) Redacted() any {
 		}
 		if b.ServiceAccountKey != "" {
 			fb.ServiceAccountKey = ptr(redacted)
+		}
+		if cc, ok := c.Credentials[b.Name]; ok {
+			fb.AccessKeyID = nil // the source's, not static keys
+			fb.Credentials = effectiveCredentials(cc)
 		}
 		f.Backends = append(f.Backends, fb)
 	}
@@ -219,3 +225,27 @@ func levelName(l slog.Level) string {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// effectiveCredentials prints a backend's credentials section: the source
+// and, for assume_role, the role (the external ID redacted).
+func effectiveCredentials(cc awscreds.Config) *fileCredentials {
+	fc := &fileCredentials{Source: ptr(cmp.Or(cc.Source, awscreds.SourceAWSDefault))}
+	if cc.Source != awscreds.SourceAssumeRole {
+		return fc
+	}
+	opt := func(v string) *string {
+		if v == "" {
+			return nil
+		}
+		return ptr(v)
+	}
+	fc.Base, fc.RoleARN, fc.SessionName = opt(cc.Base), ptr(cc.RoleARN), opt(cc.SessionName)
+	fc.SessionPolicy, fc.Region, fc.STSEndpoint = opt(cc.SessionPolicy), opt(cc.Region), opt(cc.STSEndpoint)
+	if cc.ExternalID != "" {
+		fc.ExternalID = ptr(redacted)
+	}
+	if cc.Duration > 0 {
+		fc.Duration = ptr(presign.FormatDuration(cc.Duration))
+	}
+	return fc
+}

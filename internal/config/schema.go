@@ -63,6 +63,20 @@ type fileBackend struct {
 	// kind azure: the storage account and its key.
 	AccountName *string `yaml:"account_name,omitempty" json:"account_name,omitempty"`
 	AccountKey  *string `yaml:"account_key,omitempty" json:"account_key,omitempty"`
+	// Credentials says where the signing credentials come from (kind s3).
+	Credentials *fileCredentials `yaml:"credentials,omitempty" json:"credentials,omitempty"`
+}
+
+type fileCredentials struct {
+	Source        *string `yaml:"source,omitempty" json:"source,omitempty"`
+	Base          *string `yaml:"base,omitempty" json:"base,omitempty"`
+	RoleARN       *string `yaml:"role_arn,omitempty" json:"role_arn,omitempty"`
+	ExternalID    *string `yaml:"external_id,omitempty" json:"external_id,omitempty"`
+	SessionName   *string `yaml:"session_name,omitempty" json:"session_name,omitempty"`
+	SessionPolicy *string `yaml:"session_policy,omitempty" json:"session_policy,omitempty"`
+	Duration      *string `yaml:"duration,omitempty" json:"duration,omitempty"`
+	Region        *string `yaml:"region,omitempty" json:"region,omitempty"`
+	STSEndpoint   *string `yaml:"sts_endpoint,omitempty" json:"sts_endpoint,omitempty"`
 }
 
 type fileAuth struct {

@@ -29,16 +29,18 @@ func goList(t *testing.T, args ...string) []string {
 // embedded dev store (Versity Gateway and its ~300 packages) is linked into
 // the presign CLI alone, never into anything the serverless builds import.
 func TestDependencyBoundaries(t *testing.T) {
-	ours := map[string]bool{"presign.dev/sigv4": true, "presign.dev/presign": true, "presign.dev/policy": true, "presign.dev/httpapi": true}
+	ours := map[string]bool{"presign.dev/sigv4": true, "presign.dev/gcsv4": true, "presign.dev/azuresas": true,
+		"presign.dev/presign": true, "presign.dev/policy": true, "presign.dev/httpapi": true}
 	// Beyond the library, each package may use these modules only.
 	allowed := map[string][]string{
 		// config converts to the types of the packages that validate them:
 		// jwtauth's issuer settings, receipt keys, webhook endpoints, the
 		// quota store's Redis URL (quotastore and its client, resp, are
-		// presign's own, on the standard library).
+		// presign's own, on the standard library), credential sources
+		// (awscreds, on the standard library).
 		"presign.dev/internal/config": {"presign.dev/internal/config", "go.yaml.in/yaml/v3", "presign.dev/internal/jwtauth", "github.com/golang-jwt/jwt/v5",
 			"presign.dev/receipt", "presign.dev/webhook", "github.com/standard-webhooks/standard-webhooks/libraries/go",
-			"presign.dev/internal/quotastore", "presign.dev/internal/resp"},
+			"presign.dev/internal/quotastore", "presign.dev/internal/resp", "presign.dev/internal/awscreds"},
 	}
 	for _, pkg := range append(keys(ours), keys(allowed)...) {
 		for _, dep := range goList(t, "-deps", "-f", "{{if not .Standard}}{{.ImportPath}}{{end}}", pkg) {

@@ -6,9 +6,12 @@
 // stay out of presign's go.mod: only gcsv4's differential test builds it
 // (go build in this directory), and nothing presign ships links it.
 //
-// The library reads the clock itself (it has no seam for the signing time),
-// so the caller learns the time from the answer: X-Goog-Date and
-// X-Goog-Expires in the URL, x-goog-date in the form.
+// The library reads the clock itself: its only seam for the signing time is
+// an unexported variable, storage.utcNow. A request with Now set signs at
+// that time (the helper sets the variable, reached with go:linkname, which
+// the linker allows outside the standard library); without it the library
+// signs at the clock's time, which the caller learns from the answer:
+// X-Goog-Date and X-Goog-Expires in the URL, x-goog-date in the form.
 package main
 
 import (
@@ -18,9 +21,16 @@ import (
 	"net/url"
 	"os"
 	"time"
+	_ "unsafe" // go:linkname
 
 	"cloud.google.com/go/storage"
 )
+
+// utcNow is storage.utcNow, the library's clock (storage.go: "a variable to
+// allow for mocking in tests").
+//
+//go:linkname utcNow cloud.google.com/go/storage.utcNow
+var utcNow func() time.Time
 
 // Request is one signing to do.
 type Request struct {
@@ -33,6 +43,8 @@ type Request struct {
 	Hostname string `json:"hostname"`
 	Insecure bool   `json:"insecure"`
 	Expires  int64  `json:"expires"` // Unix seconds
+	// Now is the signing time, Unix seconds; 0 is the clock's time.
+	Now int64 `json:"now,omitempty"`
 
 	// op "url"
 	Method  string      `json:"method"`
@@ -84,6 +96,12 @@ func style(r *Request) storage.URLStyle {
 }
 
 func sign(r *Request) Answer {
+	clock := utcNow
+	defer func() { utcNow = clock }()
+	if r.Now != 0 {
+		at := time.Unix(r.Now, 0).UTC()
+		utcNow = func() time.Time { return at }
+	}
 	expires := time.Unix(r.Expires, 0).UTC()
 	switch r.Op {
 	case "url":
