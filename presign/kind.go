@@ -56,6 +56,11 @@ func kindNames() string {
 	return strings.Join(names, ", ")
 }
 
+// Capabilities returns what the store of b (with its defaults: the
+// provider its endpoint names) enforces, with its configuration's own
+// limits (post: false).
+func (b Backend) Capabilities() Capabilities { return b.WithDefaults().capabilities() }
+
 // capabilities returns what b's store enforces, with its configuration's
 // own limits (post: false); the zero Capabilities for an unknown kind.
 func (b Backend) capabilities() Capabilities {

@@ -44,14 +44,14 @@ func (c Config) Redacted() any {
 		fb := fileBackend{
 			Name:        ptr(b.Name),
 			Kind:        ptr(string(b.Kind)),
-			Provider:    ptr(string(b.Provider)),
+			Provider:    optional(string(b.Provider)),
 			Endpoint:    ptr(b.Endpoint),
 			Region:      ptr(b.Region),
 			Bucket:      ptr(b.Bucket),
 			PathStyle:   ptr(string(b.PathStyle)),
-			AccessKeyID: ptr(b.Credentials.AccessKeyID),
+			AccessKeyID: optional(b.Credentials.AccessKeyID),
 			MaxExpires:  ptr(presign.FormatDuration(b.MaxExpires)),
-			Post:        ptr(b.Provider.Capabilities().Post && !b.NoPost),
+			Post:        ptr(b.Capabilities().Post),
 		}
 		if b.Credentials.SecretAccessKey != "" {
 			fb.SecretAccessKey = ptr(redacted)
@@ -233,14 +233,8 @@ func effectiveCredentials(cc awscreds.Config) *fileCredentials {
 	if cc.Source != awscreds.SourceAssumeRole {
 		return fc
 	}
-	opt := func(v string) *string {
-		if v == "" {
-			return nil
-		}
-		return ptr(v)
-	}
-	fc.Base, fc.RoleARN, fc.SessionName = opt(cc.Base), ptr(cc.RoleARN), opt(cc.SessionName)
-	fc.SessionPolicy, fc.Region, fc.STSEndpoint = opt(cc.SessionPolicy), opt(cc.Region), opt(cc.STSEndpoint)
+	fc.Base, fc.RoleARN, fc.SessionName = optional(cc.Base), ptr(cc.RoleARN), optional(cc.SessionName)
+	fc.SessionPolicy, fc.Region, fc.STSEndpoint = optional(cc.SessionPolicy), optional(cc.Region), optional(cc.STSEndpoint)
 	if cc.ExternalID != "" {
 		fc.ExternalID = ptr(redacted)
 	}
@@ -248,4 +242,12 @@ func effectiveCredentials(cc awscreds.Config) *fileCredentials {
 		fc.Duration = ptr(presign.FormatDuration(cc.Duration))
 	}
 	return fc
+}
+
+// optional points at v, or is nil for "" (a field left out).
+func optional(v string) *string {
+	if v == "" {
+		return nil
+	}
+	return ptr(v)
 }
