@@ -22,6 +22,13 @@ import (
 func checkBackend(ctx context.Context, cfg config.Config, b presign.Backend, origin string, o Options) (BackendReport, error) {
 	b = b.WithDefaults()
 	br := BackendReport{Backend: b.Name, Endpoint: b.Endpoint, Bucket: b.Bucket}
+	if b.Kind != presign.KindS3 {
+		// The probes speak S3 (ListObjectsV2, bucket CORS, x-amz-*).
+		br.Checks = append(br.Checks, Check{Name: CheckProvider, Result: Warn,
+			Seen: "kind " + string(b.Kind) + ": presign doctor probes S3 backends only, so nothing was checked",
+			Fix:  "check this store's CORS and credentials with its own tools"})
+		return br, nil
+	}
 	segment, err := randomSegment(o.Random)
 	if err != nil {
 		return br, err
@@ -68,8 +75,6 @@ func (p *prober) name() string {
 func (p *prober) provider() Check {
 	c := Check{Name: CheckProvider, Result: OK}
 	switch {
-	case p.b.Kind != presign.KindS3:
-		c.Seen = "kind " + string(p.b.Kind)
 	case p.minio && p.b.Provider != presign.ProviderMinIO:
 		c.Result = Fail
 		c.Seen = fmt.Sprintf("the store answers Server: MinIO, but the backend's provider is %s: its URLs do not sign the headers MinIO acts on unsigned", p.b.Provider)

@@ -650,3 +650,27 @@ backend "b": http://s3.local, bucket bk
 		t.Errorf("JSON:\n%s", js.String())
 	}
 }
+
+// TestOtherKinds: a backend that is not S3 is not probed (the probes speak
+// S3), and the report says so with a warning, not a pass.
+func TestOtherKinds(t *testing.T) {
+	file := `backends:
+  - name: gcs
+    kind: gcs
+    bucket: photos-bucket
+    access_key_id: GOOG1EXAMPLEACCESSID
+    secret_access_key: ${env:HMAC_SECRET}
+`
+	env := map[string]string{"HMAC_SECRET": "an-hmac-secret-0123456789", "PRESIGN_API_KEYS": "a-key-0123456789abcdef"}
+	cfg, err := config.Parse(func(k string) (string, bool) { v, ok := env[k]; return v, ok }, "doctor.yaml", []byte(file))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := run(t, cfg, Options{})
+	if diff := cmp.Diff(map[string]Result{CheckProvider: Warn}, results(t, r)); diff != "" {
+		t.Errorf("results (-want +got):\n%s", diff)
+	}
+	if r.Failed() || !strings.Contains(check(t, r, CheckProvider).Seen, "kind gcs") {
+		t.Errorf("report: %+v", r)
+	}
+}
