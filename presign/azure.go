@@ -107,10 +107,9 @@ func azureValidate(b Backend, ps *Problems) {
 			}
 		}
 	}
-	switch {
-	case b.Endpoint == "":
-		ps.Addf("endpoint", "required without a valid account_name: the Blob service's URL, like https://ACCOUNT.blob.core.windows.net")
-	default:
+	// An empty endpoint is the default's, missing only with an account name
+	// that is not one (a problem already).
+	if b.Endpoint != "" {
 		if _, err := azuresas.NormalizeEndpoint(b.Endpoint); err != nil {
 			ps.Addf("endpoint", "%s is not the Blob service's URL, like https://ACCOUNT.blob.core.windows.net or http://127.0.0.1:10000/ACCOUNT (no query, fragment or user info)", QuoteURL(b.Endpoint))
 		}

@@ -73,11 +73,9 @@ func TestAzureBackendValidation(t *testing.T) {
 		{"no account", func(b *Backend) { b.Credentials = sigv4.Credentials{} }, Problems{
 			{"account_name", "required: the storage account whose key signs"},
 			{"account_key", "required: one of the storage account's access keys (base64)"},
-			{"endpoint", "required without a valid account_name: the Blob service's URL, like https://ACCOUNT.blob.core.windows.net"},
 		}},
 		{"bad account name", func(b *Backend) { b.Credentials.AccessKeyID = "Presign-Test" }, Problems{
 			{"account_name", `"Presign-Test" is not a storage account name: 3 to 24 lower-case letters and digits`},
-			{"endpoint", "required without a valid account_name: the Blob service's URL, like https://ACCOUNT.blob.core.windows.net"},
 		}},
 		{"key not base64", func(b *Backend) { b.Credentials.SecretAccessKey = "not*base64!secret" }, Problems{
 			{"account_key", "account key is not standard base64 (A-Z a-z 0-9 + /, with = padding)"},
@@ -94,7 +92,6 @@ func TestAzureBackendValidation(t *testing.T) {
 		}},
 		{"a credential source", func(b *Backend) { b.Credentials = sigv4.Credentials{}; b.CredentialSource = staticSource{} }, Problems{
 			{"credentials.source", "kind azure signs with the storage account's key (account_name, account_key); credential sources are AWS's"},
-			{"endpoint", "required without a valid account_name: the Blob service's URL, like https://ACCOUNT.blob.core.windows.net"},
 		}},
 		{"other kinds' fields", func(b *Backend) {
 			b.Provider, b.Region, b.PathStyle, b.ServiceAccountKey, b.Credentials.SessionToken = ProviderAWS, "us-east-1", PathStyleAlways, "{}", "tok"
