@@ -104,7 +104,7 @@ func (b Backend) Validate() Problems {
 	if err := ValidateExpiry(b.MaxExpires); err != nil {
 		ps.Addf("max_expires", "%s", ErrorMessage(err))
 	} else if caps.MaxExpires > 0 && b.MaxExpires > caps.MaxExpires {
-		ps.Addf("max_expires", "%s is above the %s that %s allows", FormatDuration(b.MaxExpires), FormatDuration(caps.MaxExpires), b.storeName())
+		ps.Addf("max_expires", "%s is above the %s that %s allows", FormatDuration(b.MaxExpires), FormatDuration(caps.MaxExpires), b.StoreName())
 	}
 	return ps
 }

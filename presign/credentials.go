@@ -60,6 +60,18 @@ func (k *sigv4Keys) signer(ctx context.Context) (*sigv4.Signer, time.Time, error
 	return s.signer, expires, nil
 }
 
+// signerFor returns the signer of credentials valid now and the lifetime
+// of a URL from now: expires, clamped to the credentials' remaining life
+// (withinCredentials).
+func (k *sigv4Keys) signerFor(ctx context.Context, now time.Time, expires time.Duration) (*sigv4.Signer, time.Duration, error) {
+	sg, credsExpire, err := k.signer(ctx)
+	if err != nil {
+		return nil, 0, err
+	}
+	expires, err = withinCredentials(now, expires, credsExpire)
+	return sg, expires, err
+}
+
 // withinCredentials clamps a URL's lifetime from now to the signing
 // credentials' remaining life (whole seconds), so that a URL never
 // outlives the credentials that signed it and its expires_at is true.

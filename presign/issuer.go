@@ -368,12 +368,10 @@ func (iss *Issuer) limit(be *backend, r *Request, dec Decision) (decision, error
 	if dec.NoOverwrite {
 		switch {
 		case r.Op == OpPut && !be.caps.ConditionalPut:
-			return decision{}, be.unsupported("a put that must not overwrite (If-None-Match: *)", "rule "+quoteRule(dec.Rule)+" forbids overwrite: allow it there (overwrite: true)")
+			return decision{}, be.unsupported("a put that must not overwrite (If-None-Match: *)", "rule "+strconv.Quote(dec.Rule)+" forbids overwrite: allow it there (overwrite: true)")
 		case r.Op == OpMultipart && !be.caps.ConditionalComplete:
-			return decision{}, be.unsupported("a multipart upload that must not overwrite (If-None-Match: * at complete)", "rule "+quoteRule(dec.Rule)+" forbids overwrite: allow it there (overwrite: true)")
+			return decision{}, be.unsupported("a multipart upload that must not overwrite (If-None-Match: * at complete)", "rule "+strconv.Quote(dec.Rule)+" forbids overwrite: allow it there (overwrite: true)")
 		}
 	}
 	return d, nil
 }
-
-func quoteRule(name string) string { return strconv.Quote(name) }

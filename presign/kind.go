@@ -75,9 +75,9 @@ func (b Backend) capabilities() Capabilities {
 	return c
 }
 
-// storeName names b's store in a message: its provider for an S3 backend
+// StoreName names b's store in a message: its provider for an S3 backend
 // ("r2"), else its kind ("azure").
-func (b Backend) storeName() string {
+func (b Backend) StoreName() string {
 	if b.Kind == KindS3 || b.Kind == "" {
 		return string(b.Provider)
 	}

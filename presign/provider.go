@@ -227,7 +227,7 @@ func endpointHost(endpoint string) string {
 // unsupported is the refusal of what be's store does not honour: what
 // (e.g. "browser POST uploads") and what to do instead.
 func (be *backend) unsupported(what, instead string) error {
-	why := "its store (" + be.storeName() + ") does not enforce it"
+	why := "its store (" + be.StoreName() + ") does not enforce it"
 	if be.NoPost && what == postUploads {
 		why = "its configuration turns them off (post: false)"
 	}

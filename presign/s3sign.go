@@ -42,11 +42,8 @@ func (s *s3Signer) check(r Request, dec Decision) error {
 
 func (s *s3Signer) sign(ctx context.Context, r Request, dec Decision, now time.Time, expires time.Duration, maxSize int64) (Grant, error) {
 	var g Grant
-	sg, credsExpire, err := s.keys.signer(ctx)
+	sg, expires, err := s.keys.signerFor(ctx, now, expires)
 	if err != nil {
-		return g, err
-	}
-	if expires, err = withinCredentials(now, expires, credsExpire); err != nil {
 		return g, err
 	}
 	g.ExpiresAt = now.Add(expires).UTC().Truncate(time.Second)
@@ -195,11 +192,8 @@ type uploadPart struct {
 // UploadPart takes none.
 func (s *s3Signer) signPart(ctx context.Context, p uploadPart, now time.Time, expires time.Duration) (Grant, error) {
 	var g Grant
-	sg, credsExpire, err := s.keys.signer(ctx)
+	sg, expires, err := s.keys.signerFor(ctx, now, expires)
 	if err != nil {
-		return g, err
-	}
-	if expires, err = withinCredentials(now, expires, credsExpire); err != nil {
 		return g, err
 	}
 	g.ExpiresAt = now.Add(expires).UTC().Truncate(time.Second)

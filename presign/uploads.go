@@ -404,6 +404,9 @@ func (iss *Issuer) SignParts(ctx context.Context, p Principal, token string, par
 			if err := validateDigest("checksum_crc64nvme", pr.ChecksumCRC64NVME, 8); err != nil {
 				return nil, err
 			}
+			if !be.caps.ChecksumHeaders || !be.caps.FullObjectChecksum {
+				return nil, be.unsupported("a part's x-amz-checksum-crc64nvme", "sign the parts without checksums (each part's size is signed)")
+			}
 		}
 		g, err := be.signer.signPart(ctx, uploadPart{Bucket: t.Bucket, Key: t.Key, UploadID: t.UploadID, PartNumber: pr.Number,
 			Size: sizeOf(pr.Number), ChecksumSHA256: pr.ChecksumSHA256, ChecksumCRC64NVME: pr.ChecksumCRC64NVME}, now, expires)
@@ -569,8 +572,6 @@ func completedAnswer(t uploadToken, size int64, etag string) CompletedUpload {
 	return done
 }
 
-// partsToAssemble returns the parts of t to complete, in order, from the
-// store's parts by number and the parts the client named.
 // equalParts refuses parts that a store wanting equal part sizes (R2)
 // would not assemble: every part but the last the size of the first, and
 // the last no larger. (The parts of an upload of known size always are.)
@@ -583,6 +584,8 @@ func equalParts(parts []Part) error {
 	return nil
 }
 
+// partsToAssemble returns the parts of t to complete, in order, from the
+// store's parts by number and the parts the client named.
 func partsToAssemble(t uploadToken, held map[int]Part, named []PartETag) ([]Part, error) {
 	seen := make(map[int]bool, len(named))
 	for _, pe := range named {

@@ -309,7 +309,10 @@ func (o Options) withDefaults() Options {
 		o.ReadFile = os.ReadFile
 	}
 	if o.HTTPClient == nil {
-		o.HTTPClient = &http.Client{Timeout: 15 * time.Second}
+		// No redirects: Go would send the POST again, with a web
+		// identity token in it, wherever the redirect points.
+		o.HTTPClient = &http.Client{Timeout: 15 * time.Second,
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	}
 	if o.RefreshWindow <= 0 {
 		o.RefreshWindow = DefaultRefreshWindow

@@ -38,11 +38,11 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"presign.dev/internal/awscreds"
 	"strings"
 	"time"
 
 	"presign.dev/httpapi"
+	"presign.dev/internal/awscreds"
 	"presign.dev/internal/jwtauth"
 	"presign.dev/policy"
 	"presign.dev/presign"

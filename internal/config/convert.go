@@ -237,8 +237,8 @@ func (r *reader) backend(path string, fb fileBackend) presign.Backend {
 	}
 	b.MaxExpires = r.dur(path+".max_expires", fb.MaxExpires)
 	b.NoPost = fb.Post != nil && !*fb.Post
-	if p := b.WithDefaults().Provider; fb.Post != nil && *fb.Post && p.Capabilities().MaxExpires > 0 && !p.Capabilities().Post {
-		r.errf(path+".post", "true, but %s has no browser POST uploads that enforce a policy; remove it (presign answers post requests with 422 unsupported)", p)
+	if caps := b.Capabilities(); fb.Post != nil && *fb.Post && caps.MaxExpires > 0 && !caps.Post {
+		r.errf(path+".post", "true, but %s has no browser POST uploads that enforce a policy; remove it (presign answers post requests with 422 unsupported)", b.WithDefaults().StoreName())
 	}
 	return b
 }
@@ -265,10 +265,19 @@ func (r *reader) credentialConfig(path string, fc fileCredentials, b presign.Bac
 func (r *reader) credentialSource(path string, fc fileCredentials, b *presign.Backend) {
 	cp := path + ".credentials"
 	cc, _ := r.credentialConfig(path, fc, *b)
+	var p awscreds.Provider
+	var err error
 	if cc.Source == awscreds.SourceStatic || cc.Source == "" && cc.Static.AccessKeyID != "" {
-		return
+		// The static keys sign; what else the section says must fit them
+		// (no role without assume_role).
+		if ps := cc.Validate(); len(ps) > 0 {
+			err = ps
+		} else {
+			return
+		}
+	} else {
+		p, err = awscreds.New(cc, awscreds.Options{Lookup: r.lookup})
 	}
-	p, err := awscreds.New(cc, awscreds.Options{Lookup: r.lookup})
 	var ps presign.Problems
 	switch {
 	case errors.As(err, &ps):

@@ -95,7 +95,13 @@ func (r *reader) applyEnv(f *fileConfig) {
 		// only when the file gives none: AWS Lambda sets AWS_* to the
 		// function's role in every process, which must not replace a
 		// Storj or R2 key that the file names.
-		if b.AccessKeyID == nil && b.SecretAccessKey == nil && b.SessionToken == nil {
+		// Nor do they fill a backend whose credentials come from elsewhere:
+		// a source (which reads the environment itself), or a GCS or Azure
+		// key.
+		fromSource := b.Credentials != nil && b.Credentials.Source != nil && *b.Credentials.Source != "static"
+		otherKind := b.Kind != nil && *b.Kind != "" && *b.Kind != string(presign.KindS3)
+		if b.AccessKeyID == nil && b.SecretAccessKey == nil && b.SessionToken == nil && !fromSource && !otherKind &&
+			b.AccountName == nil && b.AccountKey == nil && b.ServiceAccountKey == nil {
 			b.AccessKeyID = set("backends[0].access_key_id", "AWS_ACCESS_KEY_ID")
 			b.SecretAccessKey = set("backends[0].secret_access_key", "AWS_SECRET_ACCESS_KEY")
 			b.SessionToken = set("backends[0].session_token", "AWS_SESSION_TOKEN")

@@ -6,12 +6,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"presign.dev/internal/awscreds"
 	"slices"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
 
+	"presign.dev/internal/awscreds"
 	"presign.dev/policy"
 	"presign.dev/presign"
 	"presign.dev/webhook"
@@ -61,6 +61,12 @@ func (c Config) Redacted() any {
 		}
 		if b.ServiceAccountKey != "" {
 			fb.ServiceAccountKey = ptr(redacted)
+		}
+		if b.Kind == presign.KindAzure {
+			// The account signs: its name and key, in the file's terms.
+			fb.AccountName, fb.AccessKeyID = fb.AccessKeyID, nil
+			fb.AccountKey, fb.SecretAccessKey = fb.SecretAccessKey, nil
+			fb.Region, fb.PathStyle = nil, nil
 		}
 		if cc, ok := c.Credentials[b.Name]; ok {
 			fb.AccessKeyID = nil // the source's, not static keys
