@@ -70,7 +70,7 @@ func TestProviderRefusals(t *testing.T) {
 	crc := "AAAAAAAAAAA=" // 8 bytes
 	sha := "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="
 	type outcome map[string]bool // request → signed (true) or unsupported
-	all := outcome{"post": true, "put sha256": true, "put no-overwrite": true, "multipart no-overwrite": true, "multipart crc64nvme": true, "part sha256": true}
+	all := outcome{"post": true, "put sha256": true, "put no-overwrite": true, "multipart no-overwrite": true, "multipart crc64nvme": true, "part sha256": true, "part crc64nvme": true}
 	with := func(off ...string) outcome {
 		o := outcome{}
 		for k, v := range all {
@@ -90,11 +90,11 @@ func TestProviderRefusals(t *testing.T) {
 		{ProviderVersity, all},
 		{ProviderMinIO, with("post")},
 		{ProviderR2, with("post")},
-		{ProviderB2, with("post", "put sha256", "put no-overwrite", "multipart no-overwrite", "multipart crc64nvme", "part sha256")},
-		{ProviderStorj, with("multipart crc64nvme")},
-		{ProviderGCS, with("post", "put sha256", "put no-overwrite", "multipart no-overwrite", "multipart crc64nvme", "part sha256")},
-		{ProviderWasabi, with("put sha256", "put no-overwrite", "multipart no-overwrite", "multipart crc64nvme", "part sha256")},
-		{ProviderDigitalOcean, with("put sha256", "put no-overwrite", "multipart no-overwrite", "multipart crc64nvme", "part sha256")},
+		{ProviderB2, with("post", "put sha256", "put no-overwrite", "multipart no-overwrite", "multipart crc64nvme", "part sha256", "part crc64nvme")},
+		{ProviderStorj, with("multipart crc64nvme", "part crc64nvme")},
+		{ProviderGCS, with("post", "put sha256", "put no-overwrite", "multipart no-overwrite", "multipart crc64nvme", "part sha256", "part crc64nvme")},
+		{ProviderWasabi, with("put sha256", "put no-overwrite", "multipart no-overwrite", "multipart crc64nvme", "part sha256", "part crc64nvme")},
+		{ProviderDigitalOcean, with("put sha256", "put no-overwrite", "multipart no-overwrite", "multipart crc64nvme", "part sha256", "part crc64nvme")},
 	} {
 		t.Run(string(tc.provider), func(t *testing.T) {
 			st := newMemStore()
@@ -133,6 +133,8 @@ func TestProviderRefusals(t *testing.T) {
 			}
 			_, err = iss.SignParts(ctx, alice, up.Token, []PartRequest{{Number: 1, ChecksumSHA256: sha}})
 			note("part sha256", err)
+			_, err = iss.SignParts(ctx, alice, up.Token, []PartRequest{{Number: 1, ChecksumCRC64NVME: crc}})
+			note("part crc64nvme", err)
 			noOverwrite = true
 			_, err = iss.Issue(ctx, alice, Request{Op: OpPut, Key: "k"})
 			note("put no-overwrite", err)
