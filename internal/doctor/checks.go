@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 	"mime/multipart"
@@ -15,6 +16,7 @@ import (
 
 	"presign.dev/internal/config"
 	"presign.dev/presign"
+	"presign.dev/sigv4"
 )
 
 // checkBackend runs every check of backend b, then deletes the probe
@@ -47,6 +49,9 @@ func checkBackend(ctx context.Context, cfg config.Config, b presign.Backend, ori
 	}
 	br.Checks = append(br.Checks, p.cors(ctx)...)
 	br.Checks = append(br.Checks, p.post(ctx), p.conditionalWrite(ctx), p.sourceMtime(ctx), p.forceDelete(ctx), p.copySource(ctx))
+	if p.minio {
+		br.Checks = append(br.Checks, p.minioPolicy(ctx))
+	}
 	if c, ok := p.cleanup(ctx); ok {
 		br.Checks = append(br.Checks, c)
 	}
@@ -88,6 +93,52 @@ func (p *prober) provider() Check {
 	return c
 }
 
+// minioPolicy asks MinIO whether the signing identity may tag objects or
+// mark them as replicas on upload, which a client can ask of any PUT URL
+// (MinIO reads x-amz-tagging and x-amz-replication-status unsigned) and
+// only the identity's policy can refuse (docs/minio.md). Each probe is a
+// PUT signed in its headers to a missing key with If-Match, so nothing is
+// written: 403 AccessDenied means the policy refuses it; 404 or 412 that
+// MinIO let it through to the object.
+func (p *prober) minioPolicy(ctx context.Context) Check {
+	c := Check{Name: CheckMinIOPolicy, Result: OK, Seen: "the signing identity may not tag objects or mark them as replicas on upload (403 AccessDenied)"}
+	creds := p.b.Credentials
+	if p.b.CredentialSource != nil {
+		var err error
+		if creds, _, err = p.b.CredentialSource.Credentials(ctx); err != nil {
+			c.Result, c.Seen = Warn, "not checked: the backend's credentials: "+clean(err.Error(), 300)
+			return c
+		}
+	}
+	u := *p.bucketURL
+	u.Path = strings.TrimSuffix(u.Path, "/") + "/" + p.prefix + "policy-probe"
+	var open []string
+	for _, h := range []sigv4.Header{{Name: "x-amz-tagging", Value: "presign-doctor=probe"}, {Name: "x-amz-replication-status", Value: "REPLICA"}} {
+		hs := []sigv4.Header{h, {Name: "If-Match", Value: `"00000000000000000000000000000000"`}}
+		r := &sigv4.Request{Method: http.MethodPut, Scheme: u.Scheme, Host: u.Host, Path: u.Path, Headers: hs,
+			PayloadHash: sigv4.EmptyPayloadHash, Time: p.o.Now()}
+		header := map[string]string{}
+		for _, x := range append(hs, sigv4.NewSigner(creds, p.b.Region, "s3").SignHeaders(r)...) {
+			header[x.Name] = x.Value
+		}
+		a := p.send(ctx, http.MethodPut, u.String(), header, nil)
+		switch code := a.code(); {
+		case a.err != nil:
+			c.Result, c.Seen = Warn, "a probe of "+h.Name+" got "+a.String()
+			return c
+		case code == "AccessDenied":
+		default:
+			open = append(open, h.Name+" ("+a.String()+")")
+		}
+	}
+	if len(open) > 0 {
+		c.Result = Fail
+		c.Seen = "MinIO lets the signing identity's uploads carry " + strings.Join(open, ", ") + ": any PUT URL can tag its object or mark it as a replica"
+		c.Fix = "sign with a MinIO user (or STS session) whose policy is the one in docs/minio.md, not the root user"
+	}
+	return c
+}
+
 // access lists the probe prefix with a presigned ListObjectsV2 and reads
 // from its answer the credentials, clock and bucket checks. blocked, when
 // not "", says why nothing further can be checked.
@@ -99,6 +150,12 @@ func (p *prober) access(ctx context.Context) (creds, clock, bucket Check, blocke
 	}
 	if err != nil {
 		creds.Result, creds.Seen = Fail, "presign could not sign a ListObjectsV2 URL: "+presign.ErrorMessage(err)
+		if cause := errors.Unwrap(err); cause != nil && p.b.CredentialSource != nil {
+			// The source's own answer (an STS or metadata error code;
+			// never a key) says what to fix.
+			creds.Seen += ": " + clean(cause.Error(), 300)
+			creds.Fix = "check " + p.fieldHint("credentials", "PRESIGN_S3_*") + ": its source did not give credentials"
+		}
 		clock.Result, clock.Seen = Skip, "not checked: nothing was sent"
 		bucket.Result, bucket.Seen = Skip, "not checked: nothing was sent"
 		return creds, clock, bucket, "nothing was sent"
@@ -108,6 +165,11 @@ func (p *prober) access(ctx context.Context) (creds, clock, bucket Check, blocke
 	clock = p.clock(a)
 	const what = "a presigned ListObjectsV2 of " + ProbePrefix + " (max-keys=1)"
 	id := p.b.Credentials.AccessKeyID
+	if p.b.CredentialSource != nil {
+		if c, _, err := p.b.CredentialSource.Credentials(ctx); err == nil {
+			id = c.AccessKeyID // the source's; an access key ID is not a secret
+		}
+	}
 	region := a.s3.Region
 	if region == "" && a.header != nil {
 		region = a.header.Get("X-Amz-Bucket-Region")
@@ -462,7 +524,11 @@ func (p *prober) bucketCORS(ctx context.Context) (desc string, noAPI bool) {
 	if p.minio {
 		return "the store is MinIO (Server: MinIO), which keeps no bucket CORS: its CORS is server-wide", true
 	}
-	a := p.send(ctx, http.MethodGet, p.signedBucketGet("cors"), nil, nil)
+	u, err := p.signedBucketGet(ctx, "cors")
+	if err != nil {
+		return "GetBucketCors could not be signed: the backend's credentials: " + clean(err.Error(), 300), false
+	}
+	a := p.send(ctx, http.MethodGet, u, nil, nil)
 	switch code := a.code(); {
 	case a.ok():
 		rules, ok := parseCORS(a.body)

@@ -58,6 +58,9 @@ const (
 	CheckSourceMtime      = "unsigned-source-mtime"
 	CheckForceDelete      = "unsigned-force-delete"
 	CheckCopySource       = "unsigned-copy-source"
+	// CheckMinIOPolicy appears for a MinIO store (Server: MinIO): whether
+	// the signing identity's policy refuses what no URL can pin.
+	CheckMinIOPolicy = "minio-policy"
 	// CheckCleanup appears only when a probe object could not be deleted.
 	CheckCleanup = "cleanup"
 )

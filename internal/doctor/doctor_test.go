@@ -24,6 +24,7 @@ import (
 	"presign.dev/internal/s3test"
 	"presign.dev/policy"
 	"presign.dev/presign"
+	"presign.dev/sigv4"
 )
 
 const testOrigin = "http://localhost:5173"
@@ -186,13 +187,15 @@ func TestHealthyStore(t *testing.T) {
 	expectClean(t, srv)
 }
 
-// TestMinIOProvider: the same MinIO as provider minio passes: its URLs
-// sign the headers MinIO acts on (each attack breaks the signature), and
-// it signs no POST forms.
+// TestMinIOProvider: the same MinIO as provider minio passes the unsigned
+// header checks: its URLs sign the headers MinIO acts on (each attack
+// breaks the signature), and it signs no POST forms; root credentials
+// still let uploads carry tags and replica marks.
 func TestMinIOProvider(t *testing.T) {
 	srv := s3test.StartMinIO(t)
 	r := run(t, testConfig(t, srv, setup{provider: "minio"}), Options{})
-	if diff := cmp.Diff(all(OK, everyCheck...), results(t, r)); diff != "" {
+	// Root credentials: tags and replica marks stay open (the policy's).
+	if diff := cmp.Diff(with(all(OK, everyCheck...), all(Fail, CheckMinIOPolicy)), results(t, r)); diff != "" {
 		t.Errorf("results (-want +got):\n%s", diff)
 	}
 	if c := check(t, r, CheckPost); !strings.Contains(c.Seen, "not probed") {
@@ -209,7 +212,7 @@ func TestMinIOProvider(t *testing.T) {
 func TestMinIOUnsignedHeaders(t *testing.T) {
 	srv := s3test.StartMinIO(t)
 	r := run(t, testConfig(t, srv, setup{}), Options{})
-	want := with(all(OK, everyCheck...), all(Fail, CheckProvider, CheckSourceMtime, CheckForceDelete, CheckCopySource))
+	want := with(all(OK, everyCheck...), all(Fail, CheckProvider, CheckSourceMtime, CheckForceDelete, CheckCopySource, CheckMinIOPolicy))
 	if diff := cmp.Diff(want, results(t, r)); diff != "" {
 		t.Errorf("results (-want +got):\n%s", diff)
 	}
@@ -673,4 +676,79 @@ func TestOtherKinds(t *testing.T) {
 	if r.Failed() || !strings.Contains(check(t, r, CheckProvider).Seen, "kind gcs") {
 		t.Errorf("report: %+v", r)
 	}
+}
+
+// sourceOf is a presign.CredentialSource of fixed credentials that expire
+// in an hour.
+type sourceOf sigv4.Credentials
+
+func (s sourceOf) Credentials(context.Context) (sigv4.Credentials, time.Time, error) {
+	return sigv4.Credentials(s), time.Now().Add(time.Hour), nil
+}
+
+// TestCredentialSource: a backend whose credentials come from a source is
+// probed with them, the bucket's CORS read included (Versity Gateway keeps
+// bucket CORS).
+func TestCredentialSource(t *testing.T) {
+	srv := s3test.StartVersity(t)
+	cfg := testConfig(t, srv, setup{})
+	b := &cfg.Backends[0]
+	b.CredentialSource, b.Credentials = sourceOf(b.Credentials), sigv4.Credentials{}
+	r := run(t, cfg, Options{})
+	if diff := cmp.Diff(all(OK, everyCheck...), results(t, r)); diff != "" {
+		t.Errorf("results (-want +got):\n%s", diff)
+	}
+	if c := check(t, r, CheckCORS); !strings.Contains(c.Seen, testOrigin) {
+		t.Errorf("cors: %+v", c)
+	}
+	expectClean(t, srv)
+}
+
+// TestMinIORecommended: MinIO as docs/minio.md recommends — provider minio,
+// and credentials whose policy is the document's (here an STS session of
+// MinIO's own, through credentials: {source: assume_role}) — passes every
+// check.
+func TestMinIORecommended(t *testing.T) {
+	srv := s3test.StartMinIO(t)
+	policy := strings.Join(strings.Fields(s3test.MinIOPolicy(t, srv.Bucket)), " ")
+	src := fmt.Sprintf(`backends:
+  - name: store
+    endpoint: %s
+    region: %s
+    bucket: %s
+    path_style: true
+    provider: minio
+    access_key_id: %s
+    secret_access_key: ${env:S3_SECRET}
+    credentials:
+      source: assume_role
+      role_arn: arn:aws:iam::123456789012:role/presign
+      session_policy: '%s'
+      sts_endpoint: %s
+`, srv.Endpoint, srv.Region, srv.Bucket, srv.AccessKeyID, policy, srv.Endpoint) + webApp
+	env := map[string]string{"S3_SECRET": srv.SecretAccessKey, "UPLOAD_SECRET": strings.Repeat("u", 40)}
+	cfg, err := config.Parse(func(k string) (string, bool) { v, ok := env[k]; return v, ok }, "doctor.yaml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// MinIO serves S3 before its IAM is loaded: until then STS refuses.
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	deadline := time.After(60 * time.Second)
+	for {
+		if _, _, err := cfg.Backends[0].CredentialSource.Credentials(t.Context()); err == nil {
+			break
+		} else {
+			select {
+			case <-tick.C:
+			case <-deadline:
+				t.Fatalf("MinIO's STS: %v", err)
+			}
+		}
+	}
+	r := run(t, cfg, Options{})
+	if diff := cmp.Diff(all(OK, append(everyCheck, CheckMinIOPolicy)...), results(t, r)); diff != "" {
+		t.Errorf("results (-want +got):\n%s", diff)
+	}
+	expectClean(t, srv)
 }

@@ -32,7 +32,6 @@ type prober struct {
 	// operation allowed (and POST forms on, to probe them); issNoOverwrite
 	// also signs If-None-Match: * on puts.
 	iss, issNoOverwrite *presign.Issuer
-	signer              *sigv4.Signer
 	prefix              string   // ProbePrefix + random segment + "/"
 	bucketURL           *url.URL // the bucket's URL, from a list grant; nil before
 	// minio: the store's first answer came with Server: MinIO, whose CORS
@@ -58,8 +57,7 @@ func newProber(cfg config.Config, b presign.Backend, origin string, o Options, s
 	ic.Backends = []presign.Backend{probe}
 	ic.Uploads = presign.UploadsConfig{}
 	ic.Now, ic.Random = o.Now, o.Random
-	p := &prober{o: o, b: b, n: needsOf(cfg, b), origin: origin, prefix: ProbePrefix + segment + "/",
-		signer: sigv4.NewSigner(b.Credentials, b.Region, "s3")}
+	p := &prober{o: o, b: b, n: needsOf(cfg, b), origin: origin, prefix: ProbePrefix + segment + "/"}
 	var err error
 	ic.Authorizer = doctorAuthz{}
 	if p.iss, err = presign.New(ic); err != nil {
@@ -226,10 +224,19 @@ func withoutQuery(rawURL string) (*url.URL, error) {
 // signedBucketGet signs a GET of the bucket with the query sub-resource
 // (e.g. "cors") the way presign signs URLs, for the bucket's settings that
 // grants cannot read.
-func (p *prober) signedBucketGet(subresource string) string {
+// The credentials are the backend's static keys, or what its source
+// supplies now.
+func (p *prober) signedBucketGet(ctx context.Context, subresource string) (string, error) {
+	creds := p.b.Credentials
+	if p.b.CredentialSource != nil {
+		var err error
+		if creds, _, err = p.b.CredentialSource.Credentials(ctx); err != nil {
+			return "", err
+		}
+	}
 	u := p.bucketURL
-	return p.signer.Presign(&sigv4.Request{Method: "GET", Scheme: u.Scheme, Host: u.Host, Path: u.Path,
-		Query: []sigv4.Param{{Name: subresource, Value: ""}}, Time: p.o.Now(), Expires: 5 * time.Minute})
+	return sigv4.NewSigner(creds, p.b.Region, "s3").Presign(&sigv4.Request{Method: "GET", Scheme: u.Scheme, Host: u.Host, Path: u.Path,
+		Query: []sigv4.Param{{Name: subresource, Value: ""}}, Time: p.o.Now(), Expires: 5 * time.Minute}), nil
 }
 
 // clean makes store-supplied text safe to print: valid UTF-8, no control

@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"mime/multipart"
 	"net/http"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -78,7 +77,7 @@ var minioAttacks = []struct {
 func TestMinIOUnsignedHeaders(t *testing.T) {
 	srv := s3test.StartMinIO(t)
 	root := sigv4.Credentials{AccessKeyID: srv.AccessKeyID, SecretAccessKey: srv.SecretAccessKey}
-	recommended := assumeRoleWith(t, srv, recommendedMinIOPolicy(t, srv.Bucket))
+	recommended := assumeRoleWith(t, srv, s3test.MinIOPolicy(t, srv.Bucket))
 	srv.PutObject(t, bobSecretKey, bobSecret)
 
 	all := func(took bool) map[string]bool {
@@ -218,23 +217,6 @@ var (
 	forgedTime = time.Date(2001, 2, 3, 4, 5, 6, 0, time.UTC)
 	forgedETag = "0123456789abcdef0123456789abcdef"
 )
-
-// recommendedMinIOPolicy is the policy of docs/minio.md (the JSON block
-// after its marker comment) for bucket: the test uses the documented
-// policy itself, so the two cannot drift apart.
-func recommendedMinIOPolicy(t *testing.T, bucket string) string {
-	t.Helper()
-	doc, err := os.ReadFile("../../docs/minio.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, after, ok := strings.Cut(string(doc), "reads the next block -->\n```json\n")
-	block, _, ok2 := strings.Cut(after, "```")
-	if !ok || !ok2 {
-		t.Fatal("docs/minio.md: no policy block after the marker comment")
-	}
-	return strings.ReplaceAll(block, "BUCKET", bucket)
-}
 
 // assumeRoleWith returns STS credentials of srv's root user restricted to
 // sessionPolicy: what a MinIO user with that policy can do.

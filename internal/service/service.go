@@ -93,6 +93,14 @@ func New(cfg config.Config, o Options) (*Service, error) {
 		return nil, err
 	}
 	s.Issuer = iss
+	for _, b := range ic.Backends {
+		if b = b.WithDefaults(); b.Kind == presign.KindS3 && b.Provider == presign.ProviderOther {
+			// A self-hosted store cannot be told from its address, and
+			// MinIO acts on headers that URLs for "other" do not sign.
+			o.Logger.Warn("backend's provider is other: URLs are signed as the S3 API documents; name the provider (e.g. provider: minio) and run presign doctor",
+				"backend", b.Name, "endpoint", b.Endpoint)
+		}
+	}
 
 	if cfg.AuthNone {
 		o.Logger.Warn("PRESIGN_AUTH=none: anyone who can reach this service gets presigned GET and PUT URLs")
