@@ -1,8 +1,13 @@
 package service
 
 import (
+	cryptorand "crypto/rand"
+	"crypto/rsa"
 	"crypto/sha256"
+	"crypto/x509"
 	"encoding/hex"
+	"encoding/json"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -29,7 +34,28 @@ const (
 	genEd25519 = "MC4CAQAwBQYDK2VwBCIEIAABAgMEBQYHCAkKCwwNDg8QERITFBUWFxgZGhscHR4f"
 	genP256    = "MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQg2KLH3KbRhDUFZspCKOIqt53bAa66xGj4VzUx0nprUf2hRANCAAQ13MVDpu4LnYItm+EedIbxOMRd4kSiEsKvqCV1n32Z2HYdILgCzg+/Ddpaa8JdWUQXfiSyJudzi6gm2P4d0CqR"
 	genWhsec   = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+	// genAccountKey is an Azure account key: the base64 of 64 bytes.
+	genAccountKey = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
 )
+
+// genServiceAccount is a Google service account's JSON key, with a fresh
+// 2048-bit RSA key.
+var genServiceAccount = func() string {
+	k, err := rsa.GenerateKey(cryptorand.Reader, 2048)
+	if err != nil {
+		panic(err)
+	}
+	der, err := x509.MarshalPKCS8PrivateKey(k)
+	if err != nil {
+		panic(err)
+	}
+	key, err := json.Marshal(map[string]string{"type": "service_account", "client_email": "presign@example.iam.gserviceaccount.com",
+		"private_key": string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}))})
+	if err != nil {
+		panic(err)
+	}
+	return string(key)
+}()
 
 // pick returns def ("" is absent) most of the time, else one of others:
 // so that whole configurations are often valid, and every kind of mistake
@@ -46,7 +72,7 @@ func pick(r *rand.Rand, def string, others ...string) string {
 func genConfig(r *rand.Rand) (string, map[string]string) {
 	env := map[string]string{"SECRET": "file-secret-value", "HS": "0123456789abcdef0123456789abcdef-hs256", "SHORT": "short",
 		"UPLOAD": "0123456789abcdef0123456789abcdef-upload", "RECEIPT": genEd25519, "RECEIPT_EC": genP256, "WHSEC": genWhsec,
-		"REDIS_URL": "redis://:redis-password@127.0.0.1:6379/0", "BAD_REDIS_URL": "redis://:redis-password@127.0.0.1:6379/db"}
+		"ACCOUNT_KEY": genAccountKey, "SERVICE_ACCOUNT": genServiceAccount, "REDIS_URL": "redis://:redis-password@127.0.0.1:6379/0", "BAD_REDIS_URL": "redis://:redis-password@127.0.0.1:6379/db"}
 	var b strings.Builder
 	field := func(indent, name, v string) {
 		if v != "" {
@@ -82,6 +108,24 @@ func genConfig(r *rand.Rand) (string, map[string]string) {
 			}
 			field("    ", "max_expires", pick(r, "", "1h", "8d", "0s", "90m"))
 			field("    ", "post", pick(r, "", "true", "false", "maybe"))
+			field("    ", "provider", pick(r, "", "", "minio", "r2", "b2", "MinIO", "s4"))
+			field("    ", "kind", pick(r, "", "", "", "s3", "gcs", "azure", "ftp"))
+			switch pick(r, "", "", "", "aws_default", "assume_role", "role-without-source", "vault") {
+			case "aws_default":
+				b.WriteString("    credentials: {source: aws_default}\n")
+			case "assume_role":
+				b.WriteString("    credentials: {source: assume_role, role_arn: \"arn:aws:iam::123456789012:role/presign\", duration: 1h}\n")
+			case "role-without-source":
+				b.WriteString("    credentials: {role_arn: \"arn:aws:iam::123456789012:role/presign\"}\n")
+			case "vault":
+				b.WriteString("    credentials: {source: vault}\n")
+			}
+			switch pick(r, "", "", "", "account", "service-account") {
+			case "account":
+				b.WriteString("    account_name: presignacct\n    account_key: ${env:ACCOUNT_KEY}\n")
+			case "service-account":
+				b.WriteString("    service_account_key: ${env:SERVICE_ACCOUNT}\n")
+			}
 		}
 	}
 	secrets := false
