@@ -3,6 +3,7 @@ package presign
 import (
 	"net"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -30,9 +31,12 @@ const (
 	ProviderOther        Provider = "other"
 )
 
-// Providers lists every Provider, in the order the documentation does.
-var Providers = []Provider{ProviderAWS, ProviderR2, ProviderB2, ProviderGCS, ProviderStorj, ProviderMinIO,
+// providers lists every Provider, in the order the documentation does.
+var providers = [...]Provider{ProviderAWS, ProviderR2, ProviderB2, ProviderGCS, ProviderStorj, ProviderMinIO,
 	ProviderWasabi, ProviderDigitalOcean, ProviderVersity, ProviderOther}
+
+// Providers returns every Provider, in the order the documentation does.
+func Providers() []Provider { return slices.Clone(providers[:]) }
 
 // Capabilities is what a store honours of what presign signs. presign signs
 // nothing a store would not enforce: a request that needs a capability the
@@ -141,7 +145,7 @@ func (p Provider) Capabilities() Capabilities {
 // ParseProvider reads a provider as written in configuration, in any case.
 func ParseProvider(s string) (Provider, bool) {
 	p := Provider(strings.ToLower(s))
-	for _, known := range Providers {
+	for _, known := range providers {
 		if p == known {
 			return p, true
 		}
@@ -151,8 +155,8 @@ func ParseProvider(s string) (Provider, bool) {
 
 // ProviderNames names every provider for a message: "aws, r2, …, other".
 func ProviderNames() string {
-	names := make([]string, len(Providers))
-	for i, p := range Providers {
+	names := make([]string, len(providers))
+	for i, p := range providers {
 		names[i] = string(p)
 	}
 	return strings.Join(names, ", ")

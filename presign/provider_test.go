@@ -44,7 +44,7 @@ func TestDetectProvider(t *testing.T) {
 
 func TestProviderValidation(t *testing.T) {
 	ok := Backend{Bucket: "bucket", Endpoint: "https://x.example", Credentials: testIssuer(t, nil).defaultBackend.Credentials}
-	for _, p := range Providers {
+	for _, p := range Providers() {
 		b := ok
 		b.Provider = p
 		if ps := b.Validate(); len(ps) > 0 {
