@@ -1,59 +1,30 @@
 package azuresas
 
-// unreserved marks the bytes RFC 3986 leaves unencoded: A-Z a-z 0-9 - _ . ~
-var unreserved = func() (t [256]bool) {
-	for c := 'A'; c <= 'Z'; c++ {
-		t[c] = true
-	}
-	for c := 'a'; c <= 'z'; c++ {
-		t[c] = true
-	}
-	for c := '0'; c <= '9'; c++ {
-		t[c] = true
-	}
-	t['-'], t['_'], t['.'], t['~'] = true, true, true, true
-	return t
-}()
+import (
+	"strings"
+	"unsafe"
 
-const upperHex = "0123456789ABCDEF"
+	"presign.dev/sigv4"
+)
 
-// appendQueryEscape appends s encoded as url.QueryEscape encodes it: the
-// unreserved bytes as they are, space as "+", every other byte as %XX.
+// appendQueryEscape appends s as url.QueryEscape encodes it, which is how
+// the Azure SDK's QueryParameters.Encode writes a SAS (and [Signer.Sign]
+// promises the same bytes): SigV4's query encoding
+// ([sigv4.AppendEscapeQuery]) but for a space, which is "+" here, not "%20".
+// Azure reads either as a space; "+" keeps the SAS equal to the SDK's.
 func appendQueryEscape(dst []byte, s string) []byte {
-	for i := 0; i < len(s); i++ {
-		dst = appendQueryByte(dst, s[i])
-	}
-	return dst
-}
-
-func appendQueryEscapeBytes(dst, s []byte) []byte {
-	for _, c := range s {
-		dst = appendQueryByte(dst, c)
-	}
-	return dst
-}
-
-func appendQueryByte(dst []byte, c byte) []byte {
-	switch {
-	case unreserved[c]:
-		return append(dst, c)
-	case c == ' ':
-		return append(dst, '+')
-	default:
-		return append(dst, '%', upperHex[c>>4], upperHex[c&15])
-	}
-}
-
-// appendEscapePath appends p with every byte but the unreserved ones and
-// '/' as %XX. Nothing is normalized.
-func appendEscapePath(dst []byte, p string) []byte {
-	for i := 0; i < len(p); i++ {
-		c := p[i]
-		if unreserved[c] || c == '/' {
-			dst = append(dst, c)
-		} else {
-			dst = append(dst, '%', upperHex[c>>4], upperHex[c&15])
+	for {
+		i := strings.IndexByte(s, ' ')
+		if i < 0 {
+			return sigv4.AppendEscapeQuery(dst, s)
 		}
+		dst = sigv4.AppendEscapeQuery(dst, s[:i])
+		dst = append(dst, '+')
+		s = s[i+1:]
 	}
-	return dst
+}
+
+// appendQueryEscapeBytes is appendQueryEscape of b, without copying it.
+func appendQueryEscapeBytes(dst, b []byte) []byte {
+	return appendQueryEscape(dst, unsafe.String(unsafe.SliceData(b), len(b)))
 }

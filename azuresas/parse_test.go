@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"presign.dev/sigv4"
 )
 
 // FuzzEscape: the query encoding is url.QueryEscape's (so Sign's query is
@@ -21,7 +23,7 @@ func FuzzEscape(f *testing.F) {
 		if got, want := string(appendQueryEscape(nil, s)), url.QueryEscape(s); got != want {
 			t.Fatalf("query %q: %q, want %q", s, got, want)
 		}
-		p := string(appendEscapePath(nil, s))
+		p := string(sigv4.AppendEscapePath(nil, s))
 		if back, err := url.PathUnescape(p); err != nil || back != s {
 			t.Fatalf("path %q: %q, which decodes to %q, %v", s, p, back, err)
 		}

@@ -12,6 +12,8 @@ import (
 	"time"
 	"unicode/utf8"
 	"unsafe"
+
+	"presign.dev/sigv4"
 )
 
 // Version is the signed version (sv) of every SAS this package makes and
@@ -473,15 +475,15 @@ func (s *Signer) appendStringToSign(dst []byte, v *Values, sp, st, se, sip []byt
 
 // BlobURL returns the URL of a blob: endpoint (the Blob service's base URL,
 // as [NormalizeEndpoint] returns it), the container and the blob name
-// percent-encoded (every byte but A-Z a-z 0-9 - _ . ~ and /), and the SAS
-// after "?" when sas is not "".
+// percent-encoded as [sigv4.AppendEscapePath] does (every byte but A-Z a-z
+// 0-9 - _ . ~ and /), and the SAS after "?" when sas is not "".
 func BlobURL(endpoint, container, blob, sas string) string {
 	b := make([]byte, 0, len(endpoint)+1+len(container)+1+3*len(blob)+1+len(sas))
 	b = append(b, endpoint...)
 	b = append(b, '/')
 	b = append(b, container...)
 	b = append(b, '/')
-	b = appendEscapePath(b, blob)
+	b = sigv4.AppendEscapePath(b, blob)
 	if sas != "" {
 		b = append(b, '?')
 		b = append(b, sas...)

@@ -19,6 +19,8 @@
 //   - Query names and values are encoded the same way, / included (space is
 //     %20, never +), and sorted by name before encoding, as Google's client
 //     libraries sort them; a repeated name keeps its values in the order given.
+//     Both encodings are SigV4's: [sigv4.AppendEscapePath] and
+//     [sigv4.AppendEscapeQuery].
 //     The URL carries the query exactly as signed, X-Goog-Signature last.
 //   - host is always signed, as the host name alone: a port in Request.Host
 //     stays in the URL but is not signed (vector "Simple GET with non-default
@@ -57,6 +59,8 @@ import (
 	"sync/atomic"
 	"time"
 	"unsafe"
+
+	"presign.dev/sigv4"
 )
 
 // The signing algorithms, the values of X-Goog-Algorithm.
@@ -224,8 +228,8 @@ func NewSigner(c Credentials) (*Signer, error) {
 	default:
 		return nil, errNoCredentials
 	}
-	s.encID = EscapeQuery(s.id)
-	s.encScope = EscapeQuery("/" + s.location + "/storage/goog4_request")
+	s.encID = sigv4.EscapeQuery(s.id)
+	s.encScope = sigv4.EscapeQuery("/" + s.location + "/storage/goog4_request")
 	return s, nil
 }
 
@@ -418,12 +422,12 @@ func (sc *scratch) buildTarget(style Style, host, bucket, object string) {
 		sc.urlHost = append(sc.urlHost, host...)
 	default:
 		sc.urlHost = append(sc.urlHost, host...)
-		sc.path = AppendEscapePath(sc.path, bucket)
+		sc.path = sigv4.AppendEscapePath(sc.path, bucket)
 		if object != "" {
 			sc.path = append(sc.path, '/')
 		}
 	}
-	sc.path = AppendEscapePath(sc.path, object)
+	sc.path = sigv4.AppendEscapePath(sc.path, object)
 }
 
 // hostname returns host without its port, and without the brackets of an
@@ -592,7 +596,7 @@ func (sc *scratch) appendAuthValue(q []byte, s *Signer, r *Request, i int) []byt
 			if j > 0 {
 				q = append(q, "%3B"...)
 			}
-			q = AppendEscapeQuery(q, h.Name)
+			q = sigv4.AppendEscapeQuery(q, h.Name)
 		}
 		return q
 	}
@@ -606,10 +610,10 @@ func (sc *scratch) buildQuery(s *Signer, r *Request) {
 	sc.param = sc.param[:0]
 	for _, p := range r.Query {
 		start := len(sc.enc)
-		sc.enc = AppendEscapeQuery(sc.enc, p.Name)
+		sc.enc = sigv4.AppendEscapeQuery(sc.enc, p.Name)
 		n := [2]int{start, len(sc.enc)}
 		start = len(sc.enc)
-		sc.enc = AppendEscapeQuery(sc.enc, p.Value)
+		sc.enc = sigv4.AppendEscapeQuery(sc.enc, p.Value)
 		sc.param = append(sc.param, encParam{raw: p.Name, name: n, value: [2]int{start, len(sc.enc)}})
 	}
 	ps := sc.param
@@ -676,6 +680,10 @@ func appendCanonicalValue(dst []byte, v string) []byte {
 }
 
 func isBlank(c byte) bool { return c == ' ' || c == '\t' }
+
+// unsafeString views b as a string without copying. The caller must not
+// modify b while the string is in use.
+func unsafeString(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
 
 // formatDate writes t in UTC as YYYYMMDDTHHMMSSZ.
 func formatDate(dst *[16]byte, t time.Time) {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"presign.dev/gcsv4"
+	"presign.dev/sigv4"
 )
 
 // Google Cloud Storage (kind gcs): URLs and POST forms signed with Google's
@@ -324,7 +325,7 @@ func (s *gcsSigner) objectURL(bucket, key string) string {
 	if s.style == gcsv4.VirtualHostedStyle {
 		host, path = bucket+"."+s.host, "/"+key
 	}
-	return s.scheme + "://" + host + gcsv4.EscapePath(path)
+	return s.scheme + "://" + host + sigv4.EscapePath(path)
 }
 
 // gcsStore is the Store of a gcs backend: HeadObject sends a HEAD request

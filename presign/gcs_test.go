@@ -895,7 +895,7 @@ func (f *fakeGCS) verify(r *http.Request) (bucket, object string, err error) {
 			return "", "", fmt.Errorf("header %s is not signed", lower)
 		}
 	}
-	if got, want := r.URL.EscapedPath(), gcsv4.EscapePath(r.URL.Path); got != want {
+	if got, want := r.URL.EscapedPath(), sigv4.EscapePath(r.URL.Path); got != want {
 		return "", "", fmt.Errorf("path %s is not encoded as V4 signs it (%s)", got, want)
 	}
 	bucket, object, _ = strings.Cut(strings.TrimPrefix(r.URL.Path, "/"), "/")
