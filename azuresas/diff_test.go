@@ -1,30 +1,23 @@
 package azuresas_test
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
-	"encoding/json"
 	"encoding/xml"
 	"errors"
-	"fmt"
 	"io"
 	"net/http"
 	"net/netip"
-	"os"
-	"os/exec"
-	"path/filepath"
-	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 
 	"presign.dev/azuresas"
+	"presign.dev/internal/oracle/azref"
 )
 
 // The Azure SDK for Go's SAS builder (azblob v1.8.3) is the oracle: for the
@@ -33,193 +26,8 @@ import (
 // The SDK runs in a helper program, internal/azref, its own module, so that
 // it and the modules it requires stay out of presign's go.mod; the test
 // builds it with the go command (the module cache or the module proxy must
-// have it: without them the test is skipped, and fails under CI=true).
-
-var (
-	refOnce sync.Once
-	refPath string
-	refErr  error
-)
-
-// buildRef builds internal/azref into a temporary directory, once per test
-// process.
-func buildRef() (string, error) {
-	refOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "azref")
-		if err != nil {
-			refErr = err
-			return
-		}
-		refPath = filepath.Join(dir, "azref")
-		cmd := exec.Command("go", "build", "-o", refPath, ".")
-		cmd.Dir = filepath.Join("internal", "azref")
-		cmd.Env = append(os.Environ(), "GOWORK=off")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			refErr = fmt.Errorf("building internal/azref (the Azure SDK) failed: %v\n%s", err, out)
-		}
-	})
-	return refPath, refErr
-}
-
-func inCI() bool {
-	ci, _ := strconv.ParseBool(os.Getenv("CI"))
-	return ci
-}
-
-// refSigner is a running helper.
-type refSigner struct {
-	mu  sync.Mutex
-	in  io.WriteCloser
-	out *bufio.Scanner
-}
-
-// refRequest, refValues, refTime and refAnswer are internal/azref's
-// protocol. Text travels as bytes so that any string reaches the SDK as it
-// is.
-type refRequest struct {
-	Op      string     `json:"op"`
-	Account string     `json:"account"`
-	Key     string     `json:"key,omitempty"`
-	UDK     []byte     `json:"udk,omitempty"`
-	Values  *refValues `json:"values,omitempty"`
-}
-
-type refValues struct {
-	Version     string   `json:"version"`
-	Protocol    []byte   `json:"protocol"`
-	Start       *refTime `json:"start,omitempty"`
-	Expiry      refTime  `json:"expiry"`
-	Permissions string   `json:"permissions"`
-	IPStart     string   `json:"ip_start,omitempty"`
-	IPEnd       string   `json:"ip_end,omitempty"`
-	Container   []byte   `json:"container"`
-	Blob        []byte   `json:"blob"`
-	RSCC        []byte   `json:"rscc"`
-	RSCD        []byte   `json:"rscd"`
-	RSCE        []byte   `json:"rsce"`
-	RSCL        []byte   `json:"rscl"`
-	RSCT        []byte   `json:"rsct"`
-}
-
-type refTime struct {
-	Unix   int64 `json:"unix"`
-	Nsec   int64 `json:"nsec"`
-	Offset int   `json:"offset"`
-}
-
-type refAnswer struct {
-	Query string `json:"query"`
-	Error string `json:"error"`
-	Stage string `json:"stage"`
-}
-
-func timeOf(t time.Time) refTime {
-	_, off := t.Zone()
-	return refTime{Unix: t.Unix(), Nsec: int64(t.Nanosecond()), Offset: off}
-}
-
-// sdkValues is v for the helper.
-func sdkValues(v azuresas.Values) *refValues {
-	rv := &refValues{
-		Version: azuresas.Version, Protocol: []byte(v.Protocol), Expiry: timeOf(v.Expiry),
-		Permissions: v.Permissions.String(), Container: []byte(v.Container), Blob: []byte(v.Blob),
-		RSCC: []byte(v.CacheControl), RSCD: []byte(v.ContentDisposition), RSCE: []byte(v.ContentEncoding),
-		RSCL: []byte(v.ContentLanguage), RSCT: []byte(v.ContentType),
-	}
-	if !v.Start.IsZero() {
-		st := timeOf(v.Start)
-		rv.Start = &st
-	}
-	if v.IPRange.Start.IsValid() {
-		rv.IPStart = v.IPRange.Start.String()
-		if v.IPRange.End.IsValid() {
-			rv.IPEnd = v.IPRange.End.String()
-		}
-	}
-	return rv
-}
-
-// startRef starts the helper for the rest of tb, or skips tb (fails it under
-// CI=true) when it cannot be built.
-func startRef(tb testing.TB) *refSigner {
-	tb.Helper()
-	path, err := buildRef()
-	if err != nil {
-		if inCI() {
-			tb.Fatalf("%v [CI: a missing test dependency is a failure]", err)
-		}
-		tb.Skipf("%v (set CI=true to make this a failure)", err)
-	}
-	cmd := exec.Command(path)
-	in, err := cmd.StdinPipe()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() {
-		in.Close() // the helper exits at the end of its input
-		cmd.Wait()
-	})
-	sc := bufio.NewScanner(out)
-	sc.Buffer(make([]byte, 1<<20), 1<<24)
-	return &refSigner{in: in, out: sc}
-}
-
-// ask sends req to the helper and returns its answer, failing t when the SDK
-// refused it.
-func (r *refSigner) ask(t testing.TB, req *refRequest) string {
-	t.Helper()
-	b, err := json.Marshal(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if _, err := r.in.Write(append(b, '\n')); err != nil {
-		t.Fatalf("writing to the helper: %v", err)
-	}
-	if !r.out.Scan() {
-		t.Fatalf("the helper answered nothing: %v", r.out.Err())
-	}
-	var a refAnswer
-	if err := json.Unmarshal(r.out.Bytes(), &a); err != nil {
-		t.Fatalf("the helper's answer %q: %v", r.out.Bytes(), err)
-	}
-	switch {
-	case a.Stage == "key":
-		t.Fatalf("the SDK refused the key azuresas took: %s", a.Error)
-	case a.Stage == "sign":
-		t.Fatalf("the SDK refused what azuresas signed: %s", a.Error)
-	case a.Error != "":
-		t.Fatalf("the helper: %s", a.Error)
-	}
-	return a.Query
-}
-
-// sdkSharedKey is the SDK's service SAS of v.
-func (r *refSigner) sdkSharedKey(t testing.TB, account, key string, v azuresas.Values) string {
-	t.Helper()
-	return r.ask(t, &refRequest{Op: "sharedkey", Account: account, Key: key, Values: sdkValues(v)})
-}
-
-// sdkUserDelegation is the SDK's user delegation SAS of v with the key of
-// the Get User Delegation Key answer body; with v nil it only checks that
-// the SDK takes the key.
-func (r *refSigner) sdkUserDelegation(t testing.TB, account string, body []byte, v *azuresas.Values) string {
-	t.Helper()
-	req := &refRequest{Op: "udk", Account: account, UDK: body}
-	if v != nil {
-		req.Values = sdkValues(*v)
-	}
-	return r.ask(t, req)
-}
+// have it: without them the test is skipped, and fails under CI=true), and
+// speaks to it through package presign.dev/internal/oracle/azref.
 
 // udkServer answers Get User Delegation Key with body, in process.
 type udkServer struct{ body []byte }
@@ -259,7 +67,7 @@ func udkXML(k azuresas.UserDelegationKey) []byte {
 // userDelegationSigner gets the key of body through azuresas, as presign
 // does, and returns its Signer, or nil when azuresas refuses the key. When
 // azuresas takes it, the SDK must take it too.
-func userDelegationSigner(t testing.TB, ref *refSigner, account string, body []byte) *azuresas.Signer {
+func userDelegationSigner(t testing.TB, ref *azref.SDK, account string, body []byte) *azuresas.Signer {
 	t.Helper()
 	endpoint := "https://" + account + ".blob.core.windows.net"
 	now := time.Now()
@@ -271,7 +79,7 @@ func userDelegationSigner(t testing.TB, ref *refSigner, account string, body []b
 	if err != nil {
 		t.Fatalf("a key GetUserDelegationKey returned: %v", err)
 	}
-	ref.sdkUserDelegation(t, account, body, nil)
+	ref.UserDelegation(t, account, body, nil)
 	return signer
 }
 
@@ -309,7 +117,7 @@ func testUDK(n byte) azuresas.UserDelegationKey {
 }
 
 func TestSharedKeyMatchesSDK(t *testing.T) {
-	ref := startRef(t)
+	ref := azref.Start(t)
 	key := testKey(1)
 	a, err := azuresas.ParseAccountKey("presigntest", key)
 	if err != nil {
@@ -321,14 +129,14 @@ func TestSharedKeyMatchesSDK(t *testing.T) {
 		if err != nil {
 			t.Fatalf("case %d: %v", i, err)
 		}
-		if diff := cmp.Diff(ref.sdkSharedKey(t, "presigntest", key, v), got); diff != "" {
+		if diff := cmp.Diff(ref.SharedKey(t, "presigntest", key, v), got); diff != "" {
 			t.Errorf("case %d (-sdk +azuresas):\n%s", i, diff)
 		}
 	}
 }
 
 func TestUserDelegationMatchesSDK(t *testing.T) {
-	ref := startRef(t)
+	ref := azref.Start(t)
 	body := udkXML(testUDK(7))
 	signer := userDelegationSigner(t, ref, "presigntest", body)
 	if signer == nil {
@@ -339,7 +147,7 @@ func TestUserDelegationMatchesSDK(t *testing.T) {
 		if err != nil {
 			t.Fatalf("case %d: %v", i, err)
 		}
-		if diff := cmp.Diff(ref.sdkUserDelegation(t, "presigntest", body, &v), got); diff != "" {
+		if diff := cmp.Diff(ref.UserDelegation(t, "presigntest", body, &v), got); diff != "" {
 			t.Errorf("case %d (-sdk +azuresas):\n%s", i, diff)
 		}
 	}
@@ -376,7 +184,7 @@ func FuzzSASMatchesSDK(f *testing.F) {
 				[]byte{byte(i)}, udk, "6b2b5c1e-9d1e-4f0e-8c55-5d6f8c1f0a01", "tenant & <id>", "2026-06-06")
 		}
 	}
-	ref := startRef(f)
+	ref := azref.Start(f)
 	f.Fuzz(func(t *testing.T, container, blob string, perm uint8, start, expiry int64, proto, ipMode uint8, ip1, ip2 uint32,
 		rscc, rscd, rsce, rscl, rsct string, key []byte, udk bool, oid, tid, skv string) {
 		// Most inputs would stop at the container name or the permissions;
@@ -421,7 +229,7 @@ func FuzzSASMatchesSDK(f *testing.F) {
 				}
 				return
 			}
-			if want := ref.sdkSharedKey(t, account, base64.StdEncoding.EncodeToString(key), v); got != want {
+			if want := ref.SharedKey(t, account, base64.StdEncoding.EncodeToString(key), v); got != want {
 				t.Fatalf("values %+v:\n azuresas %s\n SDK      %s", v, got, want)
 			}
 			return
@@ -442,7 +250,7 @@ func FuzzSASMatchesSDK(f *testing.F) {
 			}
 			return
 		}
-		if want := ref.sdkUserDelegation(t, account, body, &v); got != want {
+		if want := ref.UserDelegation(t, account, body, &v); got != want {
 			t.Fatalf("values %+v, key %v:\n azuresas %s\n SDK      %s", v, k, got, want)
 		}
 	})

@@ -1,7 +1,6 @@
 package gcsv4
 
 import (
-	"bufio"
 	"crypto"
 	"crypto/rand"
 	"crypto/rsa"
@@ -10,12 +9,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
-	"fmt"
-	"io"
 	"net/url"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -24,6 +18,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/google/go-cmp/cmp"
+
+	"presign.dev/internal/oracle/gcsref"
 )
 
 // Differential tests against Google's Go library, cloud.google.com/go/storage
@@ -33,7 +29,8 @@ import (
 // The library runs in a helper program, internal/gcsref, its own module, so
 // that it and the modules it requires stay out of presign's go.mod; the test
 // builds it with the go command (the module cache or the module proxy must
-// have it: without them the test is skipped, and fails under CI=true).
+// have it: without them the test is skipped, and fails under CI=true), and
+// speaks to it through package presign.dev/internal/oracle/gcsref.
 //
 // The library reads the clock itself, with no seam, so the helper signs "now"
 // and ours signs at the X-Goog-Date and X-Goog-Expires (x-goog-date for a
@@ -55,140 +52,6 @@ import (
 //
 // Inputs outside what the library handles right, or outside the signer's
 // preconditions, are not generated (each is said where it is skipped).
-
-// refOnce builds the helper once per test process.
-var (
-	refOnce sync.Once
-	refPath string
-	refErr  error
-)
-
-// buildRef builds internal/gcsref into a temporary directory.
-func buildRef() (string, error) {
-	refOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "gcsref")
-		if err != nil {
-			refErr = err
-			return
-		}
-		refPath = filepath.Join(dir, "gcsref")
-		cmd := exec.Command("go", "build", "-o", refPath, ".")
-		cmd.Dir = filepath.Join("internal", "gcsref")
-		cmd.Env = append(os.Environ(), "GOWORK=off")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			refErr = fmt.Errorf("building internal/gcsref (Google's library) failed: %v\n%s", err, out)
-		}
-	})
-	return refPath, refErr
-}
-
-func inCI() bool {
-	ci, _ := strconv.ParseBool(os.Getenv("CI"))
-	return ci
-}
-
-// refSigner is a running helper.
-type refSigner struct {
-	mu  sync.Mutex
-	in  io.WriteCloser
-	out *bufio.Scanner
-}
-
-// refRequest is internal/gcsref's request.
-type refRequest struct {
-	Op       string `json:"op"`
-	Email    string `json:"email"`
-	Key      string `json:"key"`
-	Bucket   string `json:"bucket"`
-	Object   string `json:"object"`
-	Style    string `json:"style"`
-	Hostname string `json:"hostname"`
-	Insecure bool   `json:"insecure"`
-	Expires  int64  `json:"expires"`
-
-	Method  string      `json:"method,omitempty"`
-	Headers []string    `json:"headers,omitempty"`
-	Query   [][2]string `json:"query,omitempty"`
-
-	Fields     refFields   `json:"fields"`
-	StartsWith [][2]string `json:"starts_with,omitempty"`
-	Length     []uint64    `json:"length,omitempty"`
-}
-
-// refFields is storage.PolicyV4Fields as JSON.
-type refFields struct {
-	ACL                    string            `json:"ACL,omitempty"`
-	CacheControl           string            `json:"CacheControl,omitempty"`
-	ContentType            string            `json:"ContentType,omitempty"`
-	ContentDisposition     string            `json:"ContentDisposition,omitempty"`
-	ContentEncoding        string            `json:"ContentEncoding,omitempty"`
-	Metadata               map[string]string `json:"Metadata,omitempty"`
-	StatusCodeOnSuccess    int               `json:"StatusCodeOnSuccess,omitempty"`
-	RedirectToURLOnSuccess string            `json:"RedirectToURLOnSuccess,omitempty"`
-}
-
-type refAnswer struct {
-	URL    string            `json:"url"`
-	Fields map[string]string `json:"fields"`
-	Error  string            `json:"error"`
-}
-
-// startRef starts the helper for the rest of tb, or skips tb (fails it under
-// CI=true) when it cannot be built.
-func startRef(tb testing.TB) *refSigner {
-	tb.Helper()
-	path, err := buildRef()
-	if err != nil {
-		if inCI() {
-			tb.Fatalf("%v [CI: a missing test dependency is a failure]", err)
-		}
-		tb.Skipf("%v (set CI=true to make this a failure)", err)
-	}
-	cmd := exec.Command(path)
-	in, err := cmd.StdinPipe()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() {
-		in.Close() // the helper exits at the end of its input
-		cmd.Wait()
-	})
-	sc := bufio.NewScanner(out)
-	sc.Buffer(make([]byte, 1<<20), 1<<24)
-	return &refSigner{in: in, out: sc}
-}
-
-func (r *refSigner) sign(t testing.TB, req *refRequest) refAnswer {
-	t.Helper()
-	b, err := json.Marshal(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if _, err := r.in.Write(append(b, '\n')); err != nil {
-		t.Fatalf("writing to the helper: %v", err)
-	}
-	if !r.out.Scan() {
-		t.Fatalf("the helper answered nothing: %v", r.out.Err())
-	}
-	var a refAnswer
-	if err := json.Unmarshal(r.out.Bytes(), &a); err != nil {
-		t.Fatalf("the helper's answer %q: %v", r.out.Bytes(), err)
-	}
-	if a.Error != "" {
-		t.Fatalf("the library refused %+v: %s", req, a.Error)
-	}
-	return a
-}
 
 var (
 	diffKeyOnce sync.Once
@@ -232,10 +95,10 @@ type urlCase struct {
 }
 
 // diffURL signs c with the library and with ours, and compares.
-func diffURL(t *testing.T, ref *refSigner, c urlCase) {
+func diffURL(t *testing.T, ref *gcsref.Library, c urlCase) {
 	t.Helper()
 	s, keyPEM := diffSigner(t)
-	req := &refRequest{Op: "url", Email: diffEmail, Key: keyPEM, Bucket: c.bucket, Object: c.object,
+	req := &gcsref.Request{Op: "url", Email: diffEmail, Key: keyPEM, Bucket: c.bucket, Object: c.object,
 		Style: styleName(c.style), Hostname: c.host, Insecure: c.scheme == "http", Method: c.method,
 		Expires: time.Now().Add(c.expires).Unix()}
 	for _, h := range c.headers {
@@ -244,7 +107,7 @@ func diffURL(t *testing.T, ref *refSigner, c urlCase) {
 	for _, p := range c.query {
 		req.Query = append(req.Query, [2]string{p.Name, p.Value})
 	}
-	lib := ref.sign(t, req).URL
+	lib := ref.Sign(t, req).URL
 
 	libQuery := lib[strings.IndexByte(lib, '?')+1:]
 	q, err := url.ParseQuery(libQuery)
@@ -282,17 +145,17 @@ type postCase struct {
 	scheme, host string
 	style        Style
 	bucket, key  string
-	fields       refFields
+	fields       gcsref.Fields
 	startsWith   [][2]string // field without "$", prefix
 	length       []int64
 	expires      time.Duration
 }
 
-func diffPost(t *testing.T, ref *refSigner, c postCase) {
+func diffPost(t *testing.T, ref *gcsref.Library, c postCase) {
 	t.Helper()
 	s, keyPEM := diffSigner(t)
 	expires := time.Now().Add(c.expires).Truncate(time.Second)
-	req := &refRequest{Op: "post", Email: diffEmail, Key: keyPEM, Bucket: c.bucket, Object: c.key,
+	req := &gcsref.Request{Op: "post", Email: diffEmail, Key: keyPEM, Bucket: c.bucket, Object: c.key,
 		Style: styleName(c.style), Hostname: c.host, Insecure: c.scheme == "http", Expires: expires.Unix(), Fields: c.fields}
 	r := &PostRequest{Scheme: c.scheme, Host: c.host, Style: c.style, Bucket: c.bucket, Object: c.key}
 	for _, sw := range c.startsWith {
@@ -316,7 +179,7 @@ func diffPost(t *testing.T, ref *refSigner, c postCase) {
 	for name, value := range f.Metadata { // at most one
 		r.Fields = append(r.Fields, Param{name, value})
 	}
-	lib := ref.sign(t, req)
+	lib := ref.Sign(t, req)
 
 	at, err := time.Parse("20060102T150405Z", lib.Fields["x-goog-date"])
 	if err != nil {
@@ -383,7 +246,7 @@ func base64Decode(s string) ([]byte, error) { return base64.StdEncoding.DecodeSt
 
 // The requests presign makes, with the headers it signs.
 func TestPresignMatchesLibrary(t *testing.T) {
-	ref := startRef(t)
+	ref := gcsref.Start(t)
 	tests := []struct {
 		name string
 		c    urlCase
@@ -417,19 +280,19 @@ func TestPresignMatchesLibrary(t *testing.T) {
 }
 
 func TestPresignPostMatchesLibrary(t *testing.T) {
-	ref := startRef(t)
+	ref := gcsref.Start(t)
 	tests := []struct {
 		name string
 		c    postCase
 	}{
 		{"presign's form", postCase{bucket: "b", key: "users/u1/a b.jpg",
-			fields:     refFields{ContentType: "image/jpeg", StatusCodeOnSuccess: 201, Metadata: map[string]string{"x-goog-meta-owner": "u1"}},
+			fields:     gcsref.Fields{ContentType: "image/jpeg", StatusCodeOnSuccess: 201, Metadata: map[string]string{"x-goog-meta-owner": "u1"}},
 			startsWith: nil, length: []int64{0, 10 << 20}}},
-		{"every field", postCase{bucket: "b", key: "k", fields: refFields{ACL: "private", CacheControl: "no-store",
+		{"every field", postCase{bucket: "b", key: "k", fields: gcsref.Fields{ACL: "private", CacheControl: "no-store",
 			ContentDisposition: `attachment; filename="a.txt"`, ContentEncoding: "gzip", ContentType: "text/plain",
 			RedirectToURLOnSuccess: "https://app.example/done?x=1&y=<2>", StatusCodeOnSuccess: 200}}},
 		{"starts-with", postCase{bucket: "b", key: "k", startsWith: [][2]string{{"x-goog-meta-tag", "pre"}, {"Content-Type", "image/"}}}},
-		{"non-ascii key", postCase{bucket: "b", key: "$test-object-é", fields: refFields{Metadata: map[string]string{"x-goog-meta-custom-1": "$test-object-é-metadata"}}}},
+		{"non-ascii key", postCase{bucket: "b", key: "$test-object-é", fields: gcsref.Fields{Metadata: map[string]string{"x-goog-meta-custom-1": "$test-object-é-metadata"}}}},
 		{"virtual hosted", postCase{style: VirtualHostedStyle, bucket: "b", key: "k"}},
 		{"bucket-bound", postCase{scheme: "http", style: BucketBoundHostname, host: "cdn.example.com", bucket: "b", key: "k"}},
 		{"emulator", postCase{scheme: "http", host: "127.0.0.1:4443", bucket: "b", key: "k"}},
@@ -461,7 +324,7 @@ func FuzzPresignMatchesLibrary(f *testing.F) {
 	f.Add("/leading", "", "", "text/plain; charset=utf-8", "0", uint8(2), uint8(4), uint8(3), true, uint32(604800))
 	f.Add("", "Z", "~ ._-%=/é0Aa", "", "", uint8(3), uint8(1), uint8(9), false, uint32(60))
 	f.Add("日本/😀", "a/", "=&?#", "x", "y", uint8(4), uint8(2), uint8(1), false, uint32(3600))
-	ref := startRef(f)
+	ref := gcsref.Start(f)
 	f.Fuzz(func(t *testing.T, object, qname, qvalue, ctype, hvalue string, hostIdx, methodIdx, headerIdx uint8, dup bool, expires uint32) {
 		// The helper reads JSON, which cannot carry invalid UTF-8 (presign
 		// refuses it earlier anyway).
@@ -514,7 +377,7 @@ func FuzzPresignPostMatchesLibrary(f *testing.F) {
 	f.Add(`x"],["starts-with","$key","`, `"]`, `v"},{"acl":"public-read`, "", "", uint8(1), uint16(0), int64(5), int64(5))
 	f.Add("$test-object-é", "text/plain", "é-metadata", "日本", "<&>", uint8(2), uint16(200), int64(0), int64(0))
 	f.Add("k", "", "", "", "", uint8(3), uint16(0), int64(-1), int64(10))
-	ref := startRef(f)
+	ref := gcsref.Start(f)
 	f.Fuzz(func(t *testing.T, key, ctype, meta, prefix, disposition string, hostIdx uint8, status uint16, lo, hi int64) {
 		for _, s := range []string{key, ctype, meta, prefix, disposition} {
 			if !utf8.ValidString(s) {
@@ -539,7 +402,7 @@ func FuzzPresignPostMatchesLibrary(f *testing.F) {
 		// range 0-0); the other fields are given only when not empty. Only
 		// one x-goog-meta-* field: the library writes its metadata in map
 		// order, which varies.
-		c.fields = refFields{ContentType: ctype, ContentDisposition: disposition, StatusCodeOnSuccess: int(status)}
+		c.fields = gcsref.Fields{ContentType: ctype, ContentDisposition: disposition, StatusCodeOnSuccess: int(status)}
 		if meta != "" {
 			c.fields.Metadata = map[string]string{"x-goog-meta-m": meta}
 		}

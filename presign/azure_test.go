@@ -1,22 +1,15 @@
 package presign
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
-	"os"
-	"os/exec"
-	"path/filepath"
-	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -24,6 +17,7 @@ import (
 
 	"presign.dev/azuresas"
 	"presign.dev/internal/azuritetest"
+	"presign.dev/internal/oracle/azref"
 	"presign.dev/sigv4"
 )
 
@@ -155,7 +149,7 @@ func sasOf(t *testing.T, u string) (string, url.Values) {
 }
 
 func TestAzureGrants(t *testing.T) {
-	ref := startAzureRef(t)
+	ref := azref.Start(t)
 	dec := &Decision{Rule: "r"}
 	b := azureBackend()
 	iss := azureIssuer(t, b, dec, nil)
@@ -203,7 +197,7 @@ func TestAzureGrants(t *testing.T) {
 			}
 			v := tt.values
 			v.Container, v.Blob, v.Expiry, v.Protocol = "photos", tt.r.Key, exp, azuresas.ProtocolHTTPS
-			want := ref.sharedKey(t, "presigntest", azureKey, v)
+			want := ref.SharedKey(t, "presigntest", azureKey, v)
 			if got := g.URL[strings.IndexByte(g.URL, '?')+1:]; got != want {
 				t.Errorf("the grant's SAS is not the SDK's for %+v:\n ours %s\n  SDK %s", v, got, want)
 			}
@@ -212,7 +206,7 @@ func TestAzureGrants(t *testing.T) {
 }
 
 func TestAzurePartURLs(t *testing.T) {
-	ref := startAzureRef(t)
+	ref := azref.Start(t)
 	b := azureBackend()
 	b.Endpoint = "http://127.0.0.1:10000/presigntest"
 	iss := azureIssuer(t, b, &Decision{Rule: "r"}, nil)
@@ -240,7 +234,7 @@ func TestAzurePartURLs(t *testing.T) {
 			t.Errorf("part %d: the query is not blockid, comp, then the SAS: %s", g.Number, g.URL)
 		}
 		sas := strings.TrimPrefix(query, prefix)
-		want := ref.sharedKey(t, "presigntest", azureKey, azuresas.Values{Container: "photos", Blob: "big.bin", Permissions: azuresas.Write, Expiry: testTime.Add(15 * time.Minute)})
+		want := ref.SharedKey(t, "presigntest", azureKey, azuresas.Values{Container: "photos", Blob: "big.bin", Permissions: azuresas.Write, Expiry: testTime.Add(15 * time.Minute)})
 		if sas != want {
 			t.Errorf("part %d: the SAS is not the SDK's:\n ours %s\n  SDK %s", g.Number, sas, want)
 		}
@@ -564,100 +558,4 @@ func TestAzureStore(t *testing.T) {
 	if err := st.AbortMultipartUpload(ctx, a.Container, key, otherID); err != nil {
 		t.Error(err)
 	}
-}
-
-// The reference signer: the Azure SDK for Go, in its own module.
-
-var (
-	azureRefOnce sync.Once
-	azureRefPath string
-	azureRefErr  error
-)
-
-type azureRef struct {
-	mu  sync.Mutex
-	in  io.WriteCloser
-	out *bufio.Scanner
-}
-
-// startAzureRef builds and starts azuresas/internal/azref for the rest of
-// t, or skips t (fails it under CI=true) when it cannot be built.
-func startAzureRef(t testing.TB) *azureRef {
-	t.Helper()
-	azureRefOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "azref")
-		if err != nil {
-			azureRefErr = err
-			return
-		}
-		azureRefPath = filepath.Join(dir, "azref")
-		cmd := exec.Command("go", "build", "-o", azureRefPath, ".")
-		cmd.Dir = filepath.Join("..", "azuresas", "internal", "azref")
-		cmd.Env = append(os.Environ(), "GOWORK=off")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			azureRefErr = fmt.Errorf("building azuresas/internal/azref (the Azure SDK) failed: %v\n%s", err, out)
-		}
-	})
-	if azureRefErr != nil {
-		if ci, _ := strconv.ParseBool(os.Getenv("CI")); ci {
-			t.Fatalf("%v [CI: a missing test dependency is a failure]", azureRefErr)
-		}
-		t.Skipf("%v (set CI=true to make this a failure)", azureRefErr)
-	}
-	cmd := exec.Command(azureRefPath)
-	in, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		in.Close() // the helper exits at the end of its input
-		cmd.Wait()
-	})
-	sc := bufio.NewScanner(out)
-	sc.Buffer(make([]byte, 1<<20), 1<<24)
-	return &azureRef{in: in, out: sc}
-}
-
-// sharedKey is the SDK's service SAS of v with the account's key.
-func (r *azureRef) sharedKey(t testing.TB, account, key string, v azuresas.Values) string {
-	t.Helper()
-	type refTime struct {
-		Unix   int64 `json:"unix"`
-		Nsec   int64 `json:"nsec"`
-		Offset int   `json:"offset"`
-	}
-	_, off := v.Expiry.Zone()
-	req := map[string]any{"op": "sharedkey", "account": account, "key": key, "values": map[string]any{
-		"version": azuresas.Version, "protocol": []byte(v.Protocol), "permissions": v.Permissions.String(),
-		"expiry":    refTime{v.Expiry.Unix(), int64(v.Expiry.Nanosecond()), off},
-		"container": []byte(v.Container), "blob": []byte(v.Blob), "rscd": []byte(v.ContentDisposition), "rsct": []byte(v.ContentType),
-	}}
-	b, err := json.Marshal(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if _, err := r.in.Write(append(b, '\n')); err != nil {
-		t.Fatalf("writing to the helper: %v", err)
-	}
-	if !r.out.Scan() {
-		t.Fatalf("the helper answered nothing: %v", r.out.Err())
-	}
-	var a struct{ Query, Error, Stage string }
-	if err := json.Unmarshal(r.out.Bytes(), &a); err != nil {
-		t.Fatalf("the helper's answer %q: %v", r.out.Bytes(), err)
-	}
-	if a.Error != "" {
-		t.Fatalf("the SDK refused %+v: %s (%s)", v, a.Error, a.Stage)
-	}
-	return a.Query
 }

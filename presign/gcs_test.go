@@ -1,7 +1,6 @@
 package presign
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"crypto"
@@ -23,9 +22,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -37,6 +33,7 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"presign.dev/gcsv4"
+	"presign.dev/internal/oracle/gcsref"
 	"presign.dev/sigv4"
 )
 
@@ -116,121 +113,6 @@ func gcsIssuer(t testing.TB, b Backend, dec *Decision, mod func(*Config)) *Issue
 	return iss
 }
 
-// The reference signer: Google's Go library, in its own module.
-
-var (
-	gcsRefOnce sync.Once
-	gcsRefPath string
-	gcsRefErr  error
-)
-
-type gcsRef struct {
-	mu  sync.Mutex
-	in  io.WriteCloser
-	out *bufio.Scanner
-}
-
-// gcsRefRequest is gcsv4/internal/gcsref's request.
-type gcsRefRequest struct {
-	Op       string `json:"op"`
-	Email    string `json:"email"`
-	Key      string `json:"key"`
-	Bucket   string `json:"bucket"`
-	Object   string `json:"object"`
-	Style    string `json:"style"`
-	Hostname string `json:"hostname"`
-	Insecure bool   `json:"insecure"`
-	Expires  int64  `json:"expires"`
-	Now      int64  `json:"now"`
-
-	Method  string      `json:"method,omitempty"`
-	Headers []string    `json:"headers,omitempty"`
-	Query   [][2]string `json:"query,omitempty"`
-
-	Fields struct {
-		ContentType         string            `json:"ContentType,omitempty"`
-		Metadata            map[string]string `json:"Metadata,omitempty"`
-		StatusCodeOnSuccess int               `json:"StatusCodeOnSuccess,omitempty"`
-	} `json:"fields"`
-	Length []uint64 `json:"length,omitempty"`
-}
-
-type gcsRefAnswer struct {
-	URL    string            `json:"url"`
-	Fields map[string]string `json:"fields"`
-	Error  string            `json:"error"`
-}
-
-// startGCSRef builds and starts the helper for the rest of t, or skips t
-// (fails it under CI=true) when it cannot be built.
-func startGCSRef(t testing.TB) *gcsRef {
-	t.Helper()
-	gcsRefOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "gcsref")
-		if err != nil {
-			gcsRefErr = err
-			return
-		}
-		gcsRefPath = filepath.Join(dir, "gcsref")
-		cmd := exec.Command("go", "build", "-o", gcsRefPath, ".")
-		cmd.Dir = filepath.Join("..", "gcsv4", "internal", "gcsref")
-		cmd.Env = append(os.Environ(), "GOWORK=off")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			gcsRefErr = fmt.Errorf("building gcsv4/internal/gcsref (Google's library) failed: %v\n%s", err, out)
-		}
-	})
-	if gcsRefErr != nil {
-		if ci, _ := strconv.ParseBool(os.Getenv("CI")); ci {
-			t.Fatalf("%v [CI: a missing test dependency is a failure]", gcsRefErr)
-		}
-		t.Skipf("%v (set CI=true to make this a failure)", gcsRefErr)
-	}
-	cmd := exec.Command(gcsRefPath)
-	in, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		in.Close() // the helper exits at the end of its input
-		cmd.Wait()
-	})
-	sc := bufio.NewScanner(out)
-	sc.Buffer(make([]byte, 1<<20), 1<<24)
-	return &gcsRef{in: in, out: sc}
-}
-
-func (r *gcsRef) sign(t testing.TB, req *gcsRefRequest) gcsRefAnswer {
-	t.Helper()
-	b, err := json.Marshal(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if _, err := r.in.Write(append(b, '\n')); err != nil {
-		t.Fatalf("writing to the helper: %v", err)
-	}
-	if !r.out.Scan() {
-		t.Fatalf("the helper answered nothing: %v", r.out.Err())
-	}
-	var a gcsRefAnswer
-	if err := json.Unmarshal(r.out.Bytes(), &a); err != nil {
-		t.Fatalf("the helper's answer %q: %v", r.out.Bytes(), err)
-	}
-	if a.Error != "" {
-		t.Fatalf("the library refused %+v: %s", req, a.Error)
-	}
-	return a
-}
-
 // isGoogAuthParam reports whether a query parameter is one of V4's own.
 func isGoogAuthParam(name string) bool {
 	switch name {
@@ -253,12 +135,12 @@ func isGoogAuthParam(name string) bool {
 // style lacks the "/" path that it signs (scheme://bucket.host?...), a
 // known fault of the library (see gcsv4's differential tests): there the
 // "/" is put back before comparing; the signatures must be the same.
-func compareWithLibrary(t *testing.T, ref *gcsRef, b Backend, r Request, g Grant, expires time.Duration, maxSize int64) {
+func compareWithLibrary(t *testing.T, ref *gcsref.Library, b Backend, r Request, g Grant, expires time.Duration, maxSize int64) {
 	t.Helper()
 	_, keyPEM, _ := gcsServiceAccount(t)
 	b = b.WithDefaults()
 	e := newEndpoint(b)
-	req := &gcsRefRequest{Email: gcsEmail, Key: keyPEM, Bucket: b.Bucket, Object: r.Key, Style: "path",
+	req := &gcsref.Request{Email: gcsEmail, Key: keyPEM, Bucket: b.Bucket, Object: r.Key, Style: "path",
 		Insecure: e.scheme == "http", Now: testTime.Unix(), Expires: testTime.Add(expires).Unix()}
 	if e.host != gcsv4.DefaultHost {
 		req.Hostname = e.host
@@ -285,7 +167,7 @@ func compareWithLibrary(t *testing.T, ref *gcsRef, b Backend, r Request, g Grant
 			lo, hi = uint64(*r.ContentLength), uint64(*r.ContentLength)
 		}
 		req.Length = []uint64{lo, hi}
-		lib := ref.sign(t, req)
+		lib := ref.Sign(t, req)
 		if g.URL != lib.URL {
 			t.Errorf("form URL %s, library %s", g.URL, lib.URL)
 		}
@@ -347,7 +229,7 @@ func compareWithLibrary(t *testing.T, ref *gcsRef, b Backend, r Request, g Grant
 	for _, name := range slices.Sorted(maps.Keys(g.Headers)) {
 		req.Headers = append(req.Headers, name+":"+g.Headers[name])
 	}
-	lib := ref.sign(t, req).URL
+	lib := ref.Sign(t, req).URL
 	if host, _, _ := strings.Cut(strings.TrimPrefix(lib, "https://"), "?"); r.Op == OpList && req.Style == "virtual" && !strings.Contains(host, "/") {
 		lib = strings.Replace(lib, "?", "/?", 1)
 	}
@@ -379,7 +261,7 @@ func signedHeaders(t *testing.T, u string) (string, url.Values) {
 // library signs for the same request, with the backend's path style.
 func TestGCSGrants(t *testing.T) {
 	ctx := context.Background()
-	ref := startGCSRef(t)
+	ref := gcsref.Start(t)
 	n := int64(11)
 	md5sum := "XUFAKrxLKna5cZ2REBfFkg==" // of "hello"
 	stamp := "0000000000000000"

@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"presign.dev/internal/testdep"
 )
 
 // MinIOPolicy returns the signing user's policy that docs/minio.md
@@ -12,7 +14,7 @@ import (
 // read from the document itself so that tests and document cannot drift.
 func MinIOPolicy(tb testing.TB, bucket string) string {
 	tb.Helper()
-	root, err := repoRoot()
+	root, err := testdep.RepoRoot()
 	if err != nil {
 		tb.Fatal(err)
 	}

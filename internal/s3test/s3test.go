@@ -11,7 +11,6 @@
 package s3test
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"crypto/rand"
@@ -33,6 +32,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/smithy-go"
+
+	"presign.dev/internal/testdep"
 )
 
 // Names lists every server this package can start, for table tests that run
@@ -447,7 +448,7 @@ func binary(tb testing.TB, k kind) string {
 		}
 		return p
 	}
-	root, err := repoRoot()
+	root, err := testdep.RepoRoot()
 	if err != nil {
 		missing(tb, k, err.Error())
 		return ""
@@ -482,37 +483,6 @@ func executable(p string) error {
 		return fmt.Errorf("%s is not an executable file", p)
 	}
 	return nil
-}
-
-// repoRoot walks up from the working directory to the directory whose go.mod
-// declares module presign.dev.
-func repoRoot() (string, error) {
-	wd, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for dir := wd; ; {
-		if data, err := os.ReadFile(filepath.Join(dir, "go.mod")); err == nil && modulePath(data) == "presign.dev" {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", fmt.Errorf("no go.mod of module presign.dev above %s", wd)
-		}
-		dir = parent
-	}
-}
-
-func modulePath(gomod []byte) string {
-	sc := bufio.NewScanner(bytes.NewReader(gomod))
-	for sc.Scan() {
-		line := strings.TrimSpace(sc.Text())
-		if rest, ok := strings.CutPrefix(line, "module"); ok && (rest == "" || rest[0] == ' ' || rest[0] == '\t') {
-			rest, _, _ = strings.Cut(rest, "//")
-			return strings.Trim(strings.TrimSpace(rest), "\"`")
-		}
-	}
-	return ""
 }
 
 // pickPorts is freePorts; tests replace it to provoke a port clash.

@@ -5,8 +5,6 @@ import (
 	"errors"
 	"net"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -189,28 +187,6 @@ func TestStartUnknownName(t *testing.T) {
 		if _, ok := kinds[name]; !ok {
 			t.Fatalf("Names lists %q, which has no kind", name)
 		}
-	}
-}
-
-func TestModulePath(t *testing.T) {
-	for in, want := range map[string]string{
-		"module presign.dev\n\ngo 1.26\n":        "presign.dev",
-		"// c\nmodule \"presign.dev\" // x\n":    "presign.dev",
-		"modulex foo\nmodule\tpresign.dev\n":     "presign.dev",
-		"go 1.26\n":                              "",
-		"module example.com/presign.dev/other\n": "example.com/presign.dev/other",
-	} {
-		if got := modulePath([]byte(in)); got != want {
-			t.Errorf("modulePath(%q) = %q, want %q", in, got, want)
-		}
-	}
-	root, err := repoRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	data, err := os.ReadFile(filepath.Join(root, "go.mod"))
-	if err != nil || modulePath(data) != "presign.dev" {
-		t.Fatalf("repoRoot = %q, whose go.mod is not presign.dev's (%v)", root, err)
 	}
 }
 
