@@ -17,7 +17,11 @@ import (
 // Azure Blob Storage (kind azure): grants are blob URLs with a service
 // shared access signature (SAS) signed with the storage account's key
 // (Backend.Credentials: AccessKeyID is the account name, SecretAccessKey
-// its key; Bucket is the container; Endpoint the Blob service's base URL).
+// its key; Bucket is the container; Endpoint the Blob service's base URL),
+// or with a user delegation SAS signed with a user delegation key of the
+// account (Backend.AzureKeys, with the account name alone in Credentials),
+// each URL's lifetime then clamped to the key's expiry. Presign's own
+// calls to the store are signed the same way.
 //
 // A SAS binds the blob, the permissions (read, create, write, delete), the
 // expiry, the protocol and the headers of a download's response — nothing
@@ -88,9 +92,21 @@ func azureValidate(b Backend, ps *Problems) {
 			ps.Addf(f.field, "does not apply to kind azure (a storage account signs with its name and key); remove it")
 		}
 	}
-	if b.CredentialSource != nil {
+	switch {
+	case b.CredentialSource != nil:
 		ps.Addf("credentials.source", "kind azure signs with the storage account's key (account_name, account_key); credential sources are AWS's")
-	} else {
+	case b.AzureKeys != nil:
+		// User delegation keys of the account sign.
+		switch name := b.Credentials.AccessKeyID; {
+		case name == "":
+			ps.Addf("account_name", "required: the storage account whose user delegation keys sign")
+		case azuresas.ValidateAccountName(name) != nil:
+			ps.Addf("account_name", "%q is not a storage account name: 3 to 24 lower-case letters and digits", name)
+		}
+		if b.Credentials.SecretAccessKey != "" {
+			ps.Addf("account_key", "user delegation keys sign here (credentials): give no account key")
+		}
+	default:
 		switch name := b.Credentials.AccessKeyID; {
 		case name == "":
 			ps.Addf("account_name", "required: the storage account whose key signs")
@@ -121,13 +137,16 @@ func azureValidate(b Backend, ps *Problems) {
 	}
 }
 
-// azureSigner signs service SAS URLs for the blobs of one container.
+// azureSigner signs SAS URLs for the blobs of one container: service SAS
+// with the account key, or user delegation SAS with the current user
+// delegation key (Backend.AzureKeys), each URL then clamped to the key's
+// expiry.
 type azureSigner struct {
 	name      string // the backend's, for messages
 	endpoint  string // normalized
 	container string
 	protocol  azuresas.Protocol // https only when the endpoint is https
-	sas       *azuresas.Signer
+	keys      azureKeys
 }
 
 func newAzureSigner(b Backend) (*azureSigner, error) {
@@ -135,11 +154,11 @@ func newAzureSigner(b Backend) (*azureSigner, error) {
 	if err != nil {
 		return nil, err
 	}
-	a, err := azuresas.ParseAccountKey(b.Credentials.AccessKeyID, b.Credentials.SecretAccessKey)
+	keys, err := newAzureKeys(b)
 	if err != nil {
 		return nil, err
 	}
-	s := &azureSigner{name: b.Name, endpoint: endpoint, container: b.Bucket, sas: azuresas.NewSigner(a)}
+	s := &azureSigner{name: b.Name, endpoint: endpoint, container: b.Bucket, keys: keys}
 	if strings.HasPrefix(endpoint, "https:") {
 		s.protocol = azuresas.ProtocolHTTPS
 	}
@@ -210,15 +229,16 @@ func cmpOr(a, b string) string {
 	return b
 }
 
-// values returns the SAS values of key for the lifetime expires from now.
+// values returns the SAS values of key for the lifetime expires from now
+// (the expiry in whole seconds, as a SAS signs it).
 func (s *azureSigner) values(key string, perm azuresas.Permissions, now time.Time, expires time.Duration) azuresas.Values {
-	return azuresas.Values{Container: s.container, Blob: key, Permissions: perm, Expiry: now.Add(expires), Protocol: s.protocol}
+	return azuresas.Values{Container: s.container, Blob: key, Permissions: perm, Expiry: now.Add(expires).Truncate(time.Second), Protocol: s.protocol}
 }
 
-// url signs v and returns the blob's URL with the SAS, query (if any)
-// before it.
-func (s *azureSigner) url(v azuresas.Values, query string) (string, error) {
-	sas, err := s.sas.Sign(v)
+// url signs v with sg and returns the blob's URL with the SAS, query (if
+// any) before it.
+func (s *azureSigner) url(sg *azuresas.Signer, v azuresas.Values, query string) (string, error) {
+	sas, err := sg.Sign(v)
 	if err != nil {
 		return "", Errorf(CodeInvalidArgument, "cannot sign this for Azure: %s", strings.TrimPrefix(err.Error(), azuresas.ErrInvalid.Error()+": "))
 	}
@@ -228,7 +248,11 @@ func (s *azureSigner) url(v azuresas.Values, query string) (string, error) {
 	return azuresas.BlobURL(s.endpoint, v.Container, v.Blob, sas), nil
 }
 
-func (s *azureSigner) sign(_ context.Context, r Request, dec Decision, now time.Time, expires time.Duration, _ int64) (Grant, error) {
+func (s *azureSigner) sign(ctx context.Context, r Request, dec Decision, now time.Time, expires time.Duration, _ int64) (Grant, error) {
+	sg, expires, err := s.keys.signerFor(ctx, now, expires)
+	if err != nil {
+		return Grant{}, err
+	}
 	g := Grant{ExpiresAt: now.Add(expires).UTC().Truncate(time.Second)}
 	var v azuresas.Values
 	switch r.Op {
@@ -265,7 +289,7 @@ func (s *azureSigner) sign(_ context.Context, r Request, dec Decision, now time.
 	default:
 		return Grant{}, s.unsupported(string(r.Op), "use put, get, head, delete or a multipart upload")
 	}
-	u, err := s.url(v, "")
+	u, err := s.url(sg, v, "")
 	if err != nil {
 		return Grant{}, err
 	}
@@ -277,7 +301,7 @@ func (s *azureSigner) sign(_ context.Context, r Request, dec Decision, now time.
 // ?blockid=<its block ID>&comp=block with a Write SAS of the blob. Nothing
 // of the part is signed (neither its size nor its block ID): presign checks
 // the blocks' sizes at complete.
-func (s *azureSigner) signPart(_ context.Context, p uploadPart, now time.Time, expires time.Duration) (Grant, error) {
+func (s *azureSigner) signPart(ctx context.Context, p uploadPart, now time.Time, expires time.Duration) (Grant, error) {
 	switch {
 	case p.ChecksumSHA256 != "" || p.ChecksumCRC64NVME != "":
 		return Grant{}, s.unsupported("a part's checksum", "sign the parts without checksums")
@@ -288,7 +312,11 @@ func (s *azureSigner) signPart(_ context.Context, p uploadPart, now time.Time, e
 	if err != nil {
 		return Grant{}, err
 	}
-	u, err := s.url(s.values(p.Key, azuresas.Write, now, expires), "blockid="+azureBlockID(up.stamp, p.PartNumber)+"&comp=block")
+	sg, expires, err := s.keys.signerFor(ctx, now, expires)
+	if err != nil {
+		return Grant{}, err
+	}
+	u, err := s.url(sg, s.values(p.Key, azuresas.Write, now, expires), "blockid="+azureBlockID(up.stamp, p.PartNumber)+"&comp=block")
 	if err != nil {
 		return Grant{}, err
 	}
@@ -381,7 +409,8 @@ func parseAzureBlockID(stamp, id string) (int, bool) {
 // commit or a week after their upload, and a complete with the same token
 // still commits them until then).
 type azureStore struct {
-	client *azuresas.Client
+	base azuresas.Client // without its Signer: client sets it
+	keys azureKeys
 }
 
 func newAzureStore(b Backend, o StoreOptions) (*azureStore, error) {
@@ -389,14 +418,20 @@ func newAzureStore(b Backend, o StoreOptions) (*azureStore, error) {
 	if err != nil {
 		return nil, err
 	}
-	a, err := azuresas.ParseAccountKey(b.Credentials.AccessKeyID, b.Credentials.SecretAccessKey)
+	keys, err := newAzureKeys(b)
 	if err != nil {
 		return nil, err
 	}
 	if o.HTTPClient == nil {
 		o.HTTPClient = newStoreHTTPClient()
 	}
-	return &azureStore{client: &azuresas.Client{Endpoint: endpoint, Signer: azuresas.NewSigner(a), HTTP: o.HTTPClient, Now: o.Now}}, nil
+	return &azureStore{base: azuresas.Client{Endpoint: endpoint, HTTP: o.HTTPClient, Now: o.Now}, keys: keys}, nil
+}
+
+// client is the Blob client of the key valid now (the account key, or the
+// current user delegation key).
+func (s *azureStore) client(ctx context.Context) (*azuresas.Client, error) {
+	return s.keys.client(ctx, s.base)
 }
 
 // storeError translates an azuresas error of op.
@@ -444,7 +479,11 @@ func (s *azureStore) ListParts(ctx context.Context, bucket, key, uploadID string
 	if err != nil {
 		return nil, err
 	}
-	bl, err := s.client.GetBlockList(ctx, bucket, key)
+	c, err := s.client(ctx)
+	if err != nil {
+		return nil, err
+	}
+	bl, err := c.GetBlockList(ctx, bucket, key)
 	if isBlobNotFound(err) {
 		return nil, nil
 	}
@@ -484,7 +523,11 @@ func (s *azureStore) committed(ctx context.Context, bucket, key string, up azure
 			return false, "", nil
 		}
 	}
-	p, err := s.client.GetProperties(ctx, bucket, key)
+	c, err := s.client(ctx)
+	if err != nil {
+		return false, "", err
+	}
+	p, err := c.GetProperties(ctx, bucket, key)
 	if isBlobNotFound(err) {
 		return false, "", nil
 	}
@@ -522,7 +565,11 @@ func (s *azureStore) CompleteMultipartUpload(ctx context.Context, in CompleteMul
 	for i, p := range in.Parts {
 		ids[i] = azureBlockID(up.stamp, p.PartNumber)
 	}
-	bl, err := s.client.GetBlockList(ctx, in.Bucket, in.Key)
+	c, err := s.client(ctx)
+	if err != nil {
+		return CompletedObject{}, err
+	}
+	bl, err := c.GetBlockList(ctx, in.Bucket, in.Key)
 	if err != nil && !isBlobNotFound(err) {
 		return CompletedObject{}, azureStoreError("GetBlockList", err)
 	}
@@ -550,7 +597,7 @@ func (s *azureStore) CompleteMultipartUpload(ctx context.Context, in CompleteMul
 	for name, v := range up.metadata {
 		md[azureMetadataName(name)] = v
 	}
-	res, err := s.client.PutBlockList(ctx, azuresas.CommitInput{Container: in.Bucket, Blob: in.Key, BlockIDs: ids,
+	res, err := c.PutBlockList(ctx, azuresas.CommitInput{Container: in.Bucket, Blob: in.Key, BlockIDs: ids,
 		ContentType: up.contentType, Metadata: md, IfNoneMatch: in.IfNoneMatch})
 	if err != nil {
 		return CompletedObject{}, azureStoreError("PutBlockList", err)
@@ -565,7 +612,11 @@ func (s *azureStore) AbortMultipartUpload(context.Context, string, string, strin
 // HeadObject reads the blob's properties: its Content-MD5 is the MD5
 // checksum, and presign_upload the stamp.
 func (s *azureStore) HeadObject(ctx context.Context, bucket, key string) (ObjectInfo, error) {
-	p, err := s.client.GetProperties(ctx, bucket, key)
+	c, err := s.client(ctx)
+	if err != nil {
+		return ObjectInfo{}, err
+	}
+	p, err := c.GetProperties(ctx, bucket, key)
 	if err != nil {
 		return ObjectInfo{}, azureStoreError("GetBlobProperties", err)
 	}

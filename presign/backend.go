@@ -45,6 +45,10 @@ type Backend struct {
 	// CredentialSource supplies credentials that expire and are renewed
 	// (STS, the container or instance role); nil means Credentials.
 	CredentialSource CredentialSource
+	// AzureKeys supplies the user delegation keys that sign a kind azure
+	// backend's URLs in place of an account key (Credentials then hold the
+	// account name alone); nil means the account key.
+	AzureKeys AzureKeySource
 	// MaxExpires is the store's own cap on a URL's lifetime; 0 means 7 days,
 	// S3's cap. Longer requests are refused as invalid, not clamped.
 	MaxExpires time.Duration
