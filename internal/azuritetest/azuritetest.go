@@ -44,6 +44,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"presign.dev/internal/testdep"
 )
 
 // Version is the x-ms-version of this package's requests and the signed
@@ -349,54 +351,20 @@ func makeCert(tb testing.TB, dir string) (certFile, keyFile string, pool *x509.C
 func binary(tb testing.TB) string {
 	tb.Helper()
 	if p := os.Getenv("PRESIGN_AZURITE_BIN"); p != "" {
-		if err := executable(p); err != nil {
+		if err := testdep.Executable(p); err != nil {
 			tb.Fatalf("azuritetest: PRESIGN_AZURITE_BIN=%s: %v", p, err)
 		}
 		return p
 	}
-	root, err := repoRoot()
+	root, err := testdep.RepoRoot()
 	if err == nil {
 		p := filepath.Join(root, ".tools", "azurite", "node_modules", ".bin", "azurite-blob")
-		if err = executable(p); err == nil {
+		if err = testdep.Executable(p); err == nil {
 			return p
 		}
 	}
-	msg := fmt.Sprintf("azuritetest: Azurite not installed (%v); scripts/install-test-tools.sh installs it, or set PRESIGN_AZURITE_BIN", err)
-	if ci, _ := strconv.ParseBool(os.Getenv("CI")); ci {
-		tb.Fatalf("%s [CI: a missing test dependency is a failure]", msg)
-	}
-	tb.Skip(msg)
+	testdep.Missing(tb, fmt.Sprintf("azuritetest: Azurite not installed (%v); scripts/install-test-tools.sh installs it, or set PRESIGN_AZURITE_BIN", err))
 	return ""
-}
-
-func executable(p string) error {
-	fi, err := os.Stat(p)
-	if err != nil {
-		return err
-	}
-	if fi.IsDir() || fi.Mode().Perm()&0o111 == 0 {
-		return fmt.Errorf("%s is not an executable file", p)
-	}
-	return nil
-}
-
-// repoRoot walks up from the working directory to the directory of the
-// go.mod of module presign.dev.
-func repoRoot() (string, error) {
-	wd, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for dir := wd; ; {
-		if data, err := os.ReadFile(filepath.Join(dir, "go.mod")); err == nil && strings.HasPrefix(string(data), "module presign.dev\n") {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", fmt.Errorf("no go.mod of module presign.dev above %s", wd)
-		}
-		dir = parent
-	}
 }
 
 // freePort returns a loopback port that was free a moment ago.

@@ -442,7 +442,7 @@ func (s *Server) logTail() string {
 func binary(tb testing.TB, k kind) string {
 	tb.Helper()
 	if p := os.Getenv(k.envBin); p != "" {
-		if err := executable(p); err != nil {
+		if err := testdep.Executable(p); err != nil {
 			// Set explicitly yet wrong: a mistake, never a reason to skip.
 			tb.Fatalf("s3test: %s=%s: %v", k.envBin, p, err)
 		}
@@ -454,7 +454,7 @@ func binary(tb testing.TB, k kind) string {
 		return ""
 	}
 	p := filepath.Join(root, ".tools", "bin", k.name)
-	if err := executable(p); err != nil {
+	if err := testdep.Executable(p); err != nil {
 		missing(tb, k, err.Error())
 	}
 	return p
@@ -462,27 +462,7 @@ func binary(tb testing.TB, k kind) string {
 
 func missing(tb testing.TB, k kind, why string) {
 	tb.Helper()
-	msg := fmt.Sprintf("s3test: %s binary not available (%s); run scripts/install-test-servers.sh or set %s", k.name, why, k.envBin)
-	if inCI() {
-		tb.Fatalf("%s [CI: a missing test dependency is a failure]", msg)
-	}
-	tb.Skip(msg)
-}
-
-func inCI() bool {
-	ci, err := strconv.ParseBool(os.Getenv("CI"))
-	return err == nil && ci
-}
-
-func executable(p string) error {
-	fi, err := os.Stat(p)
-	if err != nil {
-		return err
-	}
-	if fi.IsDir() || fi.Mode().Perm()&0o111 == 0 {
-		return fmt.Errorf("%s is not an executable file", p)
-	}
-	return nil
+	testdep.Missing(tb, fmt.Sprintf("s3test: %s binary not available (%s); run scripts/install-test-servers.sh or set %s", k.name, why, k.envBin))
 }
 
 // pickPorts is freePorts; tests replace it to provoke a port clash.

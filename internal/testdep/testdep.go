@@ -35,6 +35,18 @@ func InCI() bool {
 	return err == nil && ci
 }
 
+// Executable returns nil when p is an executable file, else why not.
+func Executable(p string) error {
+	fi, err := os.Stat(p)
+	if err != nil {
+		return err
+	}
+	if fi.IsDir() || fi.Mode().Perm()&0o111 == 0 {
+		return fmt.Errorf("%s is not an executable file", p)
+	}
+	return nil
+}
+
 // RepoRoot walks up from the working directory to the directory whose go.mod
 // declares module presign.dev.
 func RepoRoot() (string, error) {

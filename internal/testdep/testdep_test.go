@@ -59,3 +59,19 @@ func TestModulePath(t *testing.T) {
 		t.Fatalf("RepoRoot = %q, whose go.mod is not presign.dev's (%v)", root, err)
 	}
 }
+
+func TestExecutable(t *testing.T) {
+	dir := t.TempDir()
+	exe, plain := filepath.Join(dir, "exe"), filepath.Join(dir, "plain")
+	if err := os.WriteFile(exe, []byte("#!/bin/sh\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(plain, []byte("text"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for p, want := range map[string]bool{exe: true, plain: false, dir: false, filepath.Join(dir, "missing"): false} {
+		if err := Executable(p); (err == nil) != want {
+			t.Errorf("Executable(%s) = %v, want executable %v", p, err, want)
+		}
+	}
+}
