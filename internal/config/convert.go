@@ -232,7 +232,11 @@ func (r *reader) backend(path string, fb fileBackend) presign.Backend {
 		b.Credentials.AccessKeyID = r.str(path+".account_name", fb.AccountName)
 		b.Credentials.SecretAccessKey = r.secret(path+".account_key", fb.AccountKey)
 	}
-	if fb.Credentials != nil {
+	switch {
+	case fb.Credentials != nil && b.Kind == presign.KindAzure && isAzureSource(r.str(path+".credentials.source", fb.Credentials.Source)):
+		r.azureCredentials(path, *fb.Credentials, &b)
+	case fb.Credentials != nil:
+		r.azureFieldsElsewhere(path, *fb.Credentials)
 		r.credentialSource(path, *fb.Credentials, &b)
 	}
 	b.MaxExpires = r.dur(path+".max_expires", fb.MaxExpires)

@@ -68,6 +68,9 @@ func (c Config) Redacted() any {
 			fb.AccountKey, fb.SecretAccessKey = fb.SecretAccessKey, nil
 			fb.Region, fb.PathStyle = nil, nil
 		}
+		if b.AzureKeys != nil {
+			fb.Credentials = effectiveAzureCredentials(b.AzureKeys)
+		}
 		if cc, ok := c.Credentials[b.Name]; ok {
 			fb.AccessKeyID = nil // the source's, not static keys
 			fb.Credentials = effectiveCredentials(cc)

@@ -63,7 +63,8 @@ type fileBackend struct {
 	// kind azure: the storage account and its key.
 	AccountName *string `yaml:"account_name,omitempty" json:"account_name,omitempty"`
 	AccountKey  *string `yaml:"account_key,omitempty" json:"account_key,omitempty"`
-	// Credentials says where the signing credentials come from (kind s3).
+	// Credentials says where the signing credentials come from (kind s3),
+	// or the tokens that get user delegation keys (kind azure).
 	Credentials *fileCredentials `yaml:"credentials,omitempty" json:"credentials,omitempty"`
 }
 
@@ -77,6 +78,12 @@ type fileCredentials struct {
 	Duration      *string `yaml:"duration,omitempty" json:"duration,omitempty"`
 	Region        *string `yaml:"region,omitempty" json:"region,omitempty"`
 	STSEndpoint   *string `yaml:"sts_endpoint,omitempty" json:"sts_endpoint,omitempty"`
+	// kind azure (azure.go): the token file of source azure_token, the
+	// managed identity of source azure_managed_identity, and how long each
+	// user delegation key lives.
+	TokenFile   *string `yaml:"token_file,omitempty" json:"token_file,omitempty"`
+	ClientID    *string `yaml:"client_id,omitempty" json:"client_id,omitempty"`
+	KeyLifetime *string `yaml:"key_lifetime,omitempty" json:"key_lifetime,omitempty"`
 }
 
 type fileAuth struct {
