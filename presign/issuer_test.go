@@ -66,6 +66,7 @@ func TestIssueRefusesBadInput(t *testing.T) {
 		{"bad md5", Request{Op: OpPut, Key: "k", ContentMD5: "abc"}, CodeInvalidArgument},
 		{"md5 of wrong size", Request{Op: OpPut, Key: "k", ContentMD5: "AAAA"}, CodeInvalidArgument},
 		{"bad sha256", Request{Op: OpPut, Key: "k", ChecksumSHA256: "1B2M2Y8AsgTpgAmY7PhCfg=="}, CodeInvalidArgument},
+		{"md5 with a newline the decoder skips", Request{Op: OpPut, Key: "k", ContentMD5: "1B2M2Y8A\nsgTpgAmY7PhCfg=="}, CodeInvalidArgument},
 		{"metadata name", Request{Op: OpPut, Key: "k", Metadata: map[string]string{"A B": "v"}}, CodeInvalidArgument},
 		// MinIO unpacks an archive uploaded with this, writing any keys in it.
 		{"metadata snowball", Request{Op: OpPut, Key: "k", Metadata: map[string]string{"snowball-auto-extract": "true"}}, CodeInvalidArgument},

@@ -257,8 +257,10 @@ func openToken(secrets []TokenSecret, token string, now time.Time, t tokenPayloa
 	if !ok {
 		return invalid
 	}
+	// Only the canonical encoding opens: the decoder skips \r and \n, so
+	// without the comparison one token would have many spellings.
 	raw, err := base64.RawURLEncoding.Strict().DecodeString(encoded)
-	if err != nil || len(raw) <= tokenMACSize {
+	if err != nil || len(raw) <= tokenMACSize || base64.RawURLEncoding.EncodeToString(raw) != encoded {
 		return invalid
 	}
 	payload, mac := raw[:len(raw)-tokenMACSize], raw[len(raw)-tokenMACSize:]

@@ -161,10 +161,12 @@ func validateContentType(ct string) error {
 	return nil
 }
 
-// validateDigest accepts the base64 (standard, padded) encoding of exactly n bytes.
+// validateDigest accepts the base64 (standard, padded) encoding of exactly
+// n bytes, as it is signed into a header: canonical, so without the \r or
+// \n the decoder would skip.
 func validateDigest(field, v string, n int) error {
 	b, err := base64.StdEncoding.Strict().DecodeString(v)
-	if err != nil || len(b) != n {
+	if err != nil || len(b) != n || base64.StdEncoding.EncodeToString(b) != v {
 		return Errorf(CodeInvalidArgument, "%s must be the base64 of a %d-byte digest", field, n)
 	}
 	return nil
