@@ -149,12 +149,18 @@ type azureSigner struct {
 	keys      azureKeys
 }
 
-func newAzureSigner(b Backend) (*azureSigner, error) {
-	endpoint, err := azuresas.NormalizeEndpoint(b.Endpoint)
-	if err != nil {
-		return nil, err
+// azureAccount returns what both the signer and the store of b need: the
+// Blob service's endpoint, normalized, and the keys that sign.
+func azureAccount(b Backend) (endpoint string, keys azureKeys, err error) {
+	if endpoint, err = azuresas.NormalizeEndpoint(b.Endpoint); err != nil {
+		return "", azureKeys{}, err
 	}
-	keys, err := newAzureKeys(b)
+	keys, err = newAzureKeys(b)
+	return endpoint, keys, err
+}
+
+func newAzureSigner(b Backend) (*azureSigner, error) {
+	endpoint, keys, err := azureAccount(b)
 	if err != nil {
 		return nil, err
 	}
@@ -414,11 +420,7 @@ type azureStore struct {
 }
 
 func newAzureStore(b Backend, o StoreOptions) (*azureStore, error) {
-	endpoint, err := azuresas.NormalizeEndpoint(b.Endpoint)
-	if err != nil {
-		return nil, err
-	}
-	keys, err := newAzureKeys(b)
+	endpoint, keys, err := azureAccount(b)
 	if err != nil {
 		return nil, err
 	}

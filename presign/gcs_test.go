@@ -841,83 +841,92 @@ func send(t *testing.T, client *http.Client, g Grant, body []byte, mod func(*htt
 	return resp.StatusCode
 }
 
-// TestGCSStoreHeadObject: the store's HEAD is a V4 signed URL (valid one
-// minute) that the fake accepts, for both kinds of key, and what Cloud
-// Storage answers is read back as ObjectInfo.
-func TestGCSStoreHeadObject(t *testing.T) {
-	ctx := context.Background()
-	for _, creds := range []struct {
+// forEachGCSKey runs f as a subtest for each kind of key (a service
+// account, an HMAC key), with a backend of that key whose endpoint is a fake
+// of Cloud Storage (its clock 30s after testTime) that checks it.
+func forEachGCSKey(t *testing.T, f func(t *testing.T, b Backend, fake *fakeGCS, srv *httptest.Server)) {
+	for _, key := range []struct {
 		name string
 		mod  func(*Backend)
 	}{
 		{"service account", func(*Backend) {}},
 		{"HMAC key", func(b *Backend) { b.ServiceAccountKey, b.Credentials = "", gcsHMAC }},
 	} {
-		t.Run(creds.name, func(t *testing.T) {
+		t.Run(key.name, func(t *testing.T) {
 			b := gcsBackend(t)
-			creds.mod(&b)
+			key.mod(&b)
 			fake, srv := newFakeGCS(t, b, testTime.Add(30*time.Second))
 			b.Endpoint = srv.URL
-			store, err := newGCSStore(b.WithDefaults(), StoreOptions{HTTPClient: srv.Client(), Now: func() time.Time { return testTime }})
-			if err != nil {
-				t.Fatal(err)
-			}
-			body := []byte("hello, gcs\n")
-			key := "dir/a b+ü.txt"
-			updated := testTime.Add(-time.Hour)
-			fake.put("bucket", key, body, "text/plain", map[string]string{"presign-upload": "0123456789abcdef", "owner": "alice"}, updated)
-			got, err := store.HeadObject(ctx, "bucket", key)
-			if err != nil {
-				t.Fatal(err)
-			}
-			sum := md5.Sum(body)
-			want := ObjectInfo{Size: 11, ETag: `"` + hex.EncodeToString(sum[:]) + `"`, ContentType: "text/plain", LastModified: updated,
-				Metadata:  map[string]string{"presign-upload": "0123456789abcdef", "owner": "alice"},
-				Checksums: map[string]string{"MD5": b64MD5(body), "CRC32C": b64CRC32C(body)}}
-			if diff := cmp.Diff(want, got); diff != "" {
-				t.Errorf("HeadObject (-want +got):\n%s", diff)
-			}
-			seen := fake.takeSeen()
-			if len(seen) != 1 || seen[0].Method != http.MethodHead || seen[0].URL.Query().Get("X-Goog-Expires") != "60" ||
-				seen[0].URL.Query().Get("X-Goog-SignedHeaders") != "host" || seen[0].URL.EscapedPath() != "/bucket/dir/a%20b%2B%C3%BC.txt" {
-				t.Errorf("requests %v: want one HEAD of /bucket/dir/a%%20b%%2B%%C3%%BC.txt, signed for 60s", seen)
-			}
-
-			_, err = store.HeadObject(ctx, "bucket", "missing")
-			if se := (*StoreError)(nil); !errors.As(err, &se) || se.StatusCode != 404 || se.Code != "NotFound" || se.Op != "HeadObject" {
-				t.Errorf("a missing object: %v; want a 404 StoreError", err)
-			}
-			// The store's URL lives a minute: a store clock two minutes
-			// behind the fake's signs one that has expired.
-			late, _ := newGCSStore(b.WithDefaults(), StoreOptions{HTTPClient: srv.Client(), Now: func() time.Time { return testTime.Add(-2 * time.Minute) }})
-			if _, err := late.HeadObject(ctx, "bucket", key); !isStatus(err, http.StatusForbidden) {
-				t.Errorf("an expired URL: %v; want 403", err)
-			}
-			// Another key is refused.
-			other := b
-			other.ServiceAccountKey, other.Credentials = "", sigv4.Credentials{AccessKeyID: fake.signer.ID(), SecretAccessKey: "another-secret"}
-			wrong, _ := newGCSStore(other.WithDefaults(), StoreOptions{HTTPClient: srv.Client(), Now: func() time.Time { return testTime }})
-			if _, err := wrong.HeadObject(ctx, "bucket", key); !isStatus(err, http.StatusForbidden) {
-				t.Errorf("another key: %v; want 403", err)
-			}
-			for _, err := range []error{
-				func() error {
-					_, err := store.CreateMultipartUpload(ctx, CreateMultipartInput{Bucket: "bucket", Key: "k"})
-					return err
-				}(),
-				func() error { _, err := store.ListParts(ctx, "bucket", "k", "u"); return err }(),
-				func() error { _, err := store.CompleteMultipartUpload(ctx, CompleteMultipartInput{}); return err }(),
-				store.AbortMultipartUpload(ctx, "bucket", "k", "u"),
-			} {
-				if err == nil || !strings.Contains(err.Error(), "multipart uploads are not supported for kind gcs") {
-					t.Errorf("a multipart call: %v", err)
-				}
-			}
-			if len(fake.takeSeen()) != 3 {
-				t.Errorf("the multipart calls reached the store")
-			}
+			f(t, b, fake, srv)
 		})
 	}
+}
+
+// TestGCSStoreHeadObject: the store's HEAD is a V4 signed URL (valid one
+// minute) that the fake accepts, for both kinds of key, and what Cloud
+// Storage answers is read back as ObjectInfo.
+func TestGCSStoreHeadObject(t *testing.T) {
+	ctx := context.Background()
+	forEachGCSKey(t, func(t *testing.T, b Backend, fake *fakeGCS, srv *httptest.Server) {
+		store, err := newGCSStore(b.WithDefaults(), StoreOptions{HTTPClient: srv.Client(), Now: func() time.Time { return testTime }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		body := []byte("hello, gcs\n")
+		key := "dir/a b+ü.txt"
+		updated := testTime.Add(-time.Hour)
+		fake.put("bucket", key, body, "text/plain", map[string]string{"presign-upload": "0123456789abcdef", "owner": "alice"}, updated)
+		got, err := store.HeadObject(ctx, "bucket", key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sum := md5.Sum(body)
+		want := ObjectInfo{Size: 11, ETag: `"` + hex.EncodeToString(sum[:]) + `"`, ContentType: "text/plain", LastModified: updated,
+			Metadata:  map[string]string{"presign-upload": "0123456789abcdef", "owner": "alice"},
+			Checksums: map[string]string{"MD5": b64MD5(body), "CRC32C": b64CRC32C(body)}}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("HeadObject (-want +got):\n%s", diff)
+		}
+		seen := fake.takeSeen()
+		if len(seen) != 1 || seen[0].Method != http.MethodHead || seen[0].URL.Query().Get("X-Goog-Expires") != "60" ||
+			seen[0].URL.Query().Get("X-Goog-SignedHeaders") != "host" || seen[0].URL.EscapedPath() != "/bucket/dir/a%20b%2B%C3%BC.txt" {
+			t.Errorf("requests %v: want one HEAD of /bucket/dir/a%%20b%%2B%%C3%%BC.txt, signed for 60s", seen)
+		}
+
+		_, err = store.HeadObject(ctx, "bucket", "missing")
+		if se := (*StoreError)(nil); !errors.As(err, &se) || se.StatusCode != 404 || se.Code != "NotFound" || se.Op != "HeadObject" {
+			t.Errorf("a missing object: %v; want a 404 StoreError", err)
+		}
+		// The store's URL lives a minute: a store clock two minutes
+		// behind the fake's signs one that has expired.
+		late, _ := newGCSStore(b.WithDefaults(), StoreOptions{HTTPClient: srv.Client(), Now: func() time.Time { return testTime.Add(-2 * time.Minute) }})
+		if _, err := late.HeadObject(ctx, "bucket", key); !isStatus(err, http.StatusForbidden) {
+			t.Errorf("an expired URL: %v; want 403", err)
+		}
+		// Another key is refused.
+		other := b
+		other.ServiceAccountKey, other.Credentials = "", sigv4.Credentials{AccessKeyID: fake.signer.ID(), SecretAccessKey: "another-secret"}
+		wrong, _ := newGCSStore(other.WithDefaults(), StoreOptions{HTTPClient: srv.Client(), Now: func() time.Time { return testTime }})
+		if _, err := wrong.HeadObject(ctx, "bucket", key); !isStatus(err, http.StatusForbidden) {
+			t.Errorf("another key: %v; want 403", err)
+		}
+		for _, err := range []error{
+			func() error {
+				_, err := store.CreateMultipartUpload(ctx, CreateMultipartInput{Bucket: "bucket", Key: "k"})
+				return err
+			}(),
+			func() error { _, err := store.ListParts(ctx, "bucket", "k", "u"); return err }(),
+			func() error { _, err := store.CompleteMultipartUpload(ctx, CompleteMultipartInput{}); return err }(),
+			store.AbortMultipartUpload(ctx, "bucket", "k", "u"),
+		} {
+			if err == nil || !strings.Contains(err.Error(), "multipart uploads are not supported for kind gcs") {
+				t.Errorf("a multipart call: %v", err)
+			}
+		}
+		if len(fake.takeSeen()) != 3 {
+			t.Errorf("the multipart calls reached the store")
+		}
+	})
 }
 
 func isStatus(err error, status int) bool {
@@ -940,88 +949,76 @@ func b64CRC32C(b []byte) string {
 // another body, type or size, and a second upload to the key.
 func TestGCSVerifiedPut(t *testing.T) {
 	ctx := context.Background()
-	for _, creds := range []struct {
-		name string
-		mod  func(*Backend)
-	}{
-		{"service account", func(*Backend) {}},
-		{"HMAC key", func(b *Backend) { b.ServiceAccountKey, b.Credentials = "", gcsHMAC }},
-	} {
-		t.Run(creds.name, func(t *testing.T) {
-			b := gcsBackend(t)
-			creds.mod(&b)
-			fake, srv := newFakeGCS(t, b, testTime.Add(30*time.Second))
-			b.Endpoint = srv.URL
-			dec := Decision{Rule: "uploads", MaxSize: 100, NoOverwrite: true, TypeLimited: true}
-			iss := gcsIssuer(t, b, &dec, func(c *Config) { c.StoreOptions = StoreOptions{HTTPClient: srv.Client()} })
-			body := []byte("hello, gcs\n")
-			n := int64(len(body))
-			g, err := iss.Issue(ctx, alice, Request{Op: OpPut, Key: "users/alice/a.txt", ContentType: "text/plain", ContentLength: &n,
-				ContentMD5: b64MD5(body), Metadata: map[string]string{"owner": "alice"}, Verify: true})
-			if err != nil {
-				t.Fatal(err)
+	forEachGCSKey(t, func(t *testing.T, b Backend, fake *fakeGCS, srv *httptest.Server) {
+		dec := Decision{Rule: "uploads", MaxSize: 100, NoOverwrite: true, TypeLimited: true}
+		iss := gcsIssuer(t, b, &dec, func(c *Config) { c.StoreOptions = StoreOptions{HTTPClient: srv.Client()} })
+		body := []byte("hello, gcs\n")
+		n := int64(len(body))
+		g, err := iss.Issue(ctx, alice, Request{Op: OpPut, Key: "users/alice/a.txt", ContentType: "text/plain", ContentLength: &n,
+			ContentMD5: b64MD5(body), Metadata: map[string]string{"owner": "alice"}, Verify: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := iss.CompleteUpload(ctx, alice, g.Upload, nil); ErrorCode(err) != CodeNotFound {
+			t.Errorf("complete before the upload: %v; want not found", err)
+		}
+		// What the store refuses: another body of the same size (its
+		// MD5), another size or type (the signature).
+		for name, tc := range map[string]struct {
+			body   []byte
+			mod    func(*http.Request)
+			status int
+		}{
+			"another body":    {[]byte("HELLO, GCS\n"), nil, http.StatusBadRequest},
+			"a longer body":   {append(body, '!'), func(r *http.Request) { r.Header.Del("Content-MD5") }, http.StatusForbidden},
+			"another type":    {body, func(r *http.Request) { r.Header.Set("Content-Type", "text/html") }, http.StatusForbidden},
+			"no stamp":        {body, func(r *http.Request) { r.Header.Del("x-goog-meta-presign-upload") }, http.StatusForbidden},
+			"another precond": {body, func(r *http.Request) { r.Header.Set("x-goog-if-generation-match", "1") }, http.StatusForbidden},
+		} {
+			if got := send(t, srv.Client(), g, tc.body, tc.mod); got != tc.status {
+				t.Errorf("%s: status %d; want %d", name, got, tc.status)
 			}
-			if _, err := iss.CompleteUpload(ctx, alice, g.Upload, nil); ErrorCode(err) != CodeNotFound {
-				t.Errorf("complete before the upload: %v; want not found", err)
-			}
-			// What the store refuses: another body of the same size (its
-			// MD5), another size or type (the signature).
-			for name, tc := range map[string]struct {
-				body   []byte
-				mod    func(*http.Request)
-				status int
-			}{
-				"another body":    {[]byte("HELLO, GCS\n"), nil, http.StatusBadRequest},
-				"a longer body":   {append(body, '!'), func(r *http.Request) { r.Header.Del("Content-MD5") }, http.StatusForbidden},
-				"another type":    {body, func(r *http.Request) { r.Header.Set("Content-Type", "text/html") }, http.StatusForbidden},
-				"no stamp":        {body, func(r *http.Request) { r.Header.Del("x-goog-meta-presign-upload") }, http.StatusForbidden},
-				"another precond": {body, func(r *http.Request) { r.Header.Set("x-goog-if-generation-match", "1") }, http.StatusForbidden},
-			} {
-				if got := send(t, srv.Client(), g, tc.body, tc.mod); got != tc.status {
-					t.Errorf("%s: status %d; want %d", name, got, tc.status)
-				}
-			}
-			if got := send(t, srv.Client(), g, body, nil); got != http.StatusOK {
-				t.Fatalf("the upload: status %d", got)
-			}
-			if got := send(t, srv.Client(), g, body, nil); got != http.StatusPreconditionFailed {
-				t.Errorf("a second upload with the create-only grant: status %d; want 412", got)
-			}
-			fake.takeSeen()
-			done, err := iss.CompleteUpload(ctx, alice, g.Upload, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			sum := md5.Sum(body)
-			want := CompletedUpload{Backend: "default", Bucket: "bucket", Key: "users/alice/a.txt", Size: n, ETag: `"` + hex.EncodeToString(sum[:]) + `"`,
-				ContentType: "text/plain", Location: srv.URL + "/bucket/users/alice/a.txt"}
-			if diff := cmp.Diff(want, done, cmpopts.IgnoreUnexported(CompletedUpload{})); diff != "" {
-				t.Errorf("complete (-want +got):\n%s", diff)
-			}
-			if seen := fake.takeSeen(); len(seen) != 1 || seen[0].Method != http.MethodHead {
-				t.Errorf("complete made %d requests; want one HEAD", len(seen))
-			}
-			// The grant's GET works, and saves under the name asked.
-			get, err := iss.Issue(ctx, alice, Request{Op: OpGet, Key: "users/alice/a.txt", Filename: "a.txt"})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got := send(t, srv.Client(), get, nil, nil); got != http.StatusOK {
-				t.Errorf("the download: status %d", got)
-			}
-			// An object at the key without the grant's stamp is not its
-			// upload; one with another MD5 than signed is refused.
-			fake.put("bucket", "users/alice/a.txt", body, "text/plain", map[string]string{"owner": "alice"}, testTime)
-			if _, err := iss.CompleteUpload(ctx, alice, g.Upload, nil); ErrorCode(err) != CodeNotFound {
-				t.Errorf("an object without the stamp: %v; want not found", err)
-			}
-			other := []byte("HELLO, GCS\n")
-			fake.put("bucket", "users/alice/a.txt", other, "text/plain", map[string]string{"presign-upload": "0000000000000000"}, testTime)
-			if _, err := iss.CompleteUpload(ctx, alice, g.Upload, nil); ErrorCode(err) != CodeInvalidArgument || !strings.Contains(ErrorMessage(err), "MD5") {
-				t.Errorf("an object with another MD5: %v; want it refused", err)
-			}
-		})
-	}
+		}
+		if got := send(t, srv.Client(), g, body, nil); got != http.StatusOK {
+			t.Fatalf("the upload: status %d", got)
+		}
+		if got := send(t, srv.Client(), g, body, nil); got != http.StatusPreconditionFailed {
+			t.Errorf("a second upload with the create-only grant: status %d; want 412", got)
+		}
+		fake.takeSeen()
+		done, err := iss.CompleteUpload(ctx, alice, g.Upload, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sum := md5.Sum(body)
+		want := CompletedUpload{Backend: "default", Bucket: "bucket", Key: "users/alice/a.txt", Size: n, ETag: `"` + hex.EncodeToString(sum[:]) + `"`,
+			ContentType: "text/plain", Location: srv.URL + "/bucket/users/alice/a.txt"}
+		if diff := cmp.Diff(want, done, cmpopts.IgnoreUnexported(CompletedUpload{})); diff != "" {
+			t.Errorf("complete (-want +got):\n%s", diff)
+		}
+		if seen := fake.takeSeen(); len(seen) != 1 || seen[0].Method != http.MethodHead {
+			t.Errorf("complete made %d requests; want one HEAD", len(seen))
+		}
+		// The grant's GET works, and saves under the name asked.
+		get, err := iss.Issue(ctx, alice, Request{Op: OpGet, Key: "users/alice/a.txt", Filename: "a.txt"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := send(t, srv.Client(), get, nil, nil); got != http.StatusOK {
+			t.Errorf("the download: status %d", got)
+		}
+		// An object at the key without the grant's stamp is not its
+		// upload; one with another MD5 than signed is refused.
+		fake.put("bucket", "users/alice/a.txt", body, "text/plain", map[string]string{"owner": "alice"}, testTime)
+		if _, err := iss.CompleteUpload(ctx, alice, g.Upload, nil); ErrorCode(err) != CodeNotFound {
+			t.Errorf("an object without the stamp: %v; want not found", err)
+		}
+		other := []byte("HELLO, GCS\n")
+		fake.put("bucket", "users/alice/a.txt", other, "text/plain", map[string]string{"presign-upload": "0000000000000000"}, testTime)
+		if _, err := iss.CompleteUpload(ctx, alice, g.Upload, nil); ErrorCode(err) != CodeInvalidArgument || !strings.Contains(ErrorMessage(err), "MD5") {
+			t.Errorf("an object with another MD5: %v; want it refused", err)
+		}
+	})
 }
 
 func TestParseGoogHash(t *testing.T) {
