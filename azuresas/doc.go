@@ -13,6 +13,11 @@
 //   - [Client] reads a blob's properties and its block list and commits a
 //     block list, each request authorized by a SAS it signs for that one
 //     request.
+//   - [DelegationKeys] holds a user delegation key and renews it before it
+//     expires, with the tokens of a [TokenSource]: a [TokenFile] that
+//     something else keeps fresh, or a [ManagedIdentity] (the Azure
+//     Instance Metadata Service). A SAS is never signed past its key's
+//     expiry, which is when Azure stops honouring it, whatever the token's.
 //
 // The signing is pure: it does no I/O and reads no clock. Every SAS is
 // compared with the Azure SDK for Go's SAS builder on fuzzed values
