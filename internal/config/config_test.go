@@ -59,7 +59,7 @@ func TestExampleFile(t *testing.T) {
 		Source: "../../examples/presign.yaml",
 		Addr:   ":8080",
 		Backends: []presign.Backend{{
-			Name: "storj", Endpoint: "https://gateway.storjshare.io", Region: "us-east-1", Bucket: "my-bucket",
+			Name: "storj", Provider: presign.ProviderStorj, Endpoint: "https://gateway.storjshare.io", Region: "us-east-1", Bucket: "my-bucket",
 			PathStyle:   presign.PathStyleAuto,
 			Credentials: sigv4.Credentials{AccessKeyID: "storj-access", SecretAccessKey: "storj-secret-value-1"},
 			MaxExpires:  168 * time.Hour,
@@ -67,7 +67,6 @@ func TestExampleFile(t *testing.T) {
 			Name: "r2-archive", Endpoint: "https://acct123.r2.cloudflarestorage.com", Region: "auto", Bucket: "archive",
 			PathStyle:   presign.PathStyleAlways,
 			Credentials: sigv4.Credentials{AccessKeyID: "r2-access", SecretAccessKey: "r2-secret-value-2"},
-			NoPost:      true,
 		}},
 		Expires:    15 * time.Minute,
 		MaxExpires: time.Hour,
