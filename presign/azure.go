@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"slices"
 	"strings"
@@ -105,6 +106,10 @@ func azureValidate(b Backend, ps *Problems) {
 		}
 		if b.Credentials.SecretAccessKey != "" {
 			ps.Addf("account_key", "user delegation keys sign here (credentials): give no account key")
+		}
+		if u, err := url.Parse(b.Endpoint); err == nil && u.Scheme == "http" && !isLoopbackHost(u.Hostname()) {
+			// Getting a key sends the Entra ID token to the endpoint.
+			ps.Addf("endpoint", "http would send the Entra ID token in clear text: use https (http only on a loopback address, as for Azurite)")
 		}
 	default:
 		switch name := b.Credentials.AccessKeyID; {
@@ -636,4 +641,14 @@ func (s *azureStore) HeadObject(ctx context.Context, bucket, key string) (Object
 		info.Checksums = map[string]string{"MD5": base64.StdEncoding.EncodeToString(p.ContentMD5)}
 	}
 	return info, nil
+}
+
+// isLoopbackHost reports whether host names this machine: localhost or a
+// loopback address.
+func isLoopbackHost(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.IsLoopback()
 }

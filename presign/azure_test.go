@@ -166,8 +166,6 @@ func TestAzureGrants(t *testing.T) {
 		{name: "get with a download name", r: Request{Op: OpGet, Key: "dir/a b.jpg", Filename: "Ünïcode \"report\".pdf"},
 			method: "GET", path: "/photos/dir/a%20b.jpg",
 			values: azuresas.Values{Permissions: azuresas.Read, ContentDisposition: ContentDisposition("Ünïcode \"report\".pdf")}},
-		{name: "head", r: Request{Op: OpHead, Key: "k"}, method: "HEAD", path: "/photos/k",
-			values: azuresas.Values{Permissions: azuresas.Read}},
 		{name: "delete", r: Request{Op: OpDelete, Key: "tmp/x"}, method: "DELETE", path: "/photos/tmp/x",
 			values: azuresas.Values{Permissions: azuresas.Delete}},
 		{name: "put", r: Request{Op: OpPut, Key: "u/ü+1.png", ContentType: "image/png", ContentLength: ptr(int64(10)), Metadata: map[string]string{"owner": "u1", "b_2": "x y"}},
@@ -246,6 +244,10 @@ func TestAzurePartURLs(t *testing.T) {
 	}
 }
 
+// multipartUnderLimits is the refusal of a multipart upload whose part
+// URLs (write SASs on the blob) could write past the rule's limits.
+const multipartUnderLimits = `backend "default" cannot sign a multipart upload under a limit of size, type or overwriting, or a quota (a part URL could write the object whole): its store (azure) does not enforce it; allow multipart only in a rule without those limits`
+
 // TestAzureRefusals: what a SAS cannot enforce is refused, with the reason.
 func TestAzureRefusals(t *testing.T) {
 	dec := &Decision{Rule: "r"}
@@ -268,11 +270,17 @@ func TestAzureRefusals(t *testing.T) {
 		{name: "list", r: Request{Op: OpList, Prefix: "a/"}, code: CodeUnsupported,
 			msg: `backend "default" cannot sign listings: its store (azure) does not enforce it; keep a list of the keys in the application`},
 		{name: "put under a size limit", dec: Decision{MaxSize: 1 << 20}, r: Request{Op: OpPut, Key: "k", ContentLength: ptr(int64(10))}, code: CodeUnsupported,
-			msg: `backend "default" cannot sign a single upload of a limited size: its store (azure) does not enforce it; upload in parts (POST /v1/uploads): presign checks their size before the object is made`},
+			msg: `backend "default" cannot sign a single upload of a limited size: its store (azure) does not enforce it; allow uploads to it only in a rule without that limit`},
 		{name: "put of a limited type", dec: Decision{TypeLimited: true}, r: Request{Op: OpPut, Key: "k", ContentType: "image/png"}, code: CodeUnsupported,
-			msg: `backend "default" cannot sign a single upload of a limited content type: its store (azure) does not enforce it; upload in parts (POST /v1/uploads): presign sets the type when it makes the object`},
+			msg: `backend "default" cannot sign a single upload of a limited content type: its store (azure) does not enforce it; allow uploads to it only in a rule without that limit`},
 		{name: "put under a quota", iss: quota, r: Request{Op: OpPut, Key: "k", ContentLength: ptr(int64(10)), Verify: true}, code: CodeUnsupported,
-			msg: `backend "default" cannot sign a single upload of a limited size: its store (azure) does not enforce it; upload in parts (POST /v1/uploads): presign checks their size before the object is made`},
+			msg: `backend "default" cannot sign a single upload of a limited size: its store (azure) does not enforce it; allow uploads to it only in a rule without that limit`},
+		{name: "head (a read SAS downloads)", r: Request{Op: OpHead, Key: "k"}, code: CodeUnsupported,
+			msg: `backend "default" cannot sign a head URL that only reads headers (its URL would download the object): its store (azure) does not enforce it; ask for get`},
+		{name: "multipart under a size limit", dec: Decision{MaxSize: 1 << 20}, up: &UploadRequest{Key: "k", Size: 10}, code: CodeUnsupported, msg: multipartUnderLimits},
+		{name: "multipart of a limited type", dec: Decision{TypeLimited: true}, up: &UploadRequest{Key: "k", Size: 10, ContentType: "image/png"}, code: CodeUnsupported, msg: multipartUnderLimits},
+		{name: "multipart without overwrite", dec: Decision{NoOverwrite: true}, up: &UploadRequest{Key: "k", Size: 10}, code: CodeUnsupported, msg: multipartUnderLimits},
+		{name: "multipart under a quota", iss: quota, up: &UploadRequest{Key: "k", Size: 10}, code: CodeUnsupported, msg: multipartUnderLimits},
 		{name: "content_md5", r: Request{Op: OpPut, Key: "k", ContentMD5: "1B2M2Y8AsgTpgAmY7PhCfg=="}, code: CodeUnsupported,
 			msg: `backend "default" cannot sign content_md5: its store (azure) does not enforce it; a SAS cannot require Content-MD5: send none (a client may send its own Content-MD5 header, which Azure then checks)`},
 		{name: "checksum_sha256", r: Request{Op: OpPut, Key: "k", ChecksumSHA256: "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="}, code: CodeUnsupported,
@@ -557,5 +565,34 @@ func TestAzureStore(t *testing.T) {
 	// Abort calls nothing.
 	if err := st.AbortMultipartUpload(ctx, a.Container, key, otherID); err != nil {
 		t.Error(err)
+	}
+}
+
+// noKeys is an AzureKeySource that is never asked (validation only).
+type noKeys struct{}
+
+func (noKeys) Signer(context.Context) (*azuresas.Signer, error) { return nil, errors.New("not asked") }
+
+// TestAzureTokenOverHTTP: user delegation keys are fetched with an Entra ID
+// token, which an http endpoint would carry in clear text: refused, but on
+// a loopback address (Azurite).
+func TestAzureTokenOverHTTP(t *testing.T) {
+	for _, tc := range []struct {
+		endpoint string
+		ok       bool
+	}{
+		{"https://presigntest.blob.core.windows.net", true},
+		{"http://127.0.0.1:10000/devstoreaccount1", true},
+		{"http://localhost:10000/devstoreaccount1", true},
+		{"http://[::1]:10000/devstoreaccount1", true},
+		{"http://blob.example.com", false},
+		{"http://10.0.0.5:10000/acct", false},
+	} {
+		b := Backend{Kind: KindAzure, Endpoint: tc.endpoint, Bucket: "photos", AzureKeys: noKeys{},
+			Credentials: sigv4.Credentials{AccessKeyID: "presigntest"}}
+		ps := b.Validate()
+		if ok := len(ps) == 0; ok != tc.ok || !ok && (len(ps) != 1 || ps[0].Field != "endpoint") {
+			t.Errorf("%s: %v", tc.endpoint, ps)
+		}
 	}
 }

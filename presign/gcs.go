@@ -3,9 +3,11 @@ package presign
 import (
 	"context"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -51,7 +53,7 @@ const DefaultGCSEndpoint = "https://" + gcsv4.DefaultHost
 // listings. It verifies MD5 (Content-MD5) and CRC32C, not the SHA-256 of
 // x-amz-checksum-sha256; multipart uploads (its XML multipart API) are not
 // implemented here.
-var gcsCapabilities = Capabilities{Post: true, ConditionalPut: true, List: true, SignedSize: true, SignedType: true,
+var gcsCapabilities = Capabilities{Post: true, ConditionalPut: true, Head: true, List: true, SignedSize: true, SignedType: true,
 	MaxExpires: gcsv4.MaxExpires}
 
 // gcsWithDefaults fills in a gcs backend's endpoint, location (Region:
@@ -400,6 +402,10 @@ func (s *gcsStore) HeadObject(ctx context.Context, bucket, key string) (ObjectIn
 	}
 	resp, err := s.client.Do(req)
 	if err != nil {
+		// A *url.Error quotes the URL, whose query is a signature.
+		if ue := (*url.Error)(nil); errors.As(err, &ue) {
+			err = ue.Err
+		}
 		return ObjectInfo{}, fmt.Errorf("store: %s: %w", op, err)
 	}
 	defer resp.Body.Close()

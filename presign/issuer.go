@@ -358,12 +358,21 @@ func (iss *Issuer) limit(be *backend, r *Request, dec Decision) (decision, error
 		return decision{}, err
 	}
 	if r.Op == OpPut || r.Op == OpPost {
+		inParts := "upload in parts (POST /v1/uploads): presign checks their size before the object is made"
+		typeInParts := "upload in parts (POST /v1/uploads): presign sets the type when it makes the object"
+		if !be.caps.BoundedParts {
+			inParts = "allow uploads to it only in a rule without that limit"
+			typeInParts = inParts
+		}
 		switch {
 		case (dec.MaxSize > 0 || iss.quota.Bytes > 0) && !be.caps.SignedSize:
-			return decision{}, be.unsupported("a single upload of a limited size", "upload in parts (POST /v1/uploads): presign checks their size before the object is made")
+			return decision{}, be.unsupported("a single upload of a limited size", inParts)
 		case dec.TypeLimited && !be.caps.SignedType:
-			return decision{}, be.unsupported("a single upload of a limited content type", "upload in parts (POST /v1/uploads): presign sets the type when it makes the object")
+			return decision{}, be.unsupported("a single upload of a limited content type", typeInParts)
 		}
+	}
+	if r.Op == OpMultipart && !be.caps.BoundedParts && (dec.MaxSize > 0 || dec.TypeLimited || dec.NoOverwrite || iss.quota.Bytes > 0) {
+		return decision{}, be.unsupported("a multipart upload under a limit of size, type or overwriting, or a quota (a part URL could write the object whole)", "allow multipart only in a rule without those limits")
 	}
 	if dec.NoOverwrite {
 		switch {

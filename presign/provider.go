@@ -71,6 +71,15 @@ type Capabilities struct {
 	ActsOnUnsignedHeaders bool
 	// Multipart: multipart uploads (POST /v1/uploads).
 	Multipart bool
+	// BoundedParts: a part URL can do nothing but upload its part of its
+	// upload (S3 signs partNumber and uploadId). Without it (Azure: a part
+	// URL is a write SAS on the blob), rules that limit size, type or
+	// overwriting, and quotas, cannot allow multipart uploads.
+	BoundedParts bool
+	// Head: a head URL reads only the object's headers. Without it (Azure:
+	// a SAS does not bind the method, so a read SAS downloads), head is
+	// refused: use get.
+	Head bool
 	// List: listings of a prefix (op list).
 	List bool
 	// SignedSize: a single upload (put, post) of another size than signed
@@ -87,12 +96,13 @@ type Capabilities struct {
 // s3API is what the S3 API documents; the stores that follow it in full
 // start from it.
 var s3API = Capabilities{Post: true, ChecksumHeaders: true, FullObjectChecksum: true, ConditionalPut: true,
-	ConditionalComplete: true, MultipartObjectSize: true, Multipart: true, List: true, SignedSize: true, SignedType: true,
-	MaxExpires: sigv4.MaxExpires}
+	ConditionalComplete: true, MultipartObjectSize: true, Multipart: true, BoundedParts: true, Head: true, List: true,
+	SignedSize: true, SignedType: true, MaxExpires: sigv4.MaxExpires}
 
 // s3Basics is what every S3-compatible store enforces: a signed size and
 // type, multipart uploads and listings.
-var s3Basics = Capabilities{Multipart: true, List: true, SignedSize: true, SignedType: true, MaxExpires: sigv4.MaxExpires}
+var s3Basics = Capabilities{Multipart: true, BoundedParts: true, Head: true, List: true, SignedSize: true, SignedType: true,
+	MaxExpires: sigv4.MaxExpires}
 
 // Capabilities returns what the store of provider p honours; the zero
 // Capabilities for an unknown provider. The sources of each value are in

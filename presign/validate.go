@@ -321,6 +321,8 @@ func (iss *Issuer) validate(r *Request) (*backend, error) {
 		return nil, be.unsupported("multipart uploads", "upload with one put")
 	case r.Op == OpList && !be.caps.List:
 		return nil, be.unsupported("listings", "keep a list of the keys in the application")
+	case r.Op == OpHead && !be.caps.Head:
+		return nil, be.unsupported("a head URL that only reads headers (its URL would download the object)", "ask for get")
 	}
 	if r.Op == OpPost {
 		if !be.caps.Post {
