@@ -323,23 +323,10 @@ func (s *Signer) signingKey(date *[16]byte) *signingKey {
 	if k := s.key.Load(); k != nil && string(k.date[:]) == string(date[:8]) {
 		return k
 	}
-	k := &signingKey{}
+	k := &signingKey{key: sigv4.DeriveKey("GOOG4", s.secret, date[:8], s.location, "storage", "goog4_request")}
 	copy(k.date[:], date[:8])
-	mac := hmacSum([]byte("GOOG4"+s.secret), date[:8])
-	mac = hmacSum(mac[:], []byte(s.location))
-	mac = hmacSum(mac[:], []byte("storage"))
-	mac = hmacSum(mac[:], []byte("goog4_request"))
-	k.key = mac
 	s.key.Store(k)
 	return k
-}
-
-func hmacSum(key, msg []byte) [sha256.Size]byte {
-	m := hmac.New(sha256.New, key)
-	m.Write(msg)
-	var out [sha256.Size]byte
-	m.Sum(out[:0])
-	return out
 }
 
 // scheme returns s, or "https" for "".
@@ -398,7 +385,7 @@ func putScratch(sc *scratch) { scratchPool.Put(sc) }
 // build fills sc for r: the date, the URL's host, the encoded path, the
 // canonical query and the canonical request.
 func (sc *scratch) build(s *Signer, r *Request) {
-	formatDate(&sc.date, r.Time)
+	sigv4.FormatDate(&sc.date, r.Time)
 	sc.buildTarget(r.Style, r.Host, r.Bucket, r.Object)
 	sc.buildHeaders(r)
 	sc.buildQuery(s, r)
@@ -684,24 +671,3 @@ func isBlank(c byte) bool { return c == ' ' || c == '\t' }
 // unsafeString views b as a string without copying. The caller must not
 // modify b while the string is in use.
 func unsafeString(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
-
-// formatDate writes t in UTC as YYYYMMDDTHHMMSSZ.
-func formatDate(dst *[16]byte, t time.Time) {
-	t = t.UTC()
-	y, mo, d := t.Date()
-	h, mi, s := t.Clock()
-	put := func(i, v, n int) {
-		for k := i + n - 1; k >= i; k-- {
-			dst[k] = byte('0' + v%10)
-			v /= 10
-		}
-	}
-	put(0, y, 4)
-	put(4, int(mo), 2)
-	put(6, d, 2)
-	dst[8] = 'T'
-	put(9, h, 2)
-	put(11, mi, 2)
-	put(13, s, 2)
-	dst[15] = 'Z'
-}

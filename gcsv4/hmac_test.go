@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"presign.dev/sigv4"
 )
 
 // There are no official GOOG4-HMAC-SHA256 vectors, and Google's Go library
@@ -46,7 +48,7 @@ func TestHMACKnownAnswer(t *testing.T) {
 				t.Errorf("canonical request (-want +got):\n%s", diff)
 			}
 			var date [16]byte
-			formatDate(&date, r.Time)
+			sigv4.FormatDate(&date, r.Time)
 			if got := hexString(s.signingKey(&date).key[:]); got != tt.wantKey {
 				t.Errorf("signing key %s, want %s", got, tt.wantKey)
 			}

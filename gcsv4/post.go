@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"presign.dev/sigv4"
 )
 
 // Condition is one condition of a POST policy besides the exact fields.
@@ -97,7 +99,7 @@ func (s *Signer) PresignPost(r *PostRequest) (Form, error) {
 		}
 	}
 	var date [16]byte
-	formatDate(&date, r.Time)
+	sigv4.FormatDate(&date, r.Time)
 	credential := s.id + "/" + string(date[:8]) + "/" + s.location + "/storage/goog4_request"
 
 	p := make([]byte, 0, 512)

@@ -2,6 +2,7 @@ package gcsv4
 
 import (
 	"crypto"
+	"crypto/hmac"
 	"crypto/rsa"
 	"crypto/sha256"
 	"encoding/base64"
@@ -13,6 +14,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/google/go-cmp/cmp"
+
+	"presign.dev/sigv4"
 )
 
 var postTime = time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC)
@@ -42,8 +45,10 @@ func TestPresignPostHMAC(t *testing.T) {
 	}
 	b64 := base64.StdEncoding.EncodeToString([]byte(wantPolicy))
 	var date [16]byte
-	formatDate(&date, postTime)
-	mac := hmacSum(s.signingKey(&date).key[:], []byte(b64))
+	sigv4.FormatDate(&date, postTime)
+	m := hmac.New(sha256.New, s.signingKey(&date).key[:])
+	m.Write([]byte(b64))
+	mac := m.Sum(nil)
 	want := []Param{
 		{"key", "users/u1/a b.jpg"},
 		{"Content-Type", "image/jpeg"}, {"success_action_status", "201"}, {"x-goog-meta-owner", "u1"},

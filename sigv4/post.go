@@ -83,7 +83,7 @@ type policyDocument struct {
 // Condition is the zero value.
 func (s *Signer) PresignPost(r *PostRequest) (PostForm, error) {
 	var date [16]byte
-	formatAmzDate(&date, r.Time)
+	FormatDate(&date, r.Time)
 	credential := s.creds.AccessKeyID + "/" + string(date[:8]) + s.scope
 
 	name := func(n string) string {
@@ -134,7 +134,7 @@ func (s *Signer) PresignPost(r *PostRequest) (PostForm, error) {
 // at t: HMAC-SHA256 with the SigV4 signing key of t's date.
 func (s *Signer) SignPolicy(policyBase64 string, t time.Time) string {
 	var date [16]byte
-	formatAmzDate(&date, t)
+	FormatDate(&date, t)
 	sc := getScratch()
 	defer putScratch(sc)
 	sig := s.hmacHex(sc, &date, []byte(policyBase64))

@@ -242,14 +242,14 @@ func (s *Signer) StringToSign(r *Request) string {
 	sc.build(s, r)
 	sum := sha256.Sum256(sc.creq)
 	var date [16]byte
-	formatAmzDate(&date, r.Time)
+	FormatDate(&date, r.Time)
 	return string(s.appendStringToSign(nil, &date, &sum))
 }
 
 // SigningKey returns the derived key for the date of t, for tests.
 func (s *Signer) SigningKey(t time.Time) []byte {
 	var date [16]byte
-	formatAmzDate(&date, t)
+	FormatDate(&date, t)
 	k := s.signingKey(&date)
 	return k.key[:]
 }
@@ -300,13 +300,8 @@ func (s *Signer) signingKey(date *[16]byte) *signingKey {
 	if k := s.key.Load(); k != nil && string(k.date[:]) == string(date[:8]) {
 		return k
 	}
-	k := &signingKey{}
+	k := &signingKey{key: DeriveKey("AWS4", s.creds.SecretAccessKey, date[:8], s.region, s.service, "aws4_request")}
 	copy(k.date[:], date[:8])
-	mac := hmacSum([]byte("AWS4"+s.creds.SecretAccessKey), date[:8])
-	mac = hmacSum(mac[:], []byte(s.region))
-	mac = hmacSum(mac[:], []byte(s.service))
-	mac = hmacSum(mac[:], []byte("aws4_request"))
-	k.key = mac
 	s.key.Store(k)
 	return k
 }
@@ -364,7 +359,7 @@ func putScratch(sc *scratch) { scratchPool.Put(sc) }
 
 // build fills sc.date, sc.path, sc.query and sc.creq for r, presigned.
 func (sc *scratch) build(s *Signer, r *Request) {
-	formatAmzDate(&sc.date, r.Time)
+	FormatDate(&sc.date, r.Time)
 	sc.path = AppendEscapePath(sc.path[:0], r.Path)
 	sc.buildHeaders(r, nil)
 	sc.buildQuery(s, r, true)
@@ -375,7 +370,7 @@ func (sc *scratch) build(s *Signer, r *Request) {
 // the query is the caller's alone, and the authentication headers other
 // than Authorization (sc.auth) are signed with the caller's.
 func (sc *scratch) buildForHeaders(s *Signer, r *Request) {
-	formatAmzDate(&sc.date, r.Time)
+	FormatDate(&sc.date, r.Time)
 	sc.path = AppendEscapePath(sc.path[:0], r.Path)
 	// Lower-case names, sorted: they are merged into sc.hdr as they are.
 	sc.auth = append(sc.auth[:0],
@@ -621,8 +616,9 @@ func isSpace(c byte) bool {
 	return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r'
 }
 
-// formatAmzDate writes t in UTC as YYYYMMDDTHHMMSSZ.
-func formatAmzDate(dst *[16]byte, t time.Time) {
+// FormatDate writes t in UTC as YYYYMMDDTHHMMSSZ, the form of X-Amz-Date
+// (and of Google's X-Goog-Date).
+func FormatDate(dst *[16]byte, t time.Time) {
 	t = t.UTC()
 	y, mo, d := t.Date()
 	h, mi, s := t.Clock()
@@ -640,4 +636,16 @@ func formatAmzDate(dst *[16]byte, t time.Time) {
 	put(11, mi, 2)
 	put(13, s, 2)
 	dst[15] = 'Z'
+}
+
+// DeriveKey returns the signing key of the V4 family for date (YYYYMMDD):
+// HMAC-SHA256 chained from prefix+secret over date, region, service and
+// terminator. SigV4's is DeriveKey("AWS4", secret, date, region, service,
+// "aws4_request"); Google's V4 HMAC signing (package gcsv4) uses "GOOG4",
+// the location, "storage" and "goog4_request".
+func DeriveKey(prefix, secret string, date []byte, region, service, terminator string) [sha256.Size]byte {
+	mac := hmacSum([]byte(prefix+secret), date)
+	mac = hmacSum(mac[:], []byte(region))
+	mac = hmacSum(mac[:], []byte(service))
+	return hmacSum(mac[:], []byte(terminator))
 }

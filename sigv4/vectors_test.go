@@ -124,6 +124,20 @@ func TestStringToSignAndKeyDocsExample(t *testing.T) {
 	}
 }
 
+// DeriveKey with the key derivation example of AWS's SigV4 documentation
+// (service iam), and FormatDate of a time outside UTC.
+func TestDeriveKeyDocsExample(t *testing.T) {
+	k := DeriveKey("AWS4", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", []byte("20120215"), "us-east-1", "iam", "aws4_request")
+	if got := hex.EncodeToString(k[:]); got != "f4780e2d9f65fa895f9c67b32ce1baf0b0d8a43505a000a1a9e090d414db404d" {
+		t.Errorf("signing key %s", got)
+	}
+	var date [16]byte
+	FormatDate(&date, time.Date(2012, 2, 14, 19, 4, 5, 999, time.FixedZone("", -5*3600)))
+	if got := string(date[:]); got != "20120215T000405Z" {
+		t.Errorf("FormatDate: %s", got)
+	}
+}
+
 // The S3 docs browser POST example: the exact base64 policy signed with the
 // 20151229 key.
 func TestSignPolicyDocsExample(t *testing.T) {
