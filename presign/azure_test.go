@@ -34,27 +34,6 @@ func azureBackend() Backend {
 		Credentials: sigv4.Credentials{AccessKeyID: "presigntest", SecretAccessKey: azureKey}}
 }
 
-// azureIssuer is an issuer of b whose every request is allowed with *dec.
-func azureIssuer(t testing.TB, b Backend, dec *Decision, mod func(*Config)) *Issuer {
-	t.Helper()
-	cfg := Config{
-		Backends:   []Backend{b},
-		MaxExpires: 7 * 24 * time.Hour,
-		Now:        func() time.Time { return testTime },
-		Random:     zeroReader{},
-		Uploads:    UploadsConfig{Secrets: testSecrets},
-		Authorizer: decideFunc(func(Principal, *Request) (Decision, error) { return *dec, nil }),
-	}
-	if mod != nil {
-		mod(&cfg)
-	}
-	iss, err := New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return iss
-}
-
 func TestAzureBackendValidation(t *testing.T) {
 	good := azureBackend()
 	tests := []struct {
@@ -152,7 +131,7 @@ func TestAzureGrants(t *testing.T) {
 	ref := azref.Start(t)
 	dec := &Decision{Rule: "r"}
 	b := azureBackend()
-	iss := azureIssuer(t, b, dec, nil)
+	iss := kindIssuer(t, b, dec, nil)
 	exp := testTime.Add(15 * time.Minute)
 	tests := []struct {
 		name        string
@@ -207,7 +186,7 @@ func TestAzurePartURLs(t *testing.T) {
 	ref := azref.Start(t)
 	b := azureBackend()
 	b.Endpoint = "http://127.0.0.1:10000/presigntest"
-	iss := azureIssuer(t, b, &Decision{Rule: "r"}, nil)
+	iss := kindIssuer(t, b, &Decision{Rule: "r"}, nil)
 	ctx := context.Background()
 	up, err := iss.CreateUpload(ctx, alice, UploadRequest{Key: "big.bin", Size: 12 << 20, ContentType: "video/mp4"})
 	if err != nil {
@@ -251,8 +230,8 @@ const multipartUnderLimits = `backend "default" cannot sign a multipart upload u
 // TestAzureRefusals: what a SAS cannot enforce is refused, with the reason.
 func TestAzureRefusals(t *testing.T) {
 	dec := &Decision{Rule: "r"}
-	iss := azureIssuer(t, azureBackend(), dec, nil)
-	quota := azureIssuer(t, azureBackend(), dec, func(c *Config) {
+	iss := kindIssuer(t, azureBackend(), dec, nil)
+	quota := kindIssuer(t, azureBackend(), dec, func(c *Config) {
 		c.Quota = QuotaConfig{Bytes: 1 << 30, Period: 24 * time.Hour, Store: &mapQuota{counts: map[string]int64{}, seen: map[string]bool{}}}
 	})
 	longMeta := map[string]string{"a": strings.Repeat("%", 400)}
@@ -335,7 +314,7 @@ func TestAzureUploadTokenFits(t *testing.T) {
 	b.Name = strings.Repeat("b", 63)
 	b.Bucket = strings.Repeat("c", 63)
 	dec := &Decision{Rule: strings.Repeat("r", 63)}
-	iss := azureIssuer(t, b, dec, func(c *Config) {
+	iss := kindIssuer(t, b, dec, func(c *Config) {
 		c.Uploads.Secrets = []TokenSecret{{ID: strings.Repeat("i", 32), Secret: testSecrets[0].Secret}}
 	})
 	key := strings.Repeat("k/", 511) + "kk"

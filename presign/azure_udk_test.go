@@ -102,7 +102,7 @@ func TestAzureUserDelegationClamp(t *testing.T) {
 		return cur, fail
 	})
 	dec := &Decision{Rule: "r"}
-	iss := azureIssuer(t, udkBackend(src), dec, nil)
+	iss := kindIssuer(t, udkBackend(src), dec, nil)
 	ctx := context.Background()
 
 	for _, tc := range []struct {
@@ -210,7 +210,7 @@ func (a *udkAzurite) issuer(t *testing.T, b Backend, now func() time.Time) *Issu
 	if ps := b.Validate(); len(ps) > 0 {
 		t.Fatal(ps)
 	}
-	return azureIssuer(t, b, &Decision{Rule: "r"}, func(c *Config) {
+	return kindIssuer(t, b, &Decision{Rule: "r"}, func(c *Config) {
 		c.Now = now
 		c.StoreOptions = StoreOptions{HTTPClient: a.HTTPClient}
 	})

@@ -92,27 +92,6 @@ type zeroReader struct{}
 
 func (zeroReader) Read(p []byte) (int, error) { clear(p); return len(p), nil }
 
-// gcsIssuer is an issuer of b whose every request is allowed with dec.
-func gcsIssuer(t testing.TB, b Backend, dec *Decision, mod func(*Config)) *Issuer {
-	t.Helper()
-	cfg := Config{
-		Backends:   []Backend{b},
-		MaxExpires: 7 * 24 * time.Hour,
-		Now:        func() time.Time { return testTime },
-		Random:     zeroReader{},
-		Uploads:    UploadsConfig{Secrets: testSecrets},
-		Authorizer: decideFunc(func(Principal, *Request) (Decision, error) { return *dec, nil }),
-	}
-	if mod != nil {
-		mod(&cfg)
-	}
-	iss, err := New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return iss
-}
-
 // isGoogAuthParam reports whether a query parameter is one of V4's own.
 func isGoogAuthParam(name string) bool {
 	switch name {
@@ -323,7 +302,7 @@ func TestGCSGrants(t *testing.T) {
 			t.Run(style.name+"/"+tt.name, func(t *testing.T) {
 				b := gcsBackend(t)
 				b.PathStyle = style.pathStyle
-				iss := gcsIssuer(t, b, &tt.dec, nil)
+				iss := kindIssuer(t, b, &tt.dec, nil)
 				r := tt.req
 				r.ExpiresIn = expires
 				g, err := iss.Issue(ctx, alice, r)
@@ -396,7 +375,7 @@ func TestGCSGrants(t *testing.T) {
 // with openssl, and the fake below verifies it).
 func TestGCSGrantsHMAC(t *testing.T) {
 	b := Backend{Kind: KindGCS, Bucket: "bucket", Credentials: gcsHMAC, Region: "us-east1"}
-	iss := gcsIssuer(t, b, &Decision{}, nil)
+	iss := kindIssuer(t, b, &Decision{}, nil)
 	g, err := iss.Issue(context.Background(), alice, Request{Op: OpGet, Key: "k"})
 	if err != nil {
 		t.Fatal(err)
@@ -473,7 +452,7 @@ func TestGCSRefusals(t *testing.T) {
 			if tt.mod != nil {
 				tt.mod(&b)
 			}
-			err := tt.do(gcsIssuer(t, b, &tt.dec, nil))
+			err := tt.do(kindIssuer(t, b, &tt.dec, nil))
 			if got := ErrorCode(err); err != nil && got != tt.want || err == nil && tt.want != "" {
 				t.Fatalf("%v; want code %q", err, tt.want)
 			}
@@ -951,7 +930,7 @@ func TestGCSVerifiedPut(t *testing.T) {
 	ctx := context.Background()
 	forEachGCSKey(t, func(t *testing.T, b Backend, fake *fakeGCS, srv *httptest.Server) {
 		dec := Decision{Rule: "uploads", MaxSize: 100, NoOverwrite: true, TypeLimited: true}
-		iss := gcsIssuer(t, b, &dec, func(c *Config) { c.StoreOptions = StoreOptions{HTTPClient: srv.Client()} })
+		iss := kindIssuer(t, b, &dec, func(c *Config) { c.StoreOptions = StoreOptions{HTTPClient: srv.Client()} })
 		body := []byte("hello, gcs\n")
 		n := int64(len(body))
 		g, err := iss.Issue(ctx, alice, Request{Op: OpPut, Key: "users/alice/a.txt", ContentType: "text/plain", ContentLength: &n,

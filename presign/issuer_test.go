@@ -37,6 +37,30 @@ func testIssuer(t testing.TB, mod func(*Config)) *Issuer {
 
 func ptr[T any](v T) *T { return &v }
 
+// kindIssuer is an issuer of backend b alone (of any kind), whose
+// Authorizer answers *dec to every request, with uploads, a 7-day cap and
+// the test's time and zero randomness; mod, if not nil, changes the
+// configuration first.
+func kindIssuer(t testing.TB, b Backend, dec *Decision, mod func(*Config)) *Issuer {
+	t.Helper()
+	cfg := Config{
+		Backends:   []Backend{b},
+		MaxExpires: 7 * 24 * time.Hour,
+		Now:        func() time.Time { return testTime },
+		Random:     zeroReader{},
+		Uploads:    UploadsConfig{Secrets: testSecrets},
+		Authorizer: decideFunc(func(Principal, *Request) (Decision, error) { return *dec, nil }),
+	}
+	if mod != nil {
+		mod(&cfg)
+	}
+	iss, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return iss
+}
+
 func TestIssueRefusesBadInput(t *testing.T) {
 	iss := testIssuer(t, nil)
 	long := strings.Repeat("k", 1025)
