@@ -153,19 +153,34 @@ func (r *reader) envReceiptKeys(f *fileConfig, v string) {
 		r.envSet["receipts.keys"] = "PRESIGN_RECEIPT_KEYS"
 	}
 	f.Receipts.Keys = nil
-	for i, entry := range splitList(v) {
-		path := presign.Index("receipts.keys", i)
-		name := fmt.Sprintf("PRESIGN_RECEIPT_KEYS (entry %d)", i+1)
-		r.envSet[path] = name
-		id, key, ok := strings.Cut(entry, ":")
-		if !ok {
-			r.envErrf(name, "must be ID:KEY, an ID (a-z, 0-9 and '-') and, after a colon, the base64 of the private key's PKCS #8 DER")
-			r.failed[path] = true // no fields to check; the entry, a key maybe, is kept nowhere
-			id, key = "", ""
-		}
-		id, key = strings.TrimSpace(id), strings.TrimSpace(key)
-		f.Receipts.Keys = append(f.Receipts.Keys, fileReceiptKey{ID: &id, PrivateKey: &key})
+	for _, e := range r.envIDList("receipts.keys", "PRESIGN_RECEIPT_KEYS", v,
+		"must be ID:KEY, an ID (a-z, 0-9 and '-') and, after a colon, the base64 of the private key's PKCS #8 DER") {
+		f.Receipts.Keys = append(f.Receipts.Keys, fileReceiptKey{ID: &e.id, PrivateKey: &e.value})
 	}
+}
+
+// idEntry is one ID:VALUE entry of a variable's list.
+type idEntry struct{ id, value string }
+
+// envIDList reads v, comma-separated ID:VALUE entries of the variable
+// name, into the list at path: each entry is set by "NAME (entry N)",
+// which problems name; an entry without a colon is the problem wrong
+// (and its value, a secret maybe, is kept nowhere).
+func (r *reader) envIDList(path, name, v, wrong string) []idEntry {
+	var entries []idEntry
+	for i, entry := range splitList(v) {
+		ep := presign.Index(path, i)
+		en := fmt.Sprintf("%s (entry %d)", name, i+1)
+		r.envSet[ep] = en
+		id, value, ok := strings.Cut(entry, ":")
+		if !ok {
+			r.envErrf(en, "%s", wrong)
+			r.failed[ep] = true // no fields to check
+			id, value = "", ""
+		}
+		entries = append(entries, idEntry{strings.TrimSpace(id), strings.TrimSpace(value)})
+	}
+	return entries
 }
 
 // envWebhook adds the receiver of PRESIGN_WEBHOOK_URL, signed with
@@ -222,18 +237,9 @@ func (r *reader) envUploadSecrets(f *fileConfig, v string) {
 	}
 	f.Uploads.Secrets = nil
 	r.envSet["uploads.secrets"] = "PRESIGN_UPLOAD_SECRETS"
-	for i, entry := range splitList(v) {
-		path := presign.Index("uploads.secrets", i)
-		name := fmt.Sprintf("PRESIGN_UPLOAD_SECRETS (entry %d)", i+1)
-		r.envSet[path] = name
-		id, secret, ok := strings.Cut(entry, ":")
-		if !ok {
-			r.envErrf(name, "must be ID:SECRET, an ID (a-z, 0-9 and '-') and the secret after a colon")
-			r.failed[path] = true // no fields to check; the entry, a secret maybe, is kept nowhere
-			id, secret = "", ""
-		}
-		id, secret = strings.TrimSpace(id), strings.TrimSpace(secret)
-		f.Uploads.Secrets = append(f.Uploads.Secrets, fileTokenSecret{ID: &id, Secret: &secret})
+	for _, e := range r.envIDList("uploads.secrets", "PRESIGN_UPLOAD_SECRETS", v,
+		"must be ID:SECRET, an ID (a-z, 0-9 and '-') and the secret after a colon") {
+		f.Uploads.Secrets = append(f.Uploads.Secrets, fileTokenSecret{ID: &e.id, Secret: &e.value})
 	}
 }
 
