@@ -331,9 +331,10 @@ func (s *gcsSigner) objectURL(bucket, key string) string {
 }
 
 // gcsStore is the Store of a gcs backend: HeadObject sends a HEAD request
-// through a URL it presigns itself (for gcsStoreURLLifetime); multipart
-// uploads are not implemented (the capabilities say so, so the Issuer never
-// asks).
+// through a URL it presigns itself (for gcsStoreURLLifetime). A gcs backend
+// has no multipart uploads (gcsCapabilities.Multipart is false: presign
+// does not speak GCS's XML multipart API), so the Issuer never makes the
+// multipart calls, and they refuse (errGCSMultipart).
 type gcsStore struct {
 	*gcsSigner
 	client *http.Client
