@@ -3,13 +3,10 @@
 // TestBrowser in cmd/presign; it gives up after 60 seconds.
 //
 // Usage: node run.mjs URL...   (env CHROMIUM: the browser, default /usr/bin/chromium)
-import { chromium } from 'playwright-core';
+import { launch, giveUpAfter } from './driver.mjs';
 
-const deadline = setTimeout(() => { console.error('run.mjs: no result within 60 s'); process.exit(2); }, 60_000);
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-  args: ['--headless', '--no-sandbox'],
-});
+const deadline = giveUpAfter(60);
+const browser = await launch();
 try {
   const results = [];
   for (const url of process.argv.slice(2)) {

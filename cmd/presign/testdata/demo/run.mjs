@@ -10,24 +10,12 @@
 //   from buffers), reload: {name, path} (picked, then dropped, from the
 //   file), tampered: {name, text} (its receipt altered on the way),
 //   screenshot, download: {key, path}, putMaxMiB}
-import { createRequire } from 'node:module'
 import { readFileSync } from 'node:fs'
-
-// playwright-core is the browser test's pinned dependency (../browser).
-const require = createRequire(new URL('../browser/package.json', import.meta.url))
-const { chromium } = require('playwright-core')
+import { launch, giveUpAfter, sleep, until as untilWithin } from '../browser/driver.mjs'
 
 const cfg = JSON.parse(process.argv[2])
-const deadline = setTimeout(() => { console.error('run.mjs: no result within 50 s'); process.exit(2) }, 50_000)
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
-
-async function until(what, cond, ms = 15_000) {
-  const end = Date.now() + ms
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
-    await sleep(20)
-  }
-}
+const deadline = giveUpAfter(50)
+const until = (what, cond, ms = 15_000) => untilWithin(what, cond, ms)
 
 const row = (name) => `#queue li.item[data-name="${name}"]`
 
@@ -59,10 +47,7 @@ async function waitState(page, name, states, ms = 15_000) {
   return rowState(page, name)
 }
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-  args: ['--headless', '--no-sandbox'],
-})
+const browser = await launch()
 const out = { steps: {}, requests: [], console: [] }
 try {
   const ctx = await browser.newContext({ acceptDownloads: true, viewport: { width: 1100, height: 1600 } })

@@ -10,23 +10,11 @@
 //   page: the page's origin (it serves /v6/ and /v5/); api: presign's;
 //   store: the store's; init: harness.init's config (but id and
 //   goldenRetriever, which the scenarios set).
-import { createRequire } from 'node:module'
-
-// playwright-core is the browser test's pinned dependency (../browser).
-const require = createRequire(new URL('../browser/package.json', import.meta.url))
-const { chromium } = require('playwright-core')
+import { launch, giveUpAfter, sleep, until as untilWithin } from '../browser/driver.mjs'
 
 const cfg = JSON.parse(process.argv[2])
-const deadline = setTimeout(() => { console.error('run.mjs: no result within 120 s'); process.exit(2) }, 120_000)
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
-
-async function until(what, cond, ms = 20_000) {
-  const end = Date.now() + ms
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
-    await sleep(20)
-  }
-}
+const deadline = giveUpAfter(120)
+const until = (what, cond, ms = 20_000) => untilWithin(what, cond, ms)
 
 // One browser context per scenario (its own IndexedDB and localStorage),
 // with a request log and a gate: part PUTs to the store whose number the
@@ -236,10 +224,7 @@ async function runLine(browser, { line, init }) {
   return [line, out]
 }
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-  args: ['--headless', '--no-sandbox'],
-})
+const browser = await launch()
 try {
   // The lines run side by side, each in its own contexts.
   const results = await Promise.all(cfg.lines.map((l) => runLine(browser, l)))
