@@ -1,6 +1,7 @@
 package presign
 
 import (
+	"cmp"
 	"context"
 	"encoding/base64"
 	"errors"
@@ -609,7 +610,14 @@ func (s *azureStore) CompleteMultipartUpload(ctx context.Context, in CompleteMul
 	if err != nil {
 		return CompletedObject{}, azureStoreError("PutBlockList", err)
 	}
-	return CompletedObject{ETag: res.ETag}, nil
+	// A part URL is a write SAS: its holder could have put a block again
+	// between the listing and the commit (Azure commits the latest), so
+	// the object's size is read back, not assumed.
+	p, err := c.GetProperties(ctx, in.Bucket, in.Key)
+	if err != nil {
+		return CompletedObject{}, azureStoreError("GetBlobProperties", err)
+	}
+	return CompletedObject{ETag: cmp.Or(p.ETag, res.ETag), Size: p.Size}, nil
 }
 
 // AbortMultipartUpload deletes nothing: Azure cannot delete uncommitted

@@ -85,6 +85,11 @@ type CompleteMultipartInput struct {
 // CompletedObject is the object a multipart upload became.
 type CompletedObject struct {
 	ETag string
+	// Size, when > 0, is the size the store reports the object has, which
+	// complete answers instead of the parts' total (a store whose part URLs
+	// can write past presign's checks reads it back: Azure); 0 means the
+	// total of the parts presign checked.
+	Size int64
 	// Checksums the store computed, by algorithm ("CRC64NVME": base64).
 	Checksums map[string]string
 }
