@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"path"
+	"strconv"
 	"strings"
 	"time"
 
@@ -270,6 +271,11 @@ func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, rt *route, 
 		id := infoOf(r).id
 		h.opts.Logger.Error("request failed", "request_id", id, "path", h.loggedPath(r), "error", err.Error())
 		msg = fmt.Sprintf("%s (request id %s)", msg, id)
+	}
+	if wait := presign.RetryAfter(err); wait > 0 {
+		// Whole seconds (RFC 9110), rounded up: a caller that waits that long
+		// is allowed.
+		w.Header().Set("Retry-After", strconv.FormatInt(int64((wait+time.Second-1)/time.Second), 10))
 	}
 	switch {
 	case rt != nil && rt.plain:

@@ -3,6 +3,7 @@ package presign
 import (
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Code classifies an Error. The set is closed and codes are only ever added,
@@ -33,6 +34,9 @@ type Error struct {
 	Code    Code
 	Message string
 	Err     error
+	// RetryAfter, when positive, is how long the caller should wait before
+	// asking again (CodeRateLimited); the transport says it (Retry-After).
+	RetryAfter time.Duration
 }
 
 func (e *Error) Error() string {
@@ -70,4 +74,14 @@ func ErrorMessage(err error) string {
 		return e.Message
 	}
 	return "internal error"
+}
+
+// RetryAfter returns how long err asks its caller to wait before asking
+// again: that of the first *Error in its chain, 0 when it says nothing.
+func RetryAfter(err error) time.Duration {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.RetryAfter
+	}
+	return 0
 }
