@@ -90,6 +90,10 @@ type Options struct {
 	// receipts' iss and the base of companion_endpoint; "" takes it from
 	// each request (its Host, and X-Forwarded-Proto).
 	PublicURL string
+	// Ready reports whether the process takes new work: GET /healthz
+	// answers 200 while it is true and 503 once it is false (draining on
+	// shutdown); GET /livez answers 200 either way. nil is always ready.
+	Ready func() bool
 }
 
 // Handler is the HTTP API.
@@ -127,6 +131,7 @@ func New(o Options) *Handler {
 		{pattern: "POST /get-download-url", name: "get-download-url", serve: h.getDownloadURL},
 		{pattern: "POST /v1/presign", name: "v1-presign", serve: h.presign},
 		{pattern: "GET /healthz", name: "healthz", public: true, serve: h.healthz},
+		{pattern: "GET /livez", name: "livez", public: true, serve: livez},
 		{pattern: "GET /openapi.json", name: "openapi", public: true, serve: serveOpenAPI},
 	}
 	h.routes = append(h.routes, h.uploadRoutes()...)
@@ -378,7 +383,20 @@ func GrantResponse(g presign.Grant) PresignResponse {
 	return resp
 }
 
+// healthz is readiness: 200 "ok", or 503 "draining" once Options.Ready
+// says the process takes no new work (a load balancer stops sending).
 func (h *Handler) healthz(w http.ResponseWriter, _ *http.Request, _ presign.Principal) error {
+	if h.opts.Ready != nil && !h.opts.Ready() {
+		writeText(w, http.StatusServiceUnavailable, "draining: shutting down, send new requests elsewhere")
+		return nil
+	}
+	writeText(w, http.StatusOK, "ok")
+	return nil
+}
+
+// livez is liveness: 200 "ok" as long as the process serves, draining or
+// not (restarting a draining process would cut its requests off).
+func livez(w http.ResponseWriter, _ *http.Request, _ presign.Principal) error {
 	writeText(w, http.StatusOK, "ok")
 	return nil
 }
