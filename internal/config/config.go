@@ -44,6 +44,7 @@ import (
 	"presign.dev/httpapi"
 	"presign.dev/internal/awscreds"
 	"presign.dev/internal/jwtauth"
+	"presign.dev/internal/ratelimit"
 	"presign.dev/policy"
 	"presign.dev/presign"
 	"presign.dev/receipt"
@@ -109,28 +110,42 @@ type Config struct {
 	// companion_endpoint; "" takes it from each request (public_url,
 	// PRESIGN_PUBLIC_URL).
 	PublicURL string
-	// Limits are the per-caller limits: a quota of bytes per period, and
-	// the store of its counts (limits; PRESIGN_QUOTA, PRESIGN_QUOTA_PERIOD,
-	// PRESIGN_LIMITS_STORE, PRESIGN_REDIS_URL). The zero value has none.
+	// Limits are the per-caller limits: a rate of requests, a quota of
+	// bytes per period, and the store of their counts (limits;
+	// PRESIGN_RATE_LIMIT and the rest, env.go). The zero value has none.
 	Limits Limits
+	// ShutdownDelay is how long serve keeps serving after SIGTERM while
+	// /healthz answers 503, so that load balancers stop sending first
+	// (shutdown.delay, PRESIGN_SHUTDOWN_DELAY; default 0).
+	ShutdownDelay time.Duration
+	// ShutdownTimeout is how long in-flight requests then have to finish
+	// (shutdown.timeout, PRESIGN_SHUTDOWN_TIMEOUT); never 0 once loaded:
+	// DefaultShutdownTimeout when not set.
+	ShutdownTimeout time.Duration
 
 	// authGiven: some authentication setting was given, valid or not (so
 	// that LoadServing does not add "none configured" to its problems).
 	authGiven bool
 }
 
-// Limits configures the per-caller limits. The service builds the store
-// (internal/quotastore) and passes the quota to the issuer
-// ([Limits.QuotaConfig]).
+// DefaultShutdownTimeout is Config.ShutdownTimeout when not set: Cloud Run
+// allows 10 s between SIGTERM and SIGKILL.
+const DefaultShutdownTimeout = 8 * time.Second
+
+// Limits configures the per-caller limits. The service builds the stores
+// (internal/ratelimit, internal/quotastore), the rate limiter, and passes
+// the quota to the issuer ([Limits.QuotaConfig]).
 type Limits struct {
+	// Rate is each caller's rate limit; its zero Rate limits nothing.
+	Rate ratelimit.Config
 	// Quota is the bytes each caller may upload per QuotaPeriod, counted
 	// at verified completion; 0: no quota.
 	Quota int64
 	// QuotaPeriod is the quota's window, aligned to the Unix epoch (24h:
 	// UTC days); 0: the quota never resets.
 	QuotaPeriod time.Duration
-	// Store keeps the counts: StoreMemory (this instance alone) or
-	// StoreRedis (shared by every instance); "" without a quota.
+	// Store keeps the counts of both: StoreMemory (this instance alone) or
+	// StoreRedis (shared by every instance); "" without limits.
 	Store string
 	// RedisURL is the Redis of StoreRedis (redis:// or rediss://). It may
 	// hold a password: it is a secret, never shown.

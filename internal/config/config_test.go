@@ -27,6 +27,7 @@ import (
 	"presign.dev/httpapi"
 	"presign.dev/internal/jwtauth"
 	"presign.dev/internal/quotastore"
+	"presign.dev/internal/ratelimit"
 	"presign.dev/policy"
 	"presign.dev/presign"
 	"presign.dev/receipt"
@@ -113,8 +114,11 @@ func TestExampleFile(t *testing.T) {
 		Webhooks: []webhook.Endpoint{{Name: "app", URL: "https://app.example.com/hooks/presign",
 			Secret: exampleEnv()["WEBHOOK_SECRET"], Events: []string{"upload.completed"}}},
 		PublicURL: "https://presign.example.com",
-		Limits:    Limits{Quota: 10 << 30, QuotaPeriod: 24 * time.Hour, Store: StoreRedis, RedisURL: exampleEnv()["REDIS_URL"]},
-		authGiven: true,
+		Limits: Limits{Quota: 10 << 30, QuotaPeriod: 24 * time.Hour, Store: StoreRedis, RedisURL: exampleEnv()["REDIS_URL"],
+			Rate: ratelimit.Config{Rate: ratelimit.Rate{N: 10, Per: time.Second}, Burst: 20, ClientIPHeader: "X-Forwarded-For", OnStoreError: ratelimit.FailOpen}},
+		ShutdownDelay:   5 * time.Second,
+		ShutdownTimeout: 8 * time.Second,
+		authGiven:       true,
 	}
 	// The receipt key: its ID here, the key itself parsed from the variable.
 	key, err := receipt.ParseKey(exampleEnv()["RECEIPT_KEY"])

@@ -17,6 +17,7 @@ import (
 	"presign.dev/internal/awscreds"
 	"presign.dev/internal/jwtauth"
 	"presign.dev/internal/quotastore"
+	"presign.dev/internal/ratelimit"
 	"presign.dev/policy"
 	"presign.dev/presign"
 	"presign.dev/receipt"
@@ -93,6 +94,11 @@ func (r *reader) convert(f *fileConfig) Config {
 	}
 	if f.Limits != nil {
 		c.Limits = r.limits(f.Limits)
+	}
+	c.ShutdownTimeout = DefaultShutdownTimeout
+	if sd := f.Shutdown; sd != nil {
+		c.ShutdownDelay = r.shutdownDur("shutdown.delay", sd.Delay, 0)
+		c.ShutdownTimeout = r.shutdownDur("shutdown.timeout", sd.Timeout, DefaultShutdownTimeout)
 	}
 	r.addProblems("", c.IssuerConfig().Validate(), map[string]string{
 		"default_expires": "defaults.expires", "max_expires": "defaults.max_expires",
@@ -347,13 +353,35 @@ func (r *reader) receiptKeys(fr *fileReceipts) []receipt.Key {
 	return keys
 }
 
-// limits converts the limits section: quota a size, quota_period a
-// duration (0: the quota never resets), store memory (the default) or
-// redis, with redis_url, an ${env:NAME} reference, checked by
-// quotastore.CheckRedisURL; presign.QuotaConfig.Validate checks the rest.
-// No problem quotes the Redis URL, which may hold a password.
+// limits converts the limits section: rate (ratelimit.ParseRate), burst
+// a whole number, client_ip_header and on_store_error, checked by
+// ratelimit.Config.Validate; quota a size, quota_period a duration (0:
+// the quota never resets), checked by presign.QuotaConfig.Validate; store
+// memory (the default) or redis, with redis_url, an ${env:NAME}
+// reference, checked by quotastore.CheckRedisURL. No problem quotes the
+// Redis URL, which may hold a password.
 func (r *reader) limits(fl *fileLimits) Limits {
 	var l Limits
+	if rate := r.str("limits.rate", fl.Rate); rate != "" {
+		rt, err := ratelimit.ParseRate(rate)
+		if err != nil {
+			r.errf("limits.rate", "%v", err)
+		}
+		l.Rate.Rate = rt
+	}
+	if b := r.str("limits.burst", fl.Burst); b != "" {
+		n, err := strconv.ParseInt(b, 10, 64)
+		switch {
+		case err != nil || n < 1:
+			r.errf("limits.burst", "%q must be a whole number of requests, at least 1", b)
+		case l.Rate.Rate.N == 0:
+			r.errf("limits.burst", "applies to a rate: set limits.rate (PRESIGN_RATE_LIMIT) too, like 10/s")
+		}
+		l.Rate.Burst = n
+	}
+	l.Rate.ClientIPHeader = r.str("limits.client_ip_header", fl.ClientIPHeader)
+	l.Rate.OnStoreError = r.str("limits.on_store_error", fl.OnStoreError)
+	r.addProblems("limits", l.Rate.Validate(), nil)
 	if q := r.str("limits.quota", fl.Quota); q != "" {
 		n, ok := parseSize(q)
 		switch {
@@ -363,13 +391,13 @@ func (r *reader) limits(fl *fileLimits) Limits {
 			r.errf("limits.quota", "is 0, which would mean no quota: leave limits out for none, or give at least 1 byte")
 		}
 		l.Quota = n
-	} else {
-		// The quota is the one limit: without it the other settings
-		// limit nothing.
+	} else if l.Rate.Rate.N == 0 {
+		// A rate or a quota is what limits: without either the other
+		// settings limit nothing.
 		if r.name == "" {
-			r.errf("limits.quota", "required with PRESIGN_QUOTA_PERIOD, PRESIGN_LIMITS_STORE or PRESIGN_REDIS_URL, which apply to it: the bytes each caller may upload per period, like 10GiB")
+			r.errf("limits.rate", "required (or PRESIGN_QUOTA) with the other limits' variables, which apply to them: the requests each caller may make, like 10/s")
 		} else {
-			r.errf("limits.quota", "required: the bytes each caller may upload per quota_period, like 10GiB; without it the limits section limits nothing")
+			r.errf("limits.rate", "required, or limits.quota: the requests each caller may make, like 10/s, or the bytes it may upload per quota_period, like 10GiB; without either the limits section limits nothing")
 		}
 	}
 	if p := r.str("limits.quota_period", fl.QuotaPeriod); p != "" {
@@ -407,6 +435,26 @@ func (r *reader) limits(fl *fileLimits) Limits {
 	// the quota's other settings.
 	r.addProblems("limits", l.QuotaConfig(storeToBuild{}).Validate(), map[string]string{"bytes": "quota", "period": "quota_period"})
 	return l
+}
+
+// shutdownDur reads one of the shutdown durations: ParseDuration's
+// grammar, at most 1h; 0 is allowed for the delay (its default) but not
+// for the timeout, which would cut every in-flight request off.
+func (r *reader) shutdownDur(path string, v *string, def time.Duration) time.Duration {
+	s := r.str(path, v)
+	if s == "" {
+		return def
+	}
+	d, ok := ParseDuration(s)
+	switch {
+	case !ok:
+		r.errf(path, "%q is not a duration like 5s, 1m or 30 (seconds)", s)
+	case d > time.Hour:
+		r.errf(path, "%s is over 1h: a drain that long outlives any orchestrator's grace period", presign.FormatDuration(d))
+	case d == 0 && def != 0:
+		r.errf(path, "is 0, which would cut every in-flight request off: give at least 1s, or leave it out for %s", presign.FormatDuration(def))
+	}
+	return d
 }
 
 // storeToBuild stands for the store of the quota's counts, which the

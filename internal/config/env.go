@@ -29,9 +29,13 @@ import (
 //	PRESIGN_WEBHOOK_URL, _SECRET,
 //	_ALLOW_PRIVATE                         webhooks, one added, named "env" (every event)
 //	PRESIGN_PUBLIC_URL                     public_url
+//	PRESIGN_RATE_LIMIT, PRESIGN_RATE_BURST limits.rate, limits.burst
+//	PRESIGN_CLIENT_IP_HEADER               limits.client_ip_header
+//	PRESIGN_LIMITS_ON_STORE_ERROR          limits.on_store_error: open or closed
 //	PRESIGN_QUOTA, PRESIGN_QUOTA_PERIOD    limits.quota, limits.quota_period
 //	PRESIGN_LIMITS_STORE                   limits.store: memory or redis
 //	PRESIGN_REDIS_URL                      limits.redis_url (a secret: it may hold a password)
+//	PRESIGN_SHUTDOWN_DELAY, _TIMEOUT       shutdown.delay, shutdown.timeout
 //
 // Without a file, or with a file that has no backends while
 // PRESIGN_S3_BUCKET is set, backends[0] is made from the environment and
@@ -127,14 +131,26 @@ func (r *reader) applyEnv(f *fileConfig) {
 	r.envReceiptKeys(f, get("PRESIGN_RECEIPT_KEYS"))
 	r.envWebhook(f, get("PRESIGN_WEBHOOK_URL"), get("PRESIGN_WEBHOOK_SECRET"), get("PRESIGN_WEBHOOK_ALLOW_PRIVATE"))
 
-	if get("PRESIGN_QUOTA") != "" || get("PRESIGN_QUOTA_PERIOD") != "" || get("PRESIGN_LIMITS_STORE") != "" || get("PRESIGN_REDIS_URL") != "" {
+	if anySet(get, "PRESIGN_RATE_LIMIT", "PRESIGN_RATE_BURST", "PRESIGN_CLIENT_IP_HEADER", "PRESIGN_LIMITS_ON_STORE_ERROR",
+		"PRESIGN_QUOTA", "PRESIGN_QUOTA_PERIOD", "PRESIGN_LIMITS_STORE", "PRESIGN_REDIS_URL") {
 		if f.Limits == nil {
 			f.Limits = &fileLimits{}
 		}
+		override(&f.Limits.Rate, "limits.rate", "PRESIGN_RATE_LIMIT")
+		override(&f.Limits.Burst, "limits.burst", "PRESIGN_RATE_BURST")
+		override(&f.Limits.ClientIPHeader, "limits.client_ip_header", "PRESIGN_CLIENT_IP_HEADER")
+		override(&f.Limits.OnStoreError, "limits.on_store_error", "PRESIGN_LIMITS_ON_STORE_ERROR")
 		override(&f.Limits.Quota, "limits.quota", "PRESIGN_QUOTA")
 		override(&f.Limits.QuotaPeriod, "limits.quota_period", "PRESIGN_QUOTA_PERIOD")
 		override(&f.Limits.Store, "limits.store", "PRESIGN_LIMITS_STORE")
 		override(&f.Limits.RedisURL, "limits.redis_url", "PRESIGN_REDIS_URL")
+	}
+	if anySet(get, "PRESIGN_SHUTDOWN_DELAY", "PRESIGN_SHUTDOWN_TIMEOUT") {
+		if f.Shutdown == nil {
+			f.Shutdown = &fileShutdown{}
+		}
+		override(&f.Shutdown.Delay, "shutdown.delay", "PRESIGN_SHUTDOWN_DELAY")
+		override(&f.Shutdown.Timeout, "shutdown.timeout", "PRESIGN_SHUTDOWN_TIMEOUT")
 	}
 }
 
@@ -283,4 +299,14 @@ func splitList(v string) []string {
 		}
 	}
 	return out
+}
+
+// anySet reports whether any of the variables is set (not empty).
+func anySet(get func(string) string, names ...string) bool {
+	for _, n := range names {
+		if get(n) != "" {
+			return true
+		}
+	}
+	return false
 }

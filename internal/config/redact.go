@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"slices"
+	"strconv"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -124,12 +125,21 @@ func (c Config) Redacted() any {
 		}
 		f.Webhooks = append(f.Webhooks, fw)
 	}
-	if l := c.Limits; l.Quota > 0 {
-		f.Limits = &fileLimits{Quota: ptr(policy.FormatSize(l.Quota)), QuotaPeriod: ptr(presign.FormatDuration(l.QuotaPeriod)), Store: ptr(l.Store)}
+	if l := c.Limits; l.Quota > 0 || l.Rate.Rate.N > 0 {
+		f.Limits = &fileLimits{Store: ptr(l.Store)}
+		if l.Rate.Rate.N > 0 {
+			rl := l.Rate.WithDefaults()
+			f.Limits.Rate, f.Limits.Burst, f.Limits.OnStoreError = ptr(rl.Rate.String()), ptr(strconv.FormatInt(rl.Burst, 10)), ptr(rl.OnStoreError)
+			f.Limits.ClientIPHeader = optional(rl.ClientIPHeader)
+		}
+		if l.Quota > 0 {
+			f.Limits.Quota, f.Limits.QuotaPeriod = ptr(policy.FormatSize(l.Quota)), ptr(presign.FormatDuration(l.QuotaPeriod))
+		}
 		if l.RedisURL != "" {
 			f.Limits.RedisURL = ptr(redacted) // it may hold a password
 		}
 	}
+	f.Shutdown = &fileShutdown{Delay: ptr(presign.FormatDuration(c.ShutdownDelay)), Timeout: ptr(presign.FormatDuration(c.ShutdownTimeout))}
 	for _, r := range c.Rules {
 		r = r.WithDefaults()
 		fr := fileRule{

@@ -25,9 +25,12 @@ type fileConfig struct {
 	Receipts *fileReceipts `yaml:"receipts,omitempty" json:"receipts,omitempty"`
 	// Webhooks: the application's receivers of upload events.
 	Webhooks []fileWebhook `yaml:"webhooks,omitempty" json:"webhooks,omitempty"`
-	// Limits: the per-caller quota, and where its counts are kept.
+	// Limits: the per-caller rate limit and quota, and where their counts
+	// are kept.
 	Limits *fileLimits `yaml:"limits,omitempty" json:"limits,omitempty"`
-	Rules  []fileRule  `yaml:"rules,omitempty" json:"rules,omitempty"`
+	// Shutdown: serve's drain on SIGTERM.
+	Shutdown *fileShutdown `yaml:"shutdown,omitempty" json:"shutdown,omitempty"`
+	Rules    []fileRule    `yaml:"rules,omitempty" json:"rules,omitempty"`
 }
 
 type fileDefaults struct {
@@ -157,10 +160,21 @@ type fileWebhook struct {
 }
 
 type fileLimits struct {
-	Quota       *string `yaml:"quota,omitempty" json:"quota,omitempty"`
-	QuotaPeriod *string `yaml:"quota_period,omitempty" json:"quota_period,omitempty"`
-	Store       *string `yaml:"store,omitempty" json:"store,omitempty"`
-	RedisURL    *string `yaml:"redis_url,omitempty" json:"redis_url,omitempty"`
+	// Rate and Burst: each caller's token bucket (ratelimit.Config).
+	Rate           *string `yaml:"rate,omitempty" json:"rate,omitempty"`
+	Burst          *string `yaml:"burst,omitempty" json:"burst,omitempty"`
+	ClientIPHeader *string `yaml:"client_ip_header,omitempty" json:"client_ip_header,omitempty"`
+	OnStoreError   *string `yaml:"on_store_error,omitempty" json:"on_store_error,omitempty"`
+	Quota          *string `yaml:"quota,omitempty" json:"quota,omitempty"`
+	QuotaPeriod    *string `yaml:"quota_period,omitempty" json:"quota_period,omitempty"`
+	Store          *string `yaml:"store,omitempty" json:"store,omitempty"`
+	RedisURL       *string `yaml:"redis_url,omitempty" json:"redis_url,omitempty"`
+}
+
+// fileShutdown: how serve stops on SIGTERM.
+type fileShutdown struct {
+	Delay   *string `yaml:"delay,omitempty" json:"delay,omitempty"`
+	Timeout *string `yaml:"timeout,omitempty" json:"timeout,omitempty"`
 }
 
 type fileWho struct {
