@@ -61,6 +61,11 @@ type cli struct {
 	ready func(apiURL string)
 	// wrap, when set, wraps the served handler (tests observe requests in flight).
 	wrap func(http.Handler) http.Handler
+	// reload: serve reloads its configuration for every value (SIGHUP).
+	reload <-chan os.Signal
+	// hurry: a value while serve drains cuts the rest of the shutdown
+	// delay short (a second SIGTERM or SIGINT).
+	hurry <-chan os.Signal
 }
 
 // usageError is a mistake on the command line: exit status 2.
@@ -69,10 +74,27 @@ type usageError struct{ msg string }
 func (e usageError) Error() string { return e.msg }
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	c := &cli{stdout: os.Stdout, stderr: os.Stderr, lookup: os.LookupEnv, random: rand.Reader}
+	// The first SIGTERM or SIGINT ends ctx (serve drains); the next one is
+	// serve's hurry (the rest of the shutdown delay is skipped).
+	ctx, cancel := context.WithCancel(context.Background())
+	term := make(chan os.Signal, 1)
+	signal.Notify(term, syscall.SIGTERM, os.Interrupt)
+	go func() {
+		<-term
+		cancel()
+	}()
+	c.hurry = term
+	// SIGHUP reloads serve's configuration; other commands keep its default
+	// (a hangup ends them).
+	if len(os.Args) > 1 && os.Args[1] == "serve" {
+		hup := make(chan os.Signal, 1)
+		signal.Notify(hup, syscall.SIGHUP)
+		c.reload = hup
+	}
 	status := c.main(ctx, os.Args[1:])
-	stop()
+	signal.Reset(syscall.SIGTERM, os.Interrupt, syscall.SIGHUP)
+	cancel()
 	os.Exit(status)
 }
 
