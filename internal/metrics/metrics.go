@@ -23,6 +23,8 @@ type Metrics struct {
 	uploads  *prometheus.CounterVec // multipart upload events
 	partURLs prometheus.Counter
 	bytes    prometheus.Counter // of completed uploads
+	// rateLimit counts the rate limiter's decisions by outcome.
+	rateLimit *prometheus.CounterVec
 }
 
 // New returns Metrics on a registry of its own (with Go and process collectors).
@@ -45,8 +47,12 @@ func New() *Metrics {
 		bytes: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "presign_uploaded_bytes_total", Help: "Bytes of completed multipart uploads.",
 		}),
+		rateLimit: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "presign_rate_limit_decisions_total",
+			Help: "Rate limit decisions: allowed, limited (429), store_error_open (the store down, allowed), store_error_closed (the store down, refused 503).",
+		}, []string{"outcome"}),
 	}
-	m.registry.MustRegister(m.requests, m.duration, m.uploads, m.partURLs, m.bytes, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m.registry.MustRegister(m.requests, m.duration, m.uploads, m.partURLs, m.bytes, m.rateLimit, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
 
@@ -66,6 +72,11 @@ func (m *Metrics) ObserveUpload(event string, n int64) {
 		m.bytes.Add(float64(n))
 	}
 	m.uploads.WithLabelValues(event).Inc()
+}
+
+// ObserveRateLimit implements ratelimit.Observer.
+func (m *Metrics) ObserveRateLimit(outcome string) {
+	m.rateLimit.WithLabelValues(outcome).Inc()
 }
 
 // Handler serves the metrics in the Prometheus text format.

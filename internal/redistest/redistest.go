@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -20,6 +21,22 @@ import (
 // without persistence on a free loopback port and returns its URL
 // (redis://127.0.0.1:PORT/0).
 func Start(tb testing.TB) string {
+	tb.Helper()
+	return StartServer(tb).URL
+}
+
+// Server is a running redis-server.
+type Server struct {
+	URL  string
+	stop func()
+}
+
+// Stop stops the server (by its PID) and waits for it to exit: from then
+// on its port refuses connections. Stopping twice is harmless.
+func (s *Server) Stop() { s.stop() }
+
+// StartServer is Start for a test that stops Redis itself.
+func StartServer(tb testing.TB) *Server {
 	tb.Helper()
 	bin := os.Getenv("REDIS_SERVER")
 	if bin == "" {
@@ -34,9 +51,9 @@ func Start(tb testing.TB) string {
 		bin = p
 	}
 	for attempt := 1; ; attempt++ {
-		url, err := start(tb, bin)
+		srv, err := start(tb, bin)
 		if err == nil {
-			return url
+			return srv
 		}
 		if attempt == 3 {
 			tb.Fatalf("redistest: %v", err)
@@ -44,10 +61,10 @@ func Start(tb testing.TB) string {
 	}
 }
 
-func start(tb testing.TB, bin string) (string, error) {
+func start(tb testing.TB, bin string) (*Server, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		return "", err
+		return nil, err
 	}
 	port := ln.Addr().(*net.TCPAddr).Port
 	ln.Close()
@@ -56,15 +73,18 @@ func start(tb testing.TB, bin string) (string, error) {
 		"--dir", dir, "--protected-mode", "yes")
 	out, err := cmd.StdoutPipe()
 	if err != nil {
-		return "", err
+		return nil, err
 	}
 	cmd.Stderr = cmd.Stdout
 	if err := cmd.Start(); err != nil {
-		return "", err
+		return nil, err
 	}
+	var once sync.Once
 	stop := func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
+		once.Do(func() {
+			_ = cmd.Process.Kill()
+			_ = cmd.Wait()
+		})
 	}
 	// Ready when it says so; a port taken since is a failed start.
 	ready := make(chan error, 1)
@@ -87,12 +107,12 @@ func start(tb testing.TB, bin string) (string, error) {
 	case err := <-ready:
 		if err != nil {
 			stop()
-			return "", err
+			return nil, err
 		}
 	case <-time.After(30 * time.Second):
 		stop()
-		return "", fmt.Errorf("redis-server not ready after 30 s")
+		return nil, fmt.Errorf("redis-server not ready after 30 s")
 	}
 	tb.Cleanup(stop)
-	return fmt.Sprintf("redis://127.0.0.1:%d/0", port), nil
+	return &Server{URL: fmt.Sprintf("redis://127.0.0.1:%d/0", port), stop: stop}, nil
 }

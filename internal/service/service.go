@@ -10,6 +10,7 @@ package service
 import (
 	"context"
 	"errors"
+	"io"
 	"log/slog"
 	"net/http"
 	"time"
@@ -18,6 +19,7 @@ import (
 	"presign.dev/internal/config"
 	"presign.dev/internal/jwtauth"
 	"presign.dev/internal/quotastore"
+	"presign.dev/internal/ratelimit"
 	"presign.dev/policy"
 	"presign.dev/presign"
 	"presign.dev/receipt"
@@ -31,7 +33,8 @@ type Options struct {
 	HTTPClient *http.Client
 	Now        func() time.Time // nil means time.Now
 	// Observer and Metrics are passed to the handler (serve and dev add
-	// Prometheus).
+	// Prometheus). An Observer that is also a ratelimit.Observer counts
+	// the rate limiter's decisions.
 	Observer httpapi.Observer
 	Metrics  http.Handler
 	// PlatformAuth is the entry point's platform identity, which
@@ -53,6 +56,19 @@ type Service struct {
 	Policy  *policy.Policy
 	Auth    httpapi.Authenticator
 	Handler *httpapi.Handler
+	// closers are the connections the service holds (its Redis clients).
+	closers []io.Closer
+}
+
+// Close closes the connections the service holds (the Redis of its
+// limits). Call it once no request is being served by it any more (after
+// a reload has swapped in its successor and its requests have finished).
+func (s *Service) Close() error {
+	var errs []error
+	for _, c := range s.closers {
+		errs = append(errs, c.Close())
+	}
+	return errors.Join(errs...)
 }
 
 // New builds the service of cfg. It does no I/O (JWKS are fetched, and
@@ -82,11 +98,20 @@ func New(cfg config.Config, o Options) (*Service, error) {
 		ic.Uploads.PathTokenClaims = p.ClaimNames()
 	}
 	if cfg.Limits.Quota > 0 {
-		store, err := quotaStore(cfg.Limits, o.Now)
+		store, err := s.quotaStore(cfg.Limits, o.Now)
 		if err != nil {
 			return nil, err
 		}
 		ic.Quota = cfg.Limits.QuotaConfig(store)
+	}
+	var limiter *ratelimit.Limiter
+	if cfg.Limits.Rate.Rate.N > 0 {
+		store, err := s.rateStore(cfg.Limits, o.Now)
+		if err != nil {
+			return nil, err
+		}
+		ro, _ := o.Observer.(ratelimit.Observer)
+		limiter = ratelimit.New(cfg.Limits.Rate, ratelimit.Options{Store: store, Observer: ro, Logger: o.Logger, Now: o.Now})
 	}
 	iss, err := presign.New(ic)
 	if err != nil {
@@ -124,6 +149,9 @@ func New(cfg config.Config, o Options) (*Service, error) {
 		Issuer: iss, Auth: s.Auth, CORSOrigins: cfg.CORSOrigins, Logger: o.Logger,
 		Observer: o.Observer, Metrics: o.Metrics, CompanionPath: cfg.CompanionPath, PublicURL: cfg.PublicURL,
 	}
+	if limiter != nil { // a nil *Limiter in the interface would not be nil
+		ho.Limiter = limiter
+	}
 	// Set only when configured: a nil *Signer or *Sender in the interface
 	// would not be nil.
 	if len(cfg.ReceiptKeys) > 0 {
@@ -150,15 +178,31 @@ func New(cfg config.Config, o Options) (*Service, error) {
 // quotaStore builds the store of the quota's counts: in this process
 // (each instance counts alone), or in the Redis every instance shares (no
 // connection until the first count).
-func quotaStore(l config.Limits, now func() time.Time) (presign.QuotaStore, error) {
+func (s *Service) quotaStore(l config.Limits, now func() time.Time) (presign.QuotaStore, error) {
 	if l.Store == config.StoreRedis {
 		r, err := quotastore.NewRedis(l.RedisURL)
 		if err != nil {
 			return nil, err
 		}
+		s.closers = append(s.closers, r)
 		return r, nil
 	}
 	return quotastore.NewMemory(now), nil
+}
+
+// rateStore builds the store of the rate limiter's buckets, as quotaStore
+// does the quota's (a client of its own: its timeouts are short, as it
+// sits in front of every request).
+func (s *Service) rateStore(l config.Limits, now func() time.Time) (ratelimit.Store, error) {
+	if l.Store == config.StoreRedis {
+		r, err := ratelimit.NewRedis(l.RedisURL)
+		if err != nil {
+			return nil, err
+		}
+		s.closers = append(s.closers, r)
+		return r, nil
+	}
+	return ratelimit.NewMemory(now), nil
 }
 
 // Explanation is what `presign policy explain` prints: the verdict the
