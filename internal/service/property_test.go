@@ -164,9 +164,20 @@ func genConfig(r *rand.Rand) (string, map[string]string) {
 			field("    ", "allow_private", pick(r, "", "true", "false", "maybe"))
 		}
 	}
-	if r.IntN(4) == 0 && (secrets || r.IntN(20) == 0) { // the quota counts at complete, which needs secrets
+	if r.IntN(4) == 0 { // the quota counts at complete, which needs secrets; the rate does not
 		b.WriteString("limits:\n")
-		field("  ", "quota", pick(r, "10GiB", "", "0", "10 GB", "lots", "1"))
+		quota := ""
+		if secrets || r.IntN(20) == 0 {
+			quota = "10GiB"
+		}
+		field("  ", "quota", pick(r, quota, "", "0", "10 GB", "lots", "1"))
+		rate := []string{"", "10/s", "600/m"}[r.IntN(3)]
+		field("  ", "rate", pick(r, rate, "0/s", "10/d", "fast", "2000000/s"))
+		if rate != "" {
+			field("  ", "burst", pick(r, []string{"", "20"}[r.IntN(2)], "0", "-1", "x"))
+			field("  ", "client_ip_header", pick(r, []string{"", "X-Forwarded-For", "X-Real-IP"}[r.IntN(3)], "X Real", "a:b"))
+			field("  ", "on_store_error", pick(r, []string{"", "open", "closed"}[r.IntN(3)], "maybe"))
+		}
 		field("  ", "quota_period", pick(r, []string{"", "24h", "7d", "0"}[r.IntN(4)], "30s", "90.5s", "soon", "-1h"))
 		store := pick(r, []string{"", "memory", "redis"}[r.IntN(3)], "disk", "Redis")
 		field("  ", "store", store)
@@ -175,7 +186,6 @@ func genConfig(r *rand.Rand) (string, map[string]string) {
 			url = `"${env:REDIS_URL}"`
 		}
 		field("  ", "redis_url", pick(r, url, `"${env:REDIS_URL}"`, `"${env:BAD_REDIS_URL}"`, `"${env:UNSET}"`, "redis://127.0.0.1:6379/0", `""`))
-		field("  ", "rate", pick(r, "", "10/s"))
 	}
 	if r.IntN(4) == 0 {
 		field("", "public_url", pick(r, "https://presign.example.com", "https://presign.example.com/", "presign.example.com", "https://u:p@x.example", "https://x.example/?a=b", `""`))
@@ -270,6 +280,15 @@ func genConfig(r *rand.Rand) (string, map[string]string) {
 	}
 	if (secrets || env["PRESIGN_UPLOAD_SECRETS"] != "") && r.IntN(6) == 0 {
 		env["PRESIGN_COMPANION_PATH"] = pick(r, "/companion", "/metrics", "companion")
+	}
+	if r.IntN(8) == 0 { // the rate limit, or one of its settings
+		env["PRESIGN_RATE_LIMIT"] = pick(r, []string{"5/s", ""}[r.IntN(2)], "0/s", "lots")
+		env["PRESIGN_RATE_BURST"] = pick(r, []string{"", "10"}[r.IntN(2)], "0", "many")
+		env["PRESIGN_LIMITS_ON_STORE_ERROR"] = pick(r, []string{"", "closed"}[r.IntN(2)], "fail")
+	}
+	if r.IntN(8) == 0 {
+		env["PRESIGN_SHUTDOWN_DELAY"] = pick(r, []string{"", "5s", "0"}[r.IntN(3)], "soon", "2h")
+		env["PRESIGN_SHUTDOWN_TIMEOUT"] = pick(r, []string{"", "20s"}[r.IntN(2)], "0", "-1s")
 	}
 	if (secrets || env["PRESIGN_UPLOAD_SECRETS"] != "" || r.IntN(20) == 0) && r.IntN(6) == 0 { // the quota, or one of its settings
 		env["PRESIGN_QUOTA"] = pick(r, []string{"1GiB", ""}[r.IntN(2)], "0", "lots")
