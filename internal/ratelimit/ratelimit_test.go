@@ -359,3 +359,35 @@ func TestLimiterStoreDown(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkLimit: one decision per iteration, over many callers, in memory
+// and in a real redis-server on loopback (docs/benchmarks.md).
+func BenchmarkLimit(b *testing.B) {
+	r, err := NewRedis(redistest.Start(b))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer r.Close()
+	for name, st := range map[string]Store{"memory": NewMemory(nil), "redis": r} {
+		b.Run("store="+name, func(b *testing.B) {
+			l := New(Config{Rate: Rate{1_000_000, time.Second}}, Options{Store: st})
+			reqs := make([]*http.Request, 1024)
+			for i := range reqs {
+				reqs[i] = httptest.NewRequest("GET", "/", nil)
+				reqs[i].RemoteAddr = fmt.Sprintf("192.0.2.%d:%d", i%256, 1000+i)
+			}
+			p := presign.Principal{Kind: presign.KindAnonymous}
+			b.ReportAllocs()
+			b.RunParallel(func(pb *testing.PB) {
+				i := 0
+				for pb.Next() {
+					if err := l.Limit(reqs[i%len(reqs)], p); err != nil {
+						b.Error(err)
+						return
+					}
+					i++
+				}
+			})
+		})
+	}
+}
