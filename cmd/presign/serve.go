@@ -112,8 +112,8 @@ func (d *drainer) healthz(h http.Handler) http.Handler {
 // serveDraining serves h on ln until ctx ends, then drains in three steps,
 // each logged:
 //
-//  1. draining: d.ready turns false (/healthz answers 503, /livez still
-//  200. and every response from now on closes its connection
+//  1. draining: d.ready turns false (/healthz answers 503 while /livez
+//     answers 200) and every response from now on closes its connection
 //     (Connection: close), so clients and load balancers move to other
 //     instances; the listener still accepts and serves for the delay.
 //  2. after the delay (cut short by a value from c.hurry, a second
