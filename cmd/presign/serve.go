@@ -189,7 +189,7 @@ func (c *cli) serveDraining(ctx context.Context, ln net.Listener, h http.Handler
 		<-served
 		if cut > 0 {
 			logger.Error("shut down: the timeout cut requests off", "timeout", timeout.String(), "cut_off", cut)
-			return fmt.Errorf("shutdown: %d requests still in flight after %s were cut off", cut, timeout)
+			return fmt.Errorf("shutdown: the %s timeout cut off %d request(s) still in flight", timeout, cut)
 		}
 		logger.Warn("shut down: connections without a request in flight were closed at the timeout", "timeout", timeout.String())
 		return nil

@@ -5,9 +5,13 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
+
+	"github.com/google/go-cmp/cmp"
 
 	"presign.dev/internal/e2e"
 	"presign.dev/internal/s3test"
@@ -157,11 +161,19 @@ func TestServeOpenMode(t *testing.T) {
 	}
 }
 
-// TestServeGracefulShutdown: after SIGTERM (here: the context ends) the
-// listener closes at once, and a request already in flight still completes.
+// TestServeGracefulShutdown: after SIGTERM (here: the context ends) serve
+// drains for its delay: /healthz answers 503 while /livez answers 200,
+// requests are still served, each with Connection: close; a second signal
+// (cli.hurry) skips the rest of the delay; then the listener closes, and
+// a request already in flight still completes.
 func TestServeGracefulShutdown(t *testing.T) {
 	env := serveEnv(&s3test.Server{Endpoint: "http://127.0.0.1:1", Bucket: "bucket", AccessKeyID: "AK", SecretAccessKey: "SK"})
+	env["PRESIGN_SHUTDOWN_DELAY"] = "1h"
 	c, _, _ := testCLI(env)
+	logs := newLogWatch(t)
+	c.stdout = logs
+	hurry := make(chan os.Signal, 1)
+	c.hurry = hurry
 	entered, release := make(chan struct{}), make(chan struct{})
 	c.wrap = func(h http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -192,7 +204,47 @@ func TestServeGracefulShutdown(t *testing.T) {
 	<-entered
 	stopped := make(chan error, 1)
 	go func() { stopped <- stop() }()
-	// The listener closes while the request is in flight.
+
+	// Draining: the listener still serves for the delay.
+	logs.waitMsg(0, 10*time.Second, "draining:", map[string]any{"delay": "1h0m0s"})
+	client := &http.Client{Transport: &http.Transport{}}
+	defer client.CloseIdleConnections()
+	type answer struct {
+		Status int
+		Body   string
+		Close  bool
+	}
+	ask := func(target, key string) answer {
+		t.Helper()
+		req, _ := http.NewRequest("GET", api+target, nil)
+		if key != "" {
+			req.Header.Set("Authorization", "Bearer "+key)
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatalf("%s while draining: %v", target, err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		a := answer{Status: resp.StatusCode, Close: resp.Close}
+		if !strings.HasPrefix(target, "/?") {
+			a.Body = string(b)
+		}
+		return a
+	}
+	want := []answer{
+		{Status: 503, Body: "draining: shutting down, send new requests elsewhere", Close: true},
+		{Status: 200, Body: "ok", Close: true},
+		{Status: 200, Close: true},
+	}
+	gotAnswers := []answer{ask("/healthz", ""), ask("/livez", ""), ask("/?key=k&method=GET", "serve-test-key-0123456789")}
+	if diff := cmp.Diff(want, gotAnswers); diff != "" {
+		t.Errorf("while draining: /healthz, /livez, a presign (-want +got):\n%s", diff)
+	}
+
+	// A second signal skips the rest of the delay: the listener closes
+	// while the request is in flight.
+	hurry <- syscall.SIGTERM
 	addr := strings.TrimPrefix(api, "http://")
 	deadline := time.Now().Add(10 * time.Second)
 	for {
@@ -202,7 +254,7 @@ func TestServeGracefulShutdown(t *testing.T) {
 		}
 		conn.Close()
 		if time.Now().After(deadline) {
-			t.Fatal("listener still accepts 10s after shutdown began")
+			t.Fatal("listener still accepts 10s after the second signal")
 		}
 		time.Sleep(10 * time.Millisecond) // poll interval, bounded by the deadline
 	}
@@ -217,5 +269,9 @@ func TestServeGracefulShutdown(t *testing.T) {
 	}
 	if err := <-stopped; err != nil {
 		t.Fatalf("serve: %v", err)
+	}
+	logs.waitMsg(0, time.Second, "draining: signalled again", nil)
+	if diff := cmp.Diff(drainSteps, stepsLogged(logs.all(), 0)); diff != "" {
+		t.Errorf("the steps logged (-want +got):\n%s", diff)
 	}
 }
