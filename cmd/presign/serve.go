@@ -279,15 +279,7 @@ func (s *swapper) close(g *generation) {
 }
 
 // closeService releases what svc holds (its Redis connections).
-//
-// INTEGRATION: service.Service.Close (the lead's) is called through an
-// interface until it exists; then this is svc.Close().
-func closeService(svc *service.Service) error {
-	if c, ok := any(svc).(interface{ Close() error }); ok {
-		return c.Close()
-	}
-	return nil
-}
+func closeService(svc *service.Service) error { return svc.Close() }
 
 // reloader loads the configuration again and installs it.
 type reloader struct {

@@ -355,3 +355,32 @@ func TestServeReloadUnderLoad(t *testing.T) {
 		t.Errorf("exit status %d after SIGTERM", code)
 	}
 }
+
+// TestServeReloadStartsRateLimitsAfresh: the counts of a rate limit held
+// in memory belong to the service a reload replaces, so they start afresh
+// (as the README says): a caller at its limit may call again after a
+// reload, even of the same file.
+func TestServeReloadStartsRateLimitsAfresh(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "presign.yaml")
+	writeFile(t, path, reloadConfig("127.0.0.1:0", []string{"alice"}, false)+"limits:\n  rate: 1/h\n  burst: 1\n  store: memory\n")
+	c, _, _ := testCLI(map[string]string{"TEST_SECRET_ACCESS_KEY": reloadSecret})
+	logs := newLogWatch(t)
+	c.stdout = logs
+	reload := make(chan os.Signal, 1)
+	c.reload = reload
+	api, stop := start(t, c, "serve", "--config", path)
+	twice := func() []int {
+		return []int{presignStatus(t, http.DefaultClient, api, reloadKey("alice")), presignStatus(t, http.DefaultClient, api, reloadKey("alice"))}
+	}
+	if diff := cmp.Diff([]int{200, 429}, twice()); diff != "" {
+		t.Fatalf("before the reload (-want +got):\n%s", diff)
+	}
+	reload <- syscall.SIGHUP
+	logs.waitMsg(0, 10*time.Second, "config reloaded", nil)
+	if diff := cmp.Diff([]int{200, 429}, twice()); diff != "" {
+		t.Errorf("after the reload (-want +got):\n%s", diff)
+	}
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+}
