@@ -241,6 +241,24 @@ func (p *serveProcess) goroutines(client *http.Client) int {
 	return 0
 }
 
+// settledGoroutines is goroutines once it reads the same three times in a
+// row, 20ms apart (connections just closed take a moment to end their
+// goroutines), or its last reading after 5s.
+func (p *serveProcess) settledGoroutines(client *http.Client) int {
+	p.t.Helper()
+	n, same := p.goroutines(client), 1
+	for deadline := time.Now().Add(5 * time.Second); same < 3 && time.Now().Before(deadline); {
+		time.Sleep(20 * time.Millisecond) // poll interval, bounded by the deadline
+		m := p.goroutines(client)
+		if m == n {
+			same++
+		} else {
+			n, same = m, 1
+		}
+	}
+	return n
+}
+
 // testWriter logs what is written to it through t.
 type testWriter struct {
 	t      *testing.T

@@ -335,7 +335,7 @@ func TestServeReloadUnderLoad(t *testing.T) {
 	transport.CloseIdleConnections()
 	metrics := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}, Timeout: 10 * time.Second}
 	p.waitMsg(0, 10*time.Second, "configuration released", map[string]any{"generation": float64(gen - 1)})
-	before := p.goroutines(metrics)
+	before := p.settledGoroutines(metrics)
 	const more = 20
 	for i := range more {
 		writeFile(t, path, reloadConfig("127.0.0.1:0", []string{"load", fmt.Sprintf("more%d", i%2)}, false))
@@ -345,7 +345,7 @@ func TestServeReloadUnderLoad(t *testing.T) {
 		gen++
 		p.waitMsg(from, 10*time.Second, "configuration released", map[string]any{"generation": float64(gen - 1)})
 	}
-	after := p.goroutines(metrics)
+	after := p.settledGoroutines(metrics)
 	t.Logf("goroutines: %d before %d reloads, %d after", before, more, after)
 	if after > before+3 {
 		t.Errorf("goroutines grew from %d to %d over %d reloads", before, after, more)
