@@ -98,7 +98,7 @@ func (d *drainer) ready() bool { return !d.draining.Load() }
 // route), and this goes.
 func (d *drainer) healthz(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if d.draining.Load() && r.Method == http.MethodGet && r.URL.Path == "/healthz" {
+		if !d.ready() && r.Method == http.MethodGet && r.URL.Path == "/healthz" {
 			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 			w.Header().Set("X-Content-Type-Options", "nosniff")
 			w.WriteHeader(http.StatusServiceUnavailable)
