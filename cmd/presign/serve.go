@@ -40,11 +40,10 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 	m := metrics.New()
 	d := &drainer{}
 	// Every generation of the service shares these: the same metrics, the
-	// same logger, the same readiness.
-	opts := service.Options{Logger: logger, Observer: m, Metrics: m.Handler()}
-	// INTEGRATION: with service.Options.Ready (passed on to
-	// httpapi.Options.Ready) this becomes `Ready: d.ready` above, and
-	// drainer.healthz goes.
+	// same logger,
+	// the same readiness and the same in-memory limits (a reload keeps a
+	// caller's rate-limit bucket and quota count).
+	opts := service.Options{Logger: logger, Observer: m, Metrics: m.Handler(), Ready: d.ready, Memory: service.NewMemory(nil)}
 	svc, err := service.New(cfg, opts)
 	if err != nil {
 		return configError(err)
@@ -65,7 +64,7 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 		defer close(reloads)
 		r.loop(rctx, c.reload)
 	}()
-	err = c.serveDraining(ctx, ln, d.healthz(sw), logger, d, func() (time.Duration, time.Duration) {
+	err = c.serveDraining(ctx, ln, sw, logger, d, func() (time.Duration, time.Duration) {
 		g := sw.cur.Load()
 		return g.cfg.ShutdownDelay, g.cfg.ShutdownTimeout
 	})
@@ -90,24 +89,6 @@ type drainer struct{ draining atomic.Bool }
 
 // ready is false once draining has begun.
 func (d *drainer) ready() bool { return !d.draining.Load() }
-
-// healthz answers GET /healthz with 503 while draining, in front of h.
-//
-// INTEGRATION: a bridge until service.Options.Ready exists; httpapi's own
-// /healthz then answers 503 (with the access log and metrics of every
-// route), and this goes.
-func (d *drainer) healthz(h http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !d.ready() && r.Method == http.MethodGet && r.URL.Path == "/healthz" {
-			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-			w.Header().Set("X-Content-Type-Options", "nosniff")
-			w.WriteHeader(http.StatusServiceUnavailable)
-			_, _ = w.Write([]byte("draining: shutting down, send new requests elsewhere"))
-			return
-		}
-		h.ServeHTTP(w, r)
-	})
-}
 
 // serveDraining serves h on ln until ctx ends, then drains in three steps,
 // each logged:

@@ -36,11 +36,13 @@ func TestDependencyBoundaries(t *testing.T) {
 		// config converts to the types of the packages that validate them:
 		// jwtauth's issuer settings, receipt keys, webhook endpoints, the
 		// quota store's Redis URL (quotastore and its client, resp, are
-		// presign's own, on the standard library), credential sources
-		// (awscreds, on the standard library).
+		// presign's own, on the standard library), the rate limit's
+		// settings (ratelimit, on the standard library and resp),
+		// credential sources (awscreds, on the standard library).
 		"presign.dev/internal/config": {"presign.dev/internal/config", "go.yaml.in/yaml/v3", "presign.dev/internal/jwtauth", "github.com/golang-jwt/jwt/v5",
 			"presign.dev/receipt", "presign.dev/webhook", "github.com/standard-webhooks/standard-webhooks/libraries/go",
-			"presign.dev/internal/quotastore", "presign.dev/internal/resp", "presign.dev/internal/awscreds"},
+			"presign.dev/internal/quotastore", "presign.dev/internal/resp", "presign.dev/internal/awscreds",
+			"presign.dev/internal/ratelimit"},
 	}
 	for _, pkg := range append(keys(ours), keys(allowed)...) {
 		for _, dep := range goList(t, "-deps", "-f", "{{if not .Standard}}{{.ImportPath}}{{end}}", pkg) {

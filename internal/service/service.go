@@ -42,6 +42,26 @@ type Options struct {
 	// when the configuration asks for it (PRESIGN_PLATFORM_AUTH). Only the
 	// Lambda function has one; without it, such a configuration is refused.
 	PlatformAuth httpapi.Authenticator
+	// Ready, when set, is the process's readiness: GET /healthz answers
+	// 503 once it returns false (serve, draining on SIGTERM); nil is
+	// always ready.
+	Ready func() bool
+	// Memory, when set, holds the limits' in-process stores, so that a
+	// service built again with it (serve's reload) keeps counting where
+	// its predecessor left off; nil gives each service fresh ones.
+	Memory *Memory
+}
+
+// Memory is the in-process state of the limits (store memory): the rate
+// limiter's buckets and the quota's counts.
+type Memory struct {
+	Rate  *ratelimit.Memory
+	Quota *quotastore.Memory
+}
+
+// NewMemory returns empty stores; now nil means time.Now.
+func NewMemory(now func() time.Time) *Memory {
+	return &Memory{Rate: ratelimit.NewMemory(now), Quota: quotastore.NewMemory(now)}
 }
 
 // ErrNoPlatform is the refusal of a configuration that asks for a
@@ -97,8 +117,11 @@ func New(cfg config.Config, o Options) (*Service, error) {
 		ic.Authorizer = p
 		ic.Uploads.PathTokenClaims = p.ClaimNames()
 	}
+	if o.Memory == nil {
+		o.Memory = NewMemory(o.Now)
+	}
 	if cfg.Limits.Quota > 0 {
-		store, err := s.quotaStore(cfg.Limits, o.Now)
+		store, err := s.quotaStore(cfg.Limits, o.Memory)
 		if err != nil {
 			return nil, err
 		}
@@ -106,7 +129,7 @@ func New(cfg config.Config, o Options) (*Service, error) {
 	}
 	var limiter *ratelimit.Limiter
 	if cfg.Limits.Rate.Rate.N > 0 {
-		store, err := s.rateStore(cfg.Limits, o.Now)
+		store, err := s.rateStore(cfg.Limits, o.Memory)
 		if err != nil {
 			return nil, err
 		}
@@ -148,6 +171,7 @@ func New(cfg config.Config, o Options) (*Service, error) {
 	ho := httpapi.Options{
 		Issuer: iss, Auth: s.Auth, CORSOrigins: cfg.CORSOrigins, Logger: o.Logger,
 		Observer: o.Observer, Metrics: o.Metrics, CompanionPath: cfg.CompanionPath, PublicURL: cfg.PublicURL,
+		Ready: o.Ready,
 	}
 	if limiter != nil { // a nil *Limiter in the interface would not be nil
 		ho.Limiter = limiter
@@ -176,9 +200,9 @@ func New(cfg config.Config, o Options) (*Service, error) {
 }
 
 // quotaStore builds the store of the quota's counts: in this process
-// (each instance counts alone), or in the Redis every instance shares (no
-// connection until the first count).
-func (s *Service) quotaStore(l config.Limits, now func() time.Time) (presign.QuotaStore, error) {
+// (each instance counts alone: mem's), or in the Redis every instance
+// shares (no connection until the first count).
+func (s *Service) quotaStore(l config.Limits, mem *Memory) (presign.QuotaStore, error) {
 	if l.Store == config.StoreRedis {
 		r, err := quotastore.NewRedis(l.RedisURL)
 		if err != nil {
@@ -187,13 +211,13 @@ func (s *Service) quotaStore(l config.Limits, now func() time.Time) (presign.Quo
 		s.closers = append(s.closers, r)
 		return r, nil
 	}
-	return quotastore.NewMemory(now), nil
+	return mem.Quota, nil
 }
 
 // rateStore builds the store of the rate limiter's buckets, as quotaStore
 // does the quota's (a client of its own: its timeouts are short, as it
 // sits in front of every request).
-func (s *Service) rateStore(l config.Limits, now func() time.Time) (ratelimit.Store, error) {
+func (s *Service) rateStore(l config.Limits, mem *Memory) (ratelimit.Store, error) {
 	if l.Store == config.StoreRedis {
 		r, err := ratelimit.NewRedis(l.RedisURL)
 		if err != nil {
@@ -202,7 +226,7 @@ func (s *Service) rateStore(l config.Limits, now func() time.Time) (ratelimit.St
 		s.closers = append(s.closers, r)
 		return r, nil
 	}
-	return ratelimit.NewMemory(now), nil
+	return mem.Rate, nil
 }
 
 // Explanation is what `presign policy explain` prints: the verdict the
