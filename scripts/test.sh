@@ -38,7 +38,7 @@ go test -count=1 -run 'Allocations' ./sigv4/ ./gcsv4/
 # Go 1.27). 100000 executions take 1-12 s per target here.
 echo "== fuzzing, ${FUZZTIME:=100000x} per target"
 # Every fuzz target in the module runs, found by name so none is forgotten.
-{ git ls-files '*_test.go' ':!bench/' 2>/dev/null || find . -name '*_test.go' -not -path './.tools/*' -not -path '*/node_modules/*' -not -path './bench/*'; } |
+{ git ls-files '*_test.go' ':!bench/' ':!deploy/kubernetes/' 2>/dev/null || find . -name '*_test.go' -not -path './.tools/*' -not -path '*/node_modules/*' -not -path './bench/*' -not -path './deploy/kubernetes/*'; } |
 	xargs grep -H '^func Fuzz[A-Za-z0-9_]*(f \*testing\.F)' |
 	sed -E 's#^([^:]*):func (Fuzz[A-Za-z0-9_]*)\(.*#\1 \2#' | sort -u |
 	while read -r file target; do
@@ -47,3 +47,12 @@ echo "== fuzzing, ${FUZZTIME:=100000x} per target"
 
 echo "== benchmark module (correctness only; timings are in docs/benchmarks.md)"
 (cd bench && go test -count=1 ./...)
+
+# The Kubernetes manifests: rendered with kustomize, validated by kubeconform
+# against the schemas of Kubernetes' own OpenAPI documents (carried by the
+# k8s.io/kubernetes module, downloaded once into the module cache), and
+# checked for what the README promises. A module of its own, so that
+# kustomize and kubeconform stay out of presign's go.mod.
+echo "== Kubernetes manifests (deploy/kubernetes)"
+(cd deploy/kubernetes && go mod download k8s.io/kubernetes@v1.37.2 && go vet ./... && go test -count=1 ./... &&
+	go test -run '^$' -fuzz '^FuzzExpand$' -fuzztime "$FUZZTIME" .)

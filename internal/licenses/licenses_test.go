@@ -22,7 +22,7 @@ const (
 	lockFile = "cmd/presign/testdata/browser/package-lock.json"
 )
 
-var modFiles = []string{"go.mod", "bench/go.mod"}
+var modFiles = []string{"go.mod", "bench/go.mod", "deploy/kubernetes/go.mod"}
 
 // allowed are the SPDX identifiers any dependency may carry. They are all
 // permissive; docs/dependencies.md justifies MIT-0.

@@ -10,6 +10,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -370,6 +371,20 @@ func TestCheckAgreesWithServeHandWritten(t *testing.T) {
 			t.Fatal(err)
 		}
 		cases = append(cases, configtest.Case{Group: "effective", Name: ex, File: ex, Env: env})
+	}
+	// The Kubernetes recipe's configurations, with the placeholder Secret
+	// (and the Redis URL the redis overlay builds from its password).
+	k8sEnv, err := configtest.ReadEnvFile("../../deploy/kubernetes/base/secrets.env.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, dir := range []string{"base", "redis"} {
+		env := maps.Clone(k8sEnv)
+		if dir == "redis" {
+			env["PRESIGN_REDIS_URL"] = "redis://:example@presign-redis:6379/0"
+		}
+		f := "../../deploy/kubernetes/" + dir + "/presign.yaml"
+		cases = append(cases, configtest.Case{Group: "effective", Name: f, File: f, Env: env})
 	}
 	for _, c := range cases {
 		file := ""
