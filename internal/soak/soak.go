@@ -229,10 +229,7 @@ func (r *run) do(ctx context.Context, c call) (*http.Response, []byte, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	if c.body == nil {
-		req.Body, req.GetBody, req.ContentLength = http.NoBody, nil, 0
-	}
-	maps(req.Header, c.header)
+	copyHeader(req.Header, c.header)
 	resp, err := r.client.Do(req)
 	var body []byte
 	if err == nil {
@@ -289,7 +286,7 @@ func redact(err error) string {
 	return s
 }
 
-func maps(dst, src http.Header) {
+func copyHeader(dst, src http.Header) {
 	for k, vs := range src {
 		dst[k] = slices.Clone(vs)
 	}
