@@ -7,8 +7,9 @@
 # seeds, integration against Versity Gateway, MinIO and the embedded dev
 # store, the browser tests: TestBrowser, and TestUppy with the published
 # @uppy/aws-s3 6.x and 5.x), the allocation contract (meaningless under
-# -race), a short fuzzing pass over every fuzz target, and the benchmark
-# module's correctness test.
+# -race), a 60-second soak of presign serve, a short fuzzing pass over every
+# fuzz target, the benchmark module's correctness test, and the Kubernetes
+# manifests' validation.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -28,6 +29,12 @@ go vet ./...
 
 echo "== go test -race"
 go test -race -count=1 ./...
+
+# presign serve under a minute of mixed traffic against Versity Gateway: no
+# 5xx, no growth of RSS, goroutines or file descriptors (scripts/soak.sh;
+# 10 minutes by default, for docs/benchmarks.md).
+echo "== soak, 60 s"
+scripts/soak.sh 60s
 
 echo "== allocation contract (without -race)"
 go test -count=1 -run 'Allocations' ./sigv4/ ./gcsv4/
