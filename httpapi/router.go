@@ -3,6 +3,7 @@ package httpapi
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"path"
@@ -141,6 +142,32 @@ func infoOf(r *http.Request) *requestInfo {
 	return &requestInfo{}
 }
 
+// requestState is what withRequest keeps for a request, in one allocation:
+// the status recorder, the info, the context that carries the info, and
+// the X-Request-Id header's value.
+type requestState struct {
+	rec  statusRecorder
+	info requestInfo
+	ctx  infoContext
+	idv  [1]string
+}
+
+// infoContext is its parent with the request's info as the value of
+// requestInfoKey{} (context.WithValue's behaviour, without its allocation).
+type infoContext struct {
+	context.Context
+	info *requestInfo
+}
+
+func (c *infoContext) Value(key any) any {
+	if key == (requestInfoKey{}) {
+		return c.info
+	}
+	return c.Context.Value(key)
+}
+
+func (c *infoContext) String() string { return fmt.Sprint(c.Context) + ".WithValue(requestInfo)" }
+
 // withRequest gives each request an ID (X-Request-Id), recovers a panic as
 // a 500 whose cause is logged under that ID, and writes the access log
 // line and the metrics observation. It logs the path only: queries may
@@ -148,10 +175,15 @@ func infoOf(r *http.Request) *requestInfo {
 func (h *Handler) withRequest(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		info := &requestInfo{id: h.opts.NewRequestID()}
-		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
-		rec.Header().Set("X-Request-Id", info.id)
-		r = r.WithContext(context.WithValue(r.Context(), requestInfoKey{}, info))
+		st := &requestState{}
+		info := &st.info
+		info.id = h.opts.NewRequestID()
+		rec := &st.rec
+		rec.ResponseWriter, rec.status = w, http.StatusOK
+		st.idv[0] = info.id
+		rec.Header()["X-Request-Id"] = st.idv[:]
+		st.ctx = infoContext{Context: r.Context(), info: info}
+		r = r.WithContext(&st.ctx)
 		defer func() {
 			if v := recover(); v != nil {
 				h.opts.Logger.Error("panic", "request_id", info.id, "route", info.routeName(), "panic", fmt.Sprint(v))
@@ -166,13 +198,24 @@ func (h *Handler) withRequest(next http.Handler) http.Handler {
 			if !h.opts.Logger.Enabled(r.Context(), slog.LevelInfo) {
 				return
 			}
-			h.opts.Logger.LogAttrs(r.Context(), slog.LevelInfo, "request", slog.String("request_id", info.id),
+			h.logLine(r.Context(), "request", slog.String("request_id", info.id),
 				slog.String("method", r.Method), slog.String("path", h.loggedPath(r)), slog.String("route", info.routeName()),
 				slog.Int("status", rec.status), slog.Float64("duration_ms", float64(elapsed.Microseconds())/1000),
 				slog.String("principal_kind", info.principal.Kind), slog.String("principal", info.principal.Name))
 		}()
 		next.ServeHTTP(rec, r)
 	})
+}
+
+// logLine writes one info line with attrs, as Logger.LogAttrs does but
+// straight to the logger's handler: without the caller's program counter,
+// which only a handler with AddSource would print (presign's loggers do
+// not), and which costs as much as formatting a line's fields. Callers
+// check Logger.Enabled first.
+func (h *Handler) logLine(ctx context.Context, msg string, attrs ...slog.Attr) {
+	rec := slog.NewRecord(time.Now(), slog.LevelInfo, msg, 0)
+	rec.AddAttrs(attrs...)
+	_ = h.opts.Logger.Handler().Handle(ctx, rec)
 }
 
 // loggedPath is r's path for logs, with every token in it (a path
@@ -307,6 +350,13 @@ func (s *statusRecorder) WriteHeader(code int) {
 func (s *statusRecorder) Write(b []byte) (int, error) {
 	s.wrote = true
 	return s.ResponseWriter.Write(b)
+}
+
+// WriteString passes s on without a copy to []byte when the writer takes
+// strings (net/http's does).
+func (s *statusRecorder) WriteString(str string) (int, error) {
+	s.wrote = true
+	return io.WriteString(s.ResponseWriter, str)
 }
 
 // Unwrap lets http.ResponseController reach the connection's writer.
