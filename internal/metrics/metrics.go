@@ -5,6 +5,7 @@ package metrics
 import (
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -25,6 +26,20 @@ type Metrics struct {
 	bytes    prometheus.Counter // of completed uploads
 	// rateLimit counts the rate limiter's decisions by outcome.
 	rateLimit *prometheus.CounterVec
+	// observed caches each route and status's children of requests and
+	// duration (requestKey → *requestObs): a request finds both with one
+	// lookup instead of hashing its labels twice.
+	observed sync.Map
+}
+
+type requestKey struct {
+	route  string
+	status int
+}
+
+type requestObs struct {
+	count    prometheus.Counter
+	duration prometheus.Observer
 }
 
 // New returns Metrics on a registry of its own (with Go and process collectors).
@@ -58,8 +73,19 @@ func New() *Metrics {
 
 // ObserveRequest implements httpapi.Observer.
 func (m *Metrics) ObserveRequest(route string, status int, elapsed time.Duration) {
-	m.requests.WithLabelValues(route, strconv.Itoa(status)).Inc()
-	m.duration.WithLabelValues(route).Observe(elapsed.Seconds())
+	// Routes are the handler's names and statuses the ones it writes: the
+	// cache is as bounded as the labels.
+	k := requestKey{route, status}
+	o, ok := m.observed.Load(k)
+	if !ok {
+		o, _ = m.observed.LoadOrStore(k, &requestObs{
+			count:    m.requests.WithLabelValues(route, strconv.Itoa(status)),
+			duration: m.duration.WithLabelValues(route),
+		})
+	}
+	obs := o.(*requestObs)
+	obs.count.Inc()
+	obs.duration.Observe(elapsed.Seconds())
 }
 
 // ObserveUpload implements httpapi.Observer.
