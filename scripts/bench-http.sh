@@ -11,7 +11,9 @@
 # Usage: scripts/bench-http.sh [httpbench flags]
 #   e.g. scripts/bench-http.sh -rounds 5 -duration 5s -log null
 # Compare builds in one run: OLD=/path/to/old/presign scripts/bench-http.sh
-# (the old build runs as "old", this tree's as "presign"). NODEV=1 adds
+# (the old build runs as "old", this tree's as "presign", built as the
+# container image is: -tags nodevstore; FULL=1 adds the whole CLI as "cli",
+# with presign dev's embedded store linked in). NODEV=1 adds
 # bench/cmd/profserve as "nodev": serve's wiring without the embedded store
 # of `presign dev` linked in, to show what that costs in memory.
 #
@@ -43,9 +45,15 @@ if [ "${1:-}" = profile ]; then
 	done
 	exit 0
 fi
-go build -trimpath -o "$work/presign" ./cmd/presign
+# presign as the container image builds it (Dockerfile: -tags nodevstore,
+# no embedded store of `presign dev`); FULL=1 adds the whole CLI as "cli".
+go build -trimpath -tags nodevstore -o "$work/presign" ./cmd/presign
 
 builds=(-presign "presign=$work/presign")
+if [ -n "${FULL:-}" ]; then
+	go build -trimpath -o "$work/presign-cli" ./cmd/presign
+	builds+=(-presign "cli=$work/presign-cli")
+fi
 if [ -n "${OLD:-}" ]; then
 	builds=(-presign "old=$OLD" "${builds[@]}")
 fi

@@ -25,6 +25,7 @@ fi
 
 echo "== go vet"
 go vet ./...
+go vet -tags nodevstore ./cmd/presign # the container image's build
 (cd bench && go vet ./...)
 
 echo "== go test -race"

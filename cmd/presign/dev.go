@@ -18,7 +18,6 @@ import (
 
 	"presign.dev/internal/config"
 	"presign.dev/internal/demo"
-	"presign.dev/internal/devstore"
 	"presign.dev/internal/metrics"
 	"presign.dev/internal/service"
 	"presign.dev/presign"
@@ -53,6 +52,9 @@ func (c *cli) dev(ctx context.Context, args []string) error {
 	webhookURL := fs.String("webhook", "", "deliver upload.completed to this receiver (local ones too), signed with dev.json's webhook_secret")
 	if _, err := parse(fs, args); err != nil {
 		return err
+	}
+	if !haveDevStore {
+		return errNoDevStore
 	}
 	if *webhookURL != "" {
 		// The receiver's URL, checked by the rule the configuration
@@ -99,7 +101,7 @@ func (c *cli) dev(ctx context.Context, args []string) error {
 	st.APIURL = "http://" + ln.Addr().String()
 	st.S3Endpoint = "http://" + *s3Addr
 
-	store, err := devstore.Start(ctx, devstore.Config{
+	store, err := startDevStore(ctx, devStoreConfig{
 		Addr: *s3Addr, DataDir: data, Region: st.Region, AccessKeyID: st.AccessKeyID, SecretAccessKey: st.SecretAccessKey,
 		Bucket:      st.Bucket,
 		CORSOrigins: []string{st.APIURL, "http://localhost:*", "http://127.0.0.1:*", "https://localhost:*"},

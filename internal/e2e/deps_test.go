@@ -51,6 +51,13 @@ func TestDependencyBoundaries(t *testing.T) {
 			}
 		}
 	}
+	// The container image's build (-tags nodevstore, Dockerfile) leaves
+	// presign dev's embedded store out, and with it every MPL-2.0 module.
+	for _, dep := range goList(t, "-deps", "-tags", "nodevstore", "presign.dev/cmd/presign") {
+		if strings.HasPrefix(dep, "presign.dev/internal/devstore") || strings.HasPrefix(dep, "github.com/versity/") || strings.HasPrefix(dep, "github.com/hashicorp/") {
+			t.Errorf("presign built with -tags nodevstore depends on %s", dep)
+		}
+	}
 	// The payload-2.0 adapter is generic: it knows nothing of presign's
 	// configuration or API (platform identity lives in cmd/presign-lambda).
 	for _, dep := range goList(t, "-deps", "presign.dev/internal/lambdaurl") {
