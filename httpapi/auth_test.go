@@ -93,3 +93,14 @@ func TestAuditLog(t *testing.T) {
 		t.Errorf("logs hold a URL:\n%s", logs.String())
 	}
 }
+
+// TestSumToken: the stack copy hashes what sha256.Sum256 hashes, on both
+// sides of its 256-byte bound.
+func TestSumToken(t *testing.T) {
+	for _, n := range []int{0, 1, 16, 32, 33, 64, 255, 256, 257, 1000} {
+		tok := strings.Repeat("k", n)
+		if got, want := sumToken(tok), sha256.Sum256([]byte(tok)); got != want {
+			t.Errorf("sumToken of %d bytes = %x, want %x", n, got, want)
+		}
+	}
+}
