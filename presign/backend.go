@@ -208,6 +208,9 @@ type endpoint struct {
 	host     string // lower-case, no default port
 	basePath string // endpoint path without trailing "/"
 	virtual  bool
+	// The backend's bucket, its host and the path its keys follow, made
+	// once: bucketTarget's answer for it costs no concatenation.
+	bucket, bucketHost, keyPrefix string
 }
 
 // parseEndpoint checks an endpoint URL: http or https, a host, no query,
@@ -234,6 +237,8 @@ func newEndpoint(b Backend) endpoint {
 	case PathStyleAuto:
 		e.virtual = isAWSHost(host) && !(u.Scheme == "https" && strings.Contains(b.Bucket, "."))
 	}
+	e.bucketHost, e.keyPrefix = e.bucketTarget(b.Bucket)
+	e.bucket = b.Bucket
 	return e
 }
 
@@ -247,16 +252,27 @@ func isAWSHost(host string) bool {
 
 // target returns where a request for key in bucket goes. key "" addresses
 // the bucket itself (POST uploads).
-func (e endpoint) target(bucket, key string) (host, path string) {
-	if e.virtual {
-		return bucket + "." + e.host, e.basePath + "/" + key
+func (e *endpoint) target(bucket, key string) (host, path string) {
+	host, prefix := e.bucketTarget(bucket)
+	return host, prefix + key
+}
+
+// bucketTarget returns the host of bucket's requests and the path its keys
+// follow (ending in "/"): target(bucket, key) is host, prefix+key. For the
+// backend's bucket, both are made already.
+func (e *endpoint) bucketTarget(bucket string) (host, prefix string) {
+	switch {
+	case bucket == e.bucket && e.bucketHost != "":
+		return e.bucketHost, e.keyPrefix
+	case e.virtual:
+		return bucket + "." + e.host, e.basePath + "/"
 	}
-	return e.host, e.basePath + "/" + bucket + "/" + key
+	return e.host, e.basePath + "/" + bucket + "/"
 }
 
 // objectURL is the unsigned URL of key in bucket, as S3 names an object's
 // location.
-func (e endpoint) objectURL(bucket, key string) string {
+func (e *endpoint) objectURL(bucket, key string) string {
 	host, path := e.target(bucket, key)
 	return (&url.URL{Scheme: e.scheme, Host: host, Path: path}).String()
 }

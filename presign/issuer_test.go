@@ -251,6 +251,35 @@ func TestAddressing(t *testing.T) {
 	}
 }
 
+// TestTarget: the backend's bucket, made once, and any other bucket,
+// concatenated, are addressed alike.
+func TestTarget(t *testing.T) {
+	type target struct{ Host, Path string }
+	for _, tt := range []struct {
+		name    string
+		backend Backend
+		bucket  string
+		want    target
+	}{
+		{"virtual, the backend's bucket", Backend{Bucket: "b1b", Endpoint: "https://s3.example.com/base/", PathStyle: PathStyleVirtual}, "b1b", target{"b1b.s3.example.com", "/base/a b"}},
+		{"virtual, another bucket", Backend{Bucket: "b1b", Endpoint: "https://s3.example.com/base/", PathStyle: PathStyleVirtual}, "other", target{"other.s3.example.com", "/base/a b"}},
+		{"path, the backend's bucket", Backend{Bucket: "b1b", Endpoint: "http://localhost:8080"}, "b1b", target{"localhost:8080", "/b1b/a b"}},
+		{"path, another bucket", Backend{Bucket: "b1b", Endpoint: "http://localhost:8080/s3"}, "other", target{"localhost:8080", "/s3/other/a b"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEndpoint(tt.backend)
+			host, path := e.target(tt.bucket, "a b")
+			if diff := cmp.Diff(tt.want, target{host, path}); diff != "" {
+				t.Errorf("target (-want +got):\n%s", diff)
+			}
+			host, prefix := e.bucketTarget(tt.bucket)
+			if diff := cmp.Diff(tt.want, target{host, prefix + "a b"}); diff != "" {
+				t.Errorf("bucketTarget (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
 func TestNewReportsEveryProblem(t *testing.T) {
 	_, err := New(Config{MaxExpires: 30 * 24 * time.Hour, DefaultExpires: 1500 * time.Millisecond, Backends: []Backend{
 		{Name: "a", Endpoint: "ftp://x", Bucket: "B!", Region: "us east", PathStyle: "sometimes"},

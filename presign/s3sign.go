@@ -51,8 +51,8 @@ func (s *s3Signer) sign(ctx context.Context, r Request, dec Decision, now time.T
 		err := signPost(sg, s.endpoint, &g, &r, now, expires, maxSize)
 		return g, err
 	}
-	host, path := s.target(r.Bucket, r.Key)
-	sr := sigv4.Request{Scheme: s.scheme, Host: host, Path: path, Time: now, Expires: expires}
+	host, prefix := s.bucketTarget(r.Bucket)
+	sr := sigv4.Request{Scheme: s.scheme, Host: host, Path: prefix, PathSuffix: r.Key, Time: now, Expires: expires}
 	switch r.Op {
 	case OpList:
 		sr.Method = "GET"
@@ -197,8 +197,8 @@ func (s *s3Signer) signPart(ctx context.Context, p uploadPart, now time.Time, ex
 		return g, err
 	}
 	g.ExpiresAt = now.Add(expires).UTC().Truncate(time.Second)
-	host, path := s.target(p.Bucket, p.Key)
-	sr := sigv4.Request{Method: "PUT", Scheme: s.scheme, Host: host, Path: path, Time: now, Expires: expires,
+	host, prefix := s.bucketTarget(p.Bucket)
+	sr := sigv4.Request{Method: "PUT", Scheme: s.scheme, Host: host, Path: prefix, PathSuffix: p.Key, Time: now, Expires: expires,
 		Query: []sigv4.Param{{Name: "partNumber", Value: strconv.Itoa(p.PartNumber)}, {Name: "uploadId", Value: p.UploadID}}}
 	g.Headers = make(map[string]string, 3)
 	sr.Headers = make([]sigv4.Header, 0, 3)

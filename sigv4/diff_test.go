@@ -40,7 +40,8 @@ var diffMethods = []string{"GET", "PUT", "HEAD", "DELETE", "POST"}
 // (X-Amz-Expires when presigning) added.
 func sdkRequest(t testing.TB, r *Request, extra url.Values) *http.Request {
 	t.Helper()
-	u := &url.URL{Scheme: r.Scheme, Host: r.Host, Path: r.Path, RawPath: httpbinding.EscapePath(r.Path, false)}
+	path := r.Path + r.PathSuffix
+	u := &url.URL{Scheme: r.Scheme, Host: r.Host, Path: path, RawPath: httpbinding.EscapePath(path, false)}
 	q := url.Values{}
 	for _, p := range r.Query {
 		q.Add(p.Name, p.Value)
@@ -87,6 +88,28 @@ func diffCase(t *testing.T, creds Credentials, r *Request) {
 	if got != want {
 		t.Fatalf("URLs differ for %+v\n ours %s\n  sdk %s\ncanonical request:\n%s", *r, got, want, s.CanonicalRequest(r))
 	}
+	for _, split := range splitPaths(r) {
+		if got := s.Presign(&split); got != want {
+			t.Fatalf("URLs differ for %+v (path split)\n ours %s\n  sdk %s", split, got, want)
+		}
+	}
+}
+
+// splitPaths returns r with its path split into Path and PathSuffix at a
+// few points (after the first "/", in the middle, after the last "/"): each
+// must sign as r does.
+func splitPaths(r *Request) []Request {
+	path := r.Path + r.PathSuffix
+	var out []Request
+	for _, i := range []int{1, len(path) / 2, strings.LastIndexByte(path, '/') + 1} {
+		if i < 1 || i > len(path) {
+			continue
+		}
+		split := *r
+		split.Path, split.PathSuffix = path[:i], path[i:]
+		out = append(out, split)
+	}
+	return out
 }
 
 func TestPresignMatchesSDK(t *testing.T) {

@@ -67,6 +67,13 @@ func checkAgainstSDK(t *testing.T, creds Credentials, region string, r *Request)
 	if len(got) > 0 {
 		t.Fatalf("SignHeaders returned headers the SDK does not set: %v", got)
 	}
+	for _, split := range splitPaths(r) {
+		for _, h := range s.SignHeaders(&split) {
+			if h.Name == "Authorization" && h.Value != auth {
+				t.Fatalf("Authorization differs for %+v (path split)\n split %q\n whole %q", split, h.Value, auth)
+			}
+		}
+	}
 	return auth
 }
 

@@ -24,9 +24,10 @@
 //
 // Callers validate once, at their boundary (package presign does); the signer
 // does not re-check. Request.Host is lower-case without a default port,
-// Request.Path starts with "/", Request.Expires is whole seconds in 1s..7 days,
-// header names are valid tokens, header values hold no control characters, and
-// Request.Query holds none of the X-Amz-* authentication parameters (nor
+// Request.Path starts with "/" (Request.PathSuffix may hold anything),
+// Request.Expires is whole seconds in 1s..7 days, header names are valid
+// tokens, header values hold no control characters, and Request.Query
+// holds none of the X-Amz-* authentication parameters (nor
 // Request.Headers any of the authentication headers, for [Signer.SignHeaders]).
 //
 // A Signer is safe for concurrent use. Presigning a URL allocates once (the
@@ -92,7 +93,11 @@ type Request struct {
 	Scheme string // "https" or "http"
 	Host   string // host[:port] as the client sends it
 	Path   string // not encoded, e.g. "/bucket/photos/a b.jpg"
-	Query  []Param
+	// PathSuffix, when not empty, follows Path: the request's path is
+	// Path+PathSuffix (e.g. "/bucket/" and "photos/a b.jpg"), which the
+	// signer appends without the caller concatenating them.
+	PathSuffix string
+	Query      []Param
 	// Headers to sign besides host. The client must send each with exactly
 	// this value.
 	Headers []Header
@@ -360,7 +365,7 @@ func putScratch(sc *scratch) { scratchPool.Put(sc) }
 // build fills sc.date, sc.path, sc.query and sc.creq for r, presigned.
 func (sc *scratch) build(s *Signer, r *Request) {
 	FormatDate(&sc.date, r.Time)
-	sc.path = AppendEscapePath(sc.path[:0], r.Path)
+	sc.path = AppendEscapePath(AppendEscapePath(sc.path[:0], r.Path), r.PathSuffix)
 	sc.buildHeaders(r, nil)
 	sc.buildQuery(s, r, true)
 	sc.buildCanonical(r)
@@ -371,7 +376,7 @@ func (sc *scratch) build(s *Signer, r *Request) {
 // than Authorization (sc.auth) are signed with the caller's.
 func (sc *scratch) buildForHeaders(s *Signer, r *Request) {
 	FormatDate(&sc.date, r.Time)
-	sc.path = AppendEscapePath(sc.path[:0], r.Path)
+	sc.path = AppendEscapePath(AppendEscapePath(sc.path[:0], r.Path), r.PathSuffix)
 	// Lower-case names, sorted: they are merged into sc.hdr as they are.
 	sc.auth = append(sc.auth[:0],
 		Header{Name: "x-amz-content-sha256", Value: payloadHash(r)},
