@@ -27,6 +27,21 @@ func (d *discardWriter) WriteHeader(int)             {}
 func BenchmarkHandler(b *testing.B) {
 	const body = `{"op":"put","key":"photos/2026/cat picture+1.jpg","content_type":"image/jpeg","content_length":123456}`
 	b.Run("layer=handler", func(b *testing.B) { benchServe(b, testHandler(b, nil), "/v1/presign", body) })
+	b.Run("layer=handler/route=tutorial-get", func(b *testing.B) {
+		h := testHandler(b, nil)
+		req := httptest.NewRequest("GET", "/?key=photos/2026/cat.jpg&method=GET", nil)
+		req.Header.Set("Authorization", "Bearer "+testKey)
+		rec := httptest.NewRecorder()
+		if h.ServeHTTP(rec, req); rec.Code != http.StatusOK {
+			b.Fatalf("status %d: %s", rec.Code, rec.Body)
+		}
+		w := &discardWriter{h: http.Header{}}
+		b.ReportAllocs()
+		for b.Loop() {
+			clear(w.h)
+			h.ServeHTTP(w, req)
+		}
+	})
 	b.Run("layer=issue", func(b *testing.B) {
 		iss := testIssuer(b)
 		n := int64(123456)
