@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"presign.dev/internal/redistest"
 	"presign.dev/internal/s3test"
@@ -125,6 +126,34 @@ func TestServeRateLimitShared(t *testing.T) {
 	}
 	if m := metricsText(t, apiB); !strings.Contains(m, `presign_rate_limit_decisions_total{outcome="store_error_closed"} 3`) {
 		t.Errorf("instance B's metrics lack the store errors:\n%s", grepLines(m, "presign_rate_limit"))
+	}
+
+	// Redis comes back, empty, on the same address: once the limiter's
+	// one-second backoff has passed, B serves again (its pooled
+	// connections, dead, are replaced without an error) and the limit is
+	// shared again, from a full bucket.
+	redis.Restart(t)
+	deadline := time.Now().Add(10 * time.Second)
+	for askPresign(t, apiB, alice).status == 503 {
+		if time.Now().After(deadline) {
+			t.Fatal("instance B still answers 503 10 s after Redis came back")
+		}
+		time.Sleep(50 * time.Millisecond) // poll interval, bounded by the deadline
+	}
+	deadline = time.Now().Add(10 * time.Second)
+	for askPresign(t, apiA, alice).status != 200 { // A's backoff, if a request hit it
+		if time.Now().After(deadline) {
+			t.Fatal("instance A limits alice 10 s after Redis came back empty")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	// alice has made 2 requests in the new Redis (B's first, A's first).
+	got = got[:0]
+	for _, api := range []string{apiB, apiA} {
+		got = append(got, askPresign(t, api, alice).status)
+	}
+	if want := []int{200, 429}; !slices.Equal(got, want) {
+		t.Errorf("after Redis came back: %v, want %v (the limit shared again)", got, want)
 	}
 }
 

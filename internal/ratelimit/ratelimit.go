@@ -105,7 +105,7 @@ func (c Config) Validate() presign.Problems {
 		ps.Addf("rate", "%s is out of range: write %s, at most %d a second", c.Rate, RateForm, maxCount)
 	}
 	if c.Burst < 0 || c.Burst > maxCount {
-		ps.Addf("burst", "%d must be from 1 to %d (or left out: the rate's N)", c.Burst, maxCount)
+		ps.Addf("burst", "%d must be at most %d, and not negative (0, or left out: the rate's N)", c.Burst, maxCount)
 	}
 	if c.ClientIPHeader != "" && !validHeaderName(c.ClientIPHeader) {
 		ps.Addf("client_ip_header", "%q is not a header name (like X-Forwarded-For)", c.ClientIPHeader)

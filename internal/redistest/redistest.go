@@ -28,12 +28,26 @@ func Start(tb testing.TB) string {
 // Server is a running redis-server.
 type Server struct {
 	URL  string
+	bin  string
+	port int
 	stop func()
 }
 
 // Stop stops the server (by its PID) and waits for it to exit: from then
 // on its port refuses connections. Stopping twice is harmless.
 func (s *Server) Stop() { s.stop() }
+
+// Restart stops the server and starts a new, empty one on the same port,
+// as a Redis without persistence comes back after a crash.
+func (s *Server) Restart(tb testing.TB) {
+	tb.Helper()
+	s.stop()
+	next, err := start(tb, s.bin, s.port)
+	if err != nil {
+		tb.Fatalf("redistest: restart: %v", err)
+	}
+	*s = *next
+}
 
 // StartServer is Start for a test that stops Redis itself.
 func StartServer(tb testing.TB) *Server {
@@ -51,7 +65,7 @@ func StartServer(tb testing.TB) *Server {
 		bin = p
 	}
 	for attempt := 1; ; attempt++ {
-		srv, err := start(tb, bin)
+		srv, err := start(tb, bin, 0)
 		if err == nil {
 			return srv
 		}
@@ -61,13 +75,16 @@ func StartServer(tb testing.TB) *Server {
 	}
 }
 
-func start(tb testing.TB, bin string) (*Server, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, err
+// start starts redis-server on port (0: a free one).
+func start(tb testing.TB, bin string, port int) (*Server, error) {
+	if port == 0 {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, err
+		}
+		port = ln.Addr().(*net.TCPAddr).Port
+		ln.Close()
 	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
 	dir := tb.TempDir()
 	cmd := exec.Command(bin, "--bind", "127.0.0.1", "--port", strconv.Itoa(port), "--save", "", "--appendonly", "no",
 		"--dir", dir, "--protected-mode", "yes")
@@ -114,5 +131,5 @@ func start(tb testing.TB, bin string) (*Server, error) {
 		return nil, fmt.Errorf("redis-server not ready after 30 s")
 	}
 	tb.Cleanup(stop)
-	return &Server{URL: fmt.Sprintf("redis://127.0.0.1:%d/0", port), stop: stop}, nil
+	return &Server{URL: fmt.Sprintf("redis://127.0.0.1:%d/0", port), bin: bin, port: port, stop: stop}, nil
 }

@@ -120,14 +120,7 @@ func New(rawURL string, o Options) (*Client, error) {
 func (c *Client) Close() error {
 	c.once.Do(func() {
 		close(c.closed)
-		for {
-			select {
-			case cn := <-c.pool:
-				cn.Close()
-			default:
-				return
-			}
-		}
+		c.dropIdle()
 	})
 	return nil
 }
@@ -178,14 +171,21 @@ type conn struct {
 }
 
 // Do sends the command args and returns Redis's answer; an error answer
-// is an Error.
+// is an Error. A command that fails on an idle connection from the pool
+// for any reason but a timeout (the connection died while idle: Redis
+// restarted, or a proxy dropped it) is sent once more on a new
+// connection, and the other idle connections, as old, are dropped: a
+// Redis that restarts costs no command an error. The command is then sent
+// twice at most if the first one reached Redis before the connection
+// broke, which presign's scripts tolerate (a rate-limit token taken
+// twice; a quota count keyed by upload).
 func (c *Client) Do(ctx context.Context, args ...string) (Value, error) {
 	select {
 	case <-c.closed:
 		return Value{}, ErrClosed
 	default:
 	}
-	cn, err := c.get(ctx)
+	cn, pooled, err := c.get(ctx)
 	if err != nil {
 		return Value{}, err
 	}
@@ -193,10 +193,37 @@ func (c *Client) Do(ctx context.Context, args ...string) (Value, error) {
 	var rerr Error
 	if err != nil && !errors.As(err, &rerr) {
 		cn.Close() // a broken stream is never reused
-		return Value{}, err
+		if !pooled || isTimeout(err) || ctx.Err() != nil {
+			return Value{}, err
+		}
+		c.dropIdle()
+		if cn, _, err = c.get(ctx); err != nil {
+			return Value{}, err
+		}
+		if v, err = c.roundTrip(ctx, cn, args); err != nil && !errors.As(err, &rerr) {
+			cn.Close()
+			return Value{}, err
+		}
 	}
 	c.put(cn)
 	return v, err
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
+// dropIdle closes every idle connection.
+func (c *Client) dropIdle() {
+	for {
+		select {
+		case cn := <-c.pool:
+			cn.Close()
+		default:
+			return
+		}
+	}
 }
 
 func (c *Client) roundTrip(ctx context.Context, cn *conn, args []string) (Value, error) {
@@ -214,13 +241,19 @@ func (c *Client) roundTrip(ctx context.Context, cn *conn, args []string) (Value,
 	return readValue(cn.r, 0)
 }
 
-// get takes an idle connection or makes one.
-func (c *Client) get(ctx context.Context) (*conn, error) {
+// get takes an idle connection (pooled) or makes one.
+func (c *Client) get(ctx context.Context) (cn *conn, pooled bool, err error) {
 	select {
 	case cn := <-c.pool:
-		return cn, nil
+		return cn, true, nil
 	default:
 	}
+	cn, err = c.dial(ctx)
+	return cn, false, err
+}
+
+// dial makes a connection: TCP (and TLS), AUTH and SELECT.
+func (c *Client) dial(ctx context.Context) (*conn, error) {
 	ctx, cancel := context.WithTimeout(ctx, c.o.DialTimeout)
 	defer cancel()
 	d := &net.Dialer{}

@@ -157,3 +157,41 @@ func writeValue(w *bytes.Buffer, v Value) {
 		}
 	}
 }
+
+// TestRedisRestart: after Redis restarts, every idle connection in the
+// pool is dead; the next commands still succeed (one retry on a new
+// connection, the dead ones dropped), and nothing is retried on a
+// connection that was new.
+func TestRedisRestart(t *testing.T) {
+	srv := redistest.StartServer(t)
+	c, err := New(srv.URL, Options{PoolSize: 8})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ctx := context.Background()
+	var conns []*conn
+	for range 8 {
+		cn, _, err := c.get(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		conns = append(conns, cn)
+	}
+	for _, cn := range conns {
+		c.put(cn)
+	}
+	srv.Restart(t)
+	for i := range 8 {
+		if v, err := c.Do(ctx, "PING"); err != nil || v.Str != "PONG" {
+			t.Fatalf("command %d after the restart: %+v, %v", i+1, v, err)
+		}
+	}
+	if n := len(c.pool); n != 1 {
+		t.Errorf("%d idle connections after the restart, want the 1 new one (the dead ones dropped)", n)
+	}
+	srv.Stop()
+	if _, err := c.Do(ctx, "PING"); err == nil {
+		t.Error("a command succeeded with Redis stopped")
+	}
+}
