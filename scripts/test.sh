@@ -38,7 +38,10 @@ echo "== soak, 60 s"
 scripts/soak.sh 60s
 
 echo "== allocation contract (without -race)"
-go test -count=1 -run 'Allocations' ./sigv4/ ./gcsv4/
+go test -count=1 -run 'Allocations' ./sigv4/ ./gcsv4/ ./httpapi/
+
+echo "== the container image's build (-tags nodevstore)"
+go test -count=1 -tags nodevstore -run 'TestDevWithoutStore' ./cmd/presign/
 
 # The budget is a count of executions, not a duration: with a duration, Go
 # 1.26's fuzz coordinator can report its own -fuzztime deadline as a failure

@@ -40,9 +40,8 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 	m := metrics.New()
 	d := &drainer{}
 	// Every generation of the service shares these: the same metrics, the
-	// same logger,
-	// the same readiness and the same in-memory limits (a reload keeps a
-	// caller's rate-limit bucket and quota count).
+	// same logger, the same readiness and the same in-memory limits (a
+	// reload keeps a caller's rate-limit bucket and quota count).
 	opts := service.Options{Logger: logger, Observer: m, Metrics: m.Handler(), Ready: d.ready, Memory: service.NewMemory(nil)}
 	svc, err := service.New(cfg, opts)
 	if err != nil {
@@ -250,7 +249,7 @@ func (s *swapper) close(g *generation) {
 		s.closing.Add(1)
 		go func() {
 			defer s.closing.Done()
-			if err := closeService(g.svc); err != nil {
+			if err := g.svc.Close(); err != nil {
 				s.logger.Warn("configuration released with an error", "generation", g.n, "error", err.Error())
 				return
 			}
@@ -258,9 +257,6 @@ func (s *swapper) close(g *generation) {
 		}()
 	})
 }
-
-// closeService releases what svc holds (its Redis connections).
-func closeService(svc *service.Service) error { return svc.Close() }
 
 // reloader loads the configuration again and installs it.
 type reloader struct {

@@ -158,7 +158,8 @@ func (l *Limiter) clientAddr(r *http.Request) string {
 // lastHeaderEntry is the last comma-separated entry of a header's values:
 // the one the nearest proxy wrote (X-Forwarded-For lists the client, then
 // each proxy's view; only the trusted proxy's own entry cannot be forged
-// by the client). A "[addr]:port" or "addr:port" entry is reduced to addr.
+// by the client). Behind two proxies, that entry is the outer proxy's
+// address (README: Rate limits). A "[addr]:port" or "addr:port" entry is reduced to addr.
 func lastHeaderEntry(values []string) string {
 	if len(values) == 0 {
 		return ""
