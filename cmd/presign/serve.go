@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"presign.dev/internal/config"
+	"presign.dev/internal/httpserver"
 	"presign.dev/internal/metrics"
 	"presign.dev/internal/service"
 )
@@ -125,15 +126,7 @@ func (c *cli) serveDraining(ctx context.Context, ln net.Listener, h http.Handler
 		}
 		inner.ServeHTTP(w, r)
 	})
-	srv := &http.Server{
-		Handler:           h,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      30 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
-	}
+	srv := httpserver.New(h, slog.NewLogLogger(logger.Handler(), slog.LevelWarn))
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	if c.ready != nil {

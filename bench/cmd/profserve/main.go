@@ -23,11 +23,12 @@ import (
 	"net/http"
 	"net/http/pprof"
 	"os"
-	"time"
 
 	"presign.dev/internal/config"
 	"presign.dev/internal/metrics"
 	"presign.dev/internal/service"
+
+	"presign.dev/internal/httpserver"
 )
 
 func main() {
@@ -58,16 +59,8 @@ func main() {
 		dbg.Handle("/debug/vars", expvar.Handler())
 		go func() { log.Fatal(http.ListenAndServe(*pprofAddr, dbg)) }()
 	}
-	// cmd/presign serveUntilDone's settings.
-	srv := &http.Server{
-		Handler:           svc.Handler,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      30 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
-	}
+	// presign serve's settings.
+	srv := httpserver.New(svc.Handler, slog.NewLogLogger(logger.Handler(), slog.LevelWarn))
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		log.Fatal(err)

@@ -11,7 +11,8 @@ import (
 	"log"
 	"net"
 	"net/http"
-	"time"
+
+	"presign.dev/internal/httpserver"
 )
 
 func main() {
@@ -22,16 +23,9 @@ func main() {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = w.Write(body)
 	})
-	// The settings of cmd/presign's serveUntilDone, so that the two servers
+	// presign serve's settings (httpserver.New), so that the two servers
 	// differ only in their handler.
-	srv := &http.Server{
-		Handler:           h,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      30 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		MaxHeaderBytes:    64 << 10,
-	}
+	srv := httpserver.New(h, nil)
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		log.Fatal(err)
