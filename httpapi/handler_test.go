@@ -305,3 +305,25 @@ func TestStatusTableCoversEveryCode(t *testing.T) {
 		t.Errorf("status table has %d entries for %d codes", len(statusOf), len(presign.Codes))
 	}
 }
+
+// FuzzQueryGet2: queryGet2 answers what url.ParseQuery and Values.Get do,
+// for any query and names.
+func FuzzQueryGet2(f *testing.F) {
+	for _, q := range []string{
+		"key=photos/2026/cat.jpg&method=GET", "method=put&key=a+b%20c", "key=&key=x&method=GET", "key;x=1&key=2&method=GET", "key=a;b&key=c&method=GET",
+		"k%65y=1&method=%zz&method=POST", "&&key=1&&", "key", "=GET&key==x", "method=GET&" + strings.Repeat("a&", 70) + "key=late",
+		"key=%E2%82%AC&method=%47ET", "key=a%2", "",
+	} {
+		f.Add(q, "key", "method")
+	}
+	f.Add("a=1&b=2&a=3", "a", "a")
+	f.Add("+=x& =y", " ", "")
+	f.Fuzz(func(t *testing.T, raw, name1, name2 string) {
+		q, _ := url.ParseQuery(raw)
+		want := [2]string{q.Get(name1), q.Get(name2)}
+		v1, v2 := queryGet2(raw, name1, name2)
+		if got := [2]string{v1, v2}; got != want {
+			t.Errorf("queryGet2(%q, %q, %q) = %q, want %q", raw, name1, name2, got, want)
+		}
+	})
+}
