@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"errors"
+	"presign.dev/internal/jsonstr"
 	"sort"
 	"strconv"
 	"time"
@@ -63,87 +64,9 @@ func appendStringMap(dst []byte, m map[string]string) []byte {
 	return append(dst, '}')
 }
 
-const hexDigits = "0123456789abcdef"
-
-// plainJSON marks the ASCII bytes a JSON string holds unescaped.
-var plainJSON = func() (t [256]bool) {
-	for c := 0x20; c < utf8.RuneSelf; c++ {
-		t[c] = c != '"' && c != '\\'
-	}
-	return t
-}()
-
-// plain8 reports whether none of the 8 bytes of s needs escaping (every one
-// is in plainJSON), testing them at once: a byte below 0x20, equal to '"'
-// or '\\', or with its high bit set, sets the high bit of its lane in the
-// sum below (the zero-byte test of Hacker's Delight, 6-1, exact for
-// existence). Presigned URLs are long and plain; this is most of encoding.
-func plain8(s string) bool {
-	const lsb, msb = 0x0101010101010101, 0x8080808080808080
-	x := uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
-		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
-	quote, backslash := x^(lsb*'"'), x^(lsb*'\\')
-	return (x|(x-lsb*0x20)&^x|(quote-lsb)&^quote|(backslash-lsb)&^backslash)&msb == 0
-}
-
 // appendString appends s as a JSON string, escaping as encoding/json does
-// without HTML escaping: quotes, backslashes, control characters, U+2028 and
-// U+2029; invalid UTF-8 becomes U+FFFD.
-func appendString(dst []byte, s string) []byte {
-	dst = append(dst, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		if i+8 <= len(s) && plain8(s[i:i+8]) {
-			i += 8
-			continue
-		}
-		c := s[i]
-		if plainJSON[c] {
-			i++
-			continue
-		}
-		if c < utf8.RuneSelf {
-			dst = append(dst, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				dst = append(dst, '\\', c)
-			case '\b':
-				dst = append(dst, '\\', 'b')
-			case '\f':
-				dst = append(dst, '\\', 'f')
-			case '\n':
-				dst = append(dst, '\\', 'n')
-			case '\r':
-				dst = append(dst, '\\', 'r')
-			case '\t':
-				dst = append(dst, '\\', 't')
-			default:
-				dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&15])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, `\ufffd`...)
-			i++
-			start = i
-			continue
-		}
-		if r == '\u2028' || r == '\u2029' {
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, '\\', 'u', '2', '0', '2', hexDigits[r&15])
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	dst = append(dst, s[start:]...)
-	return append(dst, '"')
-}
+// without HTML escaping (jsonstr.Append).
+func appendString(dst []byte, s string) []byte { return jsonstr.Append(dst, s, jsonstr.ShortControls) }
 
 // errSyntax marks input that is not JSON at all.
 var errSyntax = errors.New("syntax")

@@ -52,44 +52,6 @@ func TestAppendGrantMatchesEncodingJSON(t *testing.T) {
 	}
 }
 
-// TestPlain8: the 8-byte test agrees with the per-byte table for every byte
-// value in every lane, and for every pair of bytes from the edges of the
-// classes (where a borrow between lanes could mislead it) in every two lanes.
-func TestPlain8(t *testing.T) {
-	plain := func(s string) bool {
-		for i := 0; i < len(s); i++ {
-			if !plainJSON[s[i]] {
-				return false
-			}
-		}
-		return true
-	}
-	b := []byte("abcdefgh")
-	for lane := range 8 {
-		for c := range 256 {
-			b[lane] = byte(c)
-			if got, want := plain8(string(b)), plain(string(b)); got != want {
-				t.Fatalf("plain8(%q) = %v, want %v", b, got, want)
-			}
-		}
-		b[lane] = 'a'
-	}
-	edges := []byte{0x00, 0x01, 0x1f, 0x20, 0x21, 0x22, 0x23, 0x5b, 0x5c, 0x5d, 0x7e, 0x7f, 0x80, 0x81, 0xa2, 0xdc, 0xfe, 0xff}
-	for i := range 8 {
-		for j := i + 1; j < 8; j++ {
-			for _, x := range edges {
-				for _, y := range edges {
-					copy(b, "abcdefgh")
-					b[i], b[j] = x, y
-					if got, want := plain8(string(b)), plain(string(b)); got != want {
-						t.Fatalf("plain8(%q) = %v, want %v", b, got, want)
-					}
-				}
-			}
-		}
-	}
-}
-
 func FuzzAppendString(f *testing.F) {
 	for _, s := range []string{"", "plain", "https://bucket.example/key?X-Amz-Signature=0123456789abcdef\"0123456789\x01abcdefgh\u2028", "\"\\/\b\f\n\r\t\x00\x1f\x7f", "\u2028\u2029", "é🐱", "\xff\xfe", "<script>&"} {
 		f.Add(s)

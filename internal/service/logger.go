@@ -5,10 +5,10 @@ import (
 	"io"
 	"log/slog"
 	"math"
+	"presign.dev/internal/jsonstr"
 	"strconv"
 	"sync"
 	"time"
-	"unicode/utf8"
 )
 
 // NewLogger returns the process logger of every entry point: format "text"
@@ -166,53 +166,5 @@ func appendTime(b []byte, t time.Time) []byte {
 }
 
 // appendString appends s as a JSON string the way slog.JSONHandler escapes
-// it: '"', '\\' and control characters escaped (\n, \r and \t by name),
-// '<', '>' and '&' not; each byte of invalid UTF-8 as \ufffd; U+2028 and
-// U+2029 escaped.
-func appendString(b []byte, s string) []byte {
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c >= 0x20 && c != '"' && c != '\\' && c < utf8.RuneSelf {
-			i++
-			continue
-		}
-		if c < utf8.RuneSelf {
-			b = append(b, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				b = append(b, '\\', c)
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		switch {
-		case r == utf8.RuneError && size == 1:
-			b = append(b, s[start:i]...)
-			b = append(b, `\ufffd`...)
-		case r == '\u2028' || r == '\u2029':
-			b = append(b, s[start:i]...)
-			b = append(b, '\\', 'u', '2', '0', '2', hexDigits[r&0xF])
-		default:
-			i += size
-			continue
-		}
-		i += size
-		start = i
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
-}
-
-const hexDigits = "0123456789abcdef"
+// it (jsonstr.Append with \b and \f in hex).
+func appendString(b []byte, s string) []byte { return jsonstr.Append(b, s, jsonstr.HexControls) }
