@@ -104,14 +104,7 @@ func TestServeDrainUnderLoad(t *testing.T) {
 					return
 				default:
 				}
-				var req *http.Request
-				if (w+i)%2 == 0 {
-					req, _ = http.NewRequest("GET", fmt.Sprintf("%s/?key=drain/%d-%d.txt&method=GET", p.api, w, i), nil)
-				} else {
-					req, _ = http.NewRequest("POST", p.api+"/v1/presign", strings.NewReader(fmt.Sprintf(`{"op":"put","key":"drain/%d-%d.txt"}`, w, i)))
-					req.Header.Set("Content-Type", "application/json")
-				}
-				req.Header.Set("Authorization", "Bearer "+reloadKey("drain"))
+				req := loadRequest(p.api, "drain", w, i)
 				var wrote atomic.Bool
 				req = req.WithContext(httptrace.WithClientTrace(req.Context(), &httptrace.ClientTrace{
 					WroteRequest: func(httptrace.WroteRequestInfo) { wrote.Store(true) },

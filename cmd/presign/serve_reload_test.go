@@ -236,14 +236,7 @@ func TestServeReloadUnderLoad(t *testing.T) {
 					return
 				default:
 				}
-				var req *http.Request
-				if (w+i)%2 == 0 {
-					req, _ = http.NewRequest("GET", fmt.Sprintf("%s/?key=load/%d-%d.txt&method=GET", p.api, w, i), nil)
-				} else {
-					req, _ = http.NewRequest("POST", p.api+"/v1/presign", strings.NewReader(fmt.Sprintf(`{"op":"put","key":"load/%d-%d.txt"}`, w, i)))
-					req.Header.Set("Content-Type", "application/json")
-				}
-				req.Header.Set("Authorization", "Bearer "+reloadKey("load"))
+				req := loadRequest(p.api, "load", w, i)
 				resp, err := client.Do(req)
 				if err != nil {
 					fail(fmt.Sprintf("%s %s: %v", req.Method, req.URL.Path, err))
@@ -383,4 +376,20 @@ func TestServeReloadKeepsRateLimits(t *testing.T) {
 	if err := stop(); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// loadRequest is request i of load worker w, as the load of the reload
+// and drain tests sends them: alternately a tutorial GET and a POST
+// /v1/presign for a put, by the API key named name (reloadKey), under the
+// key prefix name.
+func loadRequest(api, name string, w, i int) *http.Request {
+	var req *http.Request
+	if (w+i)%2 == 0 {
+		req, _ = http.NewRequest("GET", fmt.Sprintf("%s/?key=%s/%d-%d.txt&method=GET", api, name, w, i), nil)
+	} else {
+		req, _ = http.NewRequest("POST", api+"/v1/presign", strings.NewReader(fmt.Sprintf(`{"op":"put","key":"%s/%d-%d.txt"}`, name, w, i)))
+		req.Header.Set("Content-Type", "application/json")
+	}
+	req.Header.Set("Authorization", "Bearer "+reloadKey(name))
+	return req
 }

@@ -196,18 +196,7 @@ func (w *worker) presignUse(ctx context.Context) error {
 	if _, _, err := w.use(ctx, "store-put", put, data, 200); err != nil {
 		return err
 	}
-	get, err := w.presignV1(ctx, "v1-presign-get", map[string]any{"op": "get", "key": key})
-	if err != nil {
-		return err
-	}
-	got, _, err := w.use(ctx, "store-get", get, nil, 200)
-	if err != nil {
-		return err
-	}
-	if !bytes.Equal(got, data) {
-		w.run.mismatch("store-get", len(got), len(data))
-	}
-	return w.remove(ctx, key)
+	return w.readBack(ctx, key, data)
 }
 
 // remove deletes key through a presigned DELETE.
@@ -390,18 +379,7 @@ func (w *worker) uppy(ctx context.Context) error {
 	if _, _, err := w.run.do(ctx, call{step: "companion-complete", method: "POST", url: up + "/complete" + kq, header: jsonHeader, body: body, want: 200}); err != nil {
 		return err
 	}
-	get, err := w.presignV1(ctx, "v1-presign-get", map[string]any{"op": "get", "key": key})
-	if err != nil {
-		return err
-	}
-	got, _, err := w.use(ctx, "store-get", get, nil, 200)
-	if err != nil {
-		return err
-	}
-	if !bytes.Equal(got, data) {
-		w.run.mismatch("store-get", len(got), len(data))
-	}
-	return w.remove(ctx, key)
+	return w.readBack(ctx, key, data)
 }
 
 // refusal is a request presign must refuse, with the status it must get.
@@ -458,4 +436,21 @@ func (w *worker) refused(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// readBack gets key through a presigned GET, checks it holds data, and
+// removes it.
+func (w *worker) readBack(ctx context.Context, key string, data []byte) error {
+	get, err := w.presignV1(ctx, "v1-presign-get", map[string]any{"op": "get", "key": key})
+	if err != nil {
+		return err
+	}
+	got, _, err := w.use(ctx, "store-get", get, nil, 200)
+	if err != nil {
+		return err
+	}
+	if !bytes.Equal(got, data) {
+		w.run.mismatch("store-get", len(got), len(data))
+	}
+	return w.remove(ctx, key)
 }
