@@ -21,7 +21,6 @@ import (
 	"os"
 	"sort"
 	"strings"
-	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -203,7 +202,7 @@ func (h *Handler) audit(r *http.Request, p presign.Principal, op string, err err
 	} else {
 		line = append(line, slog.Bool("allowed", true))
 	}
-	h.logLine(r.Context(), "decision", line...)
+	h.logLine(r.Context(), time.Now(), "decision", line...)
 }
 
 // WriteError writes err as the JSON API's error body, with the status of
@@ -242,10 +241,7 @@ func (h *Handler) tutorialGet(w http.ResponseWriter, r *http.Request, p presign.
 	if err != nil {
 		return err
 	}
-	// writeText's headers and Cache-Control, in one allocation.
-	setHeaders(w.Header(), "Cache-Control", "no-store", "Content-Type", "text/plain; charset=utf-8", "X-Content-Type-Options", "nosniff")
-	w.WriteHeader(http.StatusOK)
-	_, _ = io.WriteString(w, g.URL)
+	writeText(w, http.StatusOK, g.URL, "Cache-Control", "no-store")
 	return nil
 }
 
@@ -381,13 +377,11 @@ type PresignResponse struct {
 const maxExpiresSeconds = 10 * 365 * 24 * 3600
 
 func (h *Handler) presign(w http.ResponseWriter, r *http.Request, p presign.Principal) error {
-	data, buf, err := readBody(w, r)
+	data, err := readBody(w, r)
 	if err != nil {
-		putBody(buf)
 		return err
 	}
-	body, err := decodePresignRequest(data) // copies every string it keeps
-	putBody(buf)
+	body, err := decodePresignRequest(data)
 	if err != nil {
 		return err
 	}
@@ -491,57 +485,14 @@ func decodeJSONLimit(w http.ResponseWriter, r *http.Request, v any, limit int64)
 }
 
 // readBody reads a request body of at most MaxBodyBytes that is not blank
-// and is valid UTF-8, into a buffer from bodyPool: the caller hands buf to
-// putBody (error or not) once nothing refers to data any more.
-func readBody(w http.ResponseWriter, r *http.Request) (data []byte, buf *[]byte, err error) {
-	buf = bodyPool.Get().(*[]byte)
-	*buf, err = appendAll((*buf)[:0], http.MaxBytesReader(w, r.Body, MaxBodyBytes))
-	data, err = checkBody(*buf, err, MaxBodyBytes)
-	return data, buf, err
+// and is valid UTF-8.
+func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+	return readBodyLimit(w, r, MaxBodyBytes)
 }
 
-// bodyPool holds readBody's buffers; putBody keeps none over
-// maxPooledBody, so a large body's buffer goes to the garbage collector.
-var bodyPool = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
-
-const maxPooledBody = 4 << 10
-
-// putBody returns buf to bodyPool, cleared: nothing that kept a part of a
-// body would read it (the tests would see), and no body outlives its request.
-func putBody(buf *[]byte) {
-	clear(*buf)
-	if cap(*buf) <= maxPooledBody {
-		bodyPool.Put(buf)
-	}
-}
-
-// appendAll is io.ReadAll appending to dst.
-func appendAll(dst []byte, rd io.Reader) ([]byte, error) {
-	for {
-		if len(dst) == cap(dst) {
-			dst = append(dst, 0)[:len(dst)]
-		}
-		n, err := rd.Read(dst[len(dst):cap(dst)])
-		dst = dst[:len(dst)+n]
-		if err == io.EOF {
-			return dst, nil
-		}
-		if err != nil {
-			return dst, err
-		}
-	}
-}
-
-// readBodyLimit is readBody for a body of at most limit bytes, in a buffer
-// of its own.
+// readBodyLimit is readBody for a body of at most limit bytes.
 func readBodyLimit(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
 	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
-	return checkBody(data, err, limit)
-}
-
-// checkBody is readBodyLimit's answer for what reading gave: data and the
-// reader's error.
-func checkBody(data []byte, err error, limit int64) ([]byte, error) {
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
@@ -589,8 +540,11 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_ = enc.Encode(v)
 }
 
-func writeText(w http.ResponseWriter, status int, s string) {
-	setHeaders(w.Header(), "Content-Type", "text/plain; charset=utf-8", "X-Content-Type-Options", "nosniff")
+// writeText writes s as text/plain with status; more are further header
+// name, value pairs, set with the others in one allocation.
+func writeText(w http.ResponseWriter, status int, s string, more ...string) {
+	var kv [8]string
+	setHeaders(w.Header(), append(append(kv[:0], "Content-Type", "text/plain; charset=utf-8", "X-Content-Type-Options", "nosniff"), more...)...)
 	w.WriteHeader(status)
 	_, _ = io.WriteString(w, s)
 }

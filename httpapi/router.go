@@ -198,7 +198,7 @@ func (h *Handler) withRequest(next http.Handler) http.Handler {
 			if !h.opts.Logger.Enabled(r.Context(), slog.LevelInfo) {
 				return
 			}
-			h.logLine(r.Context(), "request", slog.String("request_id", info.id),
+			h.logLine(r.Context(), start.Add(elapsed), "request", slog.String("request_id", info.id),
 				slog.String("method", r.Method), slog.String("path", h.loggedPath(r)), slog.String("route", info.routeName()),
 				slog.Int("status", rec.status), slog.Float64("duration_ms", float64(elapsed.Microseconds())/1000),
 				slog.String("principal_kind", info.principal.Kind), slog.String("principal", info.principal.Name))
@@ -207,13 +207,14 @@ func (h *Handler) withRequest(next http.Handler) http.Handler {
 	})
 }
 
-// logLine writes one info line with attrs, as Logger.LogAttrs does but
-// straight to the logger's handler: without the caller's program counter,
-// which only a handler with AddSource would print (presign's loggers do
-// not), and which costs as much as formatting a line's fields. Callers
-// check Logger.Enabled first.
-func (h *Handler) logLine(ctx context.Context, msg string, attrs ...slog.Attr) {
-	rec := slog.NewRecord(time.Now(), slog.LevelInfo, msg, 0)
+// logLine writes one info line with attrs, at t, as Logger.LogAttrs does
+// but straight to the logger's handler: without the caller's program
+// counter, which only a handler with AddSource would print (presign's
+// loggers do not), and which costs as much as formatting a line's fields;
+// and at a time the caller may have read already. Callers check
+// Logger.Enabled first.
+func (h *Handler) logLine(ctx context.Context, t time.Time, msg string, attrs ...slog.Attr) {
+	rec := slog.NewRecord(t, slog.LevelInfo, msg, 0)
 	rec.AddAttrs(attrs...)
 	_ = h.opts.Logger.Handler().Handle(ctx, rec)
 }
