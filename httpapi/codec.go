@@ -2,12 +2,12 @@ package httpapi
 
 import (
 	"errors"
-	"presign.dev/internal/jsonstr"
 	"sort"
 	"strconv"
 	"time"
 	"unicode/utf8"
 
+	"presign.dev/internal/jsonstr"
 	"presign.dev/presign"
 )
 

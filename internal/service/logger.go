@@ -5,10 +5,11 @@ import (
 	"io"
 	"log/slog"
 	"math"
-	"presign.dev/internal/jsonstr"
 	"strconv"
 	"sync"
 	"time"
+
+	"presign.dev/internal/jsonstr"
 )
 
 // NewLogger returns the process logger of every entry point: format "text"
